@@ -1,0 +1,10 @@
+// Command rayos is the one RayOS binary. Each subcommand is a thin layer of
+// flags over a package that does the work:
+//
+//	rayos boot      boot the runtime (package boot) and tick until stopped
+//	rayos replay    re-run a recorded journal and print its markers
+//	rayos version   print the version
+//
+// Markers go to stdout, diagnostics (log/slog) to stderr. Exit status 0 on
+// success and clean shutdown, 1 on a runtime error, 2 on bad usage.
+package main

@@ -1,0 +1,46 @@
+package main
+
+import (
+	"log/slog"
+
+	"github.com/rayos/engine/boot"
+	"github.com/rayos/engine/world"
+	"github.com/spf13/cobra"
+)
+
+func newReplayCmd() *cobra.Command {
+	var snapshot string
+	cmd := &cobra.Command{
+		Use:   "replay JOURNAL",
+		Short: "Re-run a recorded journal and print the markers it produces",
+		Long: `Replay rebuilds the world from the journal's header (scene, seed, hz), feeds
+every recorded input before the same tick, and runs to the recorded end
+without pacing. It prints the same markers as the recorded run from
+RAYOS_BOOT:world on (the lines before it describe the host: replay touches
+no RAYOS_DATA), and --snapshot gives the same final world.`,
+		Example: `  rayos boot --ticks 200 --record run.jsonl
+  rayos replay run.jsonl
+  rayos replay run.jsonl --snapshot replayed.json`,
+		Args: exactArgs(1, "the journal file"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			j, err := world.ReadJournalFile(args[0])
+			if err != nil {
+				return usageError{err}
+			}
+			o := boot.Options{
+				Seed: j.Header.Seed, Scene: j.Header.Scene, Hz: j.Header.Hz,
+				Ticks: j.LastTick(), Journal: j, SnapshotPath: snapshot, Replay: true,
+				Stdout: cmd.OutOrStdout(), Logger: slog.Default(),
+			}
+			if o.Ticks == 0 {
+				o.Ticks = 1
+			}
+			if err := o.Validate(); err != nil {
+				return usageError{err}
+			}
+			return boot.Run(o)
+		},
+	}
+	cmd.Flags().StringVar(&snapshot, "snapshot", "", "write the final world to this JSON file")
+	return cmd
+}

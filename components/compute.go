@@ -1,0 +1,82 @@
+package components
+
+// ComputeTask is a unit of compute that RayOS places in space: near its data,
+// on a device that is cool, cheap and not overloaded.
+//
+// GPU-mirrored, std430, 32 bytes:
+//
+//	offset  field
+//	     0  Affinity  vec3
+//	    12  Demand    float
+//	    16  Priority  float
+//	    20  Class     uint
+//	    24  Pad0      uint
+//	    28  Pad1      uint
+type ComputeTask struct {
+	// Affinity is the scene-space position of the task's data; the closer a
+	// device, the cheaper the placement.
+	Affinity Vec3 `json:"affinity"`
+	// Demand is the capacity the task consumes on its device, in the same
+	// units as Device.Capacity.
+	Demand float32 `json:"demand"`
+	// Priority weighs the task: higher-priority tasks pay less for load and
+	// heat, so they land on the best devices first.
+	Priority float32 `json:"priority"`
+	// Class is a workload class (0 any; bit i requires Device.Kind i).
+	Class uint32 `json:"class"`
+	Pad0  uint32 `json:"-"`
+	Pad1  uint32 `json:"-"`
+}
+
+// Device is a place where compute can run: a GPU, a CPU socket, an
+// accelerator.
+//
+// GPU-mirrored, std430, 32 bytes:
+//
+//	offset  field
+//	     0  Position     vec3
+//	    12  Capacity     float
+//	    16  Load         float
+//	    20  Temperature  float
+//	    24  EnergyCost   float
+//	    28  Kind         uint
+type Device struct {
+	// Position is the device's place in scene space (its data locality).
+	Position Vec3 `json:"position"`
+	// Capacity is how much Demand the device can carry (> 0).
+	Capacity float32 `json:"capacity"`
+	// Load is the Demand currently placed on the device.
+	Load float32 `json:"load"`
+	// Temperature in °C.
+	Temperature float32 `json:"temperature"`
+	// EnergyCost is the relative cost of one unit of demand-time here.
+	EnergyCost float32 `json:"energy_cost"`
+	// Kind is the device class bit index (0 GPU, 1 CPU, 2 NPU).
+	Kind uint32 `json:"kind"`
+}
+
+// Placement is where a ComputeTask was put and why: the chosen device and
+// the named cost terms whose sum chose it (lowest total wins), so that every
+// placement can be explained.
+//
+// GPU-mirrored, std430, 32 bytes:
+//
+//	offset  field
+//	     0  Device    uint   (entity ID of the chosen Device, 0 = none)
+//	     4  Cost      float  (sum of the terms)
+//	     8  Locality  float
+//	    12  Load      float
+//	    16  Thermal   float
+//	    20  Energy    float
+//	    24  Priority  float
+//	    28  Tick      uint   (tick of the decision, truncated to 32 bits)
+type Placement struct {
+	Device   uint32  `json:"device"`
+	Cost     float32 `json:"cost"`
+	Locality float32 `json:"locality"`
+	Load     float32 `json:"load"`
+	Thermal  float32 `json:"thermal"`
+	Energy   float32 `json:"energy"`
+	Priority float32 `json:"priority"`
+	Tick     uint32  `json:"tick"`
+}

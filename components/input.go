@@ -1,0 +1,56 @@
+package components
+
+// InputKind is the device class an input event came from.
+type InputKind uint8
+
+// Input kinds. InputKindNames gives their journal spelling.
+const (
+	InputKey InputKind = iota + 1
+	InputPointer
+	InputGaze
+	InputText
+	InputVoice
+	// InputSignal is a process signal (SIGTERM, SIGINT) turned into an
+	// event, so that a shutdown is journaled and replays identically.
+	InputSignal
+)
+
+// InputKindNames maps each InputKind to its journal spelling.
+var InputKindNames = [...]string{
+	InputKey:     "key",
+	InputPointer: "pointer",
+	InputGaze:    "gaze",
+	InputText:    "text",
+	InputVoice:   "voice",
+	InputSignal:  "signal",
+}
+
+// Input is one event, alive for exactly the tick it was fed into. Only the
+// fields of its Kind are meaningful.
+type Input struct {
+	// Kind says which device produced the event.
+	Kind InputKind `json:"kind"`
+	// Seq is the event's position in the journal (1-based); attention rays
+	// and intents name their source input by it.
+	Seq uint64 `json:"seq"`
+	// TimeNs is the simulation time at which the event was fed, in
+	// nanoseconds since boot.
+	TimeNs int64 `json:"time_ns"`
+	// Device distinguishes several devices of one kind (two gaze trackers).
+	Device uint32 `json:"device,omitempty"`
+	// Key is a Linux input key code (KEY_A = 30) for InputKey; Pressed
+	// tells press from release.
+	Key     uint16 `json:"key,omitempty"`
+	Pressed bool   `json:"pressed,omitempty"`
+	// Pointer is the pointer position in framebuffer pixels and Buttons
+	// its button bit mask, for InputPointer.
+	Pointer [2]float32 `json:"pointer,omitempty"`
+	Buttons uint32     `json:"buttons,omitempty"`
+	// Origin and Direction are the gaze ray for InputGaze (scene space,
+	// Direction of unit length).
+	Origin    Vec3 `json:"origin,omitempty"`
+	Direction Vec3 `json:"direction,omitempty"`
+	// Text is the typed line or voice transcript (InputText, InputVoice),
+	// or the signal name for InputSignal.
+	Text string `json:"text,omitempty"`
+}

@@ -1,0 +1,78 @@
+package components
+
+// IntentAction is what a resolved intent asks RayOS to do.
+type IntentAction uint8
+
+// Intent actions; IntentActionNames gives their spelling in text input,
+// policy files and markers.
+const (
+	ActionStart IntentAction = iota + 1
+	ActionPresent
+	ActionHide
+	ActionShutdown
+	ActionType
+	ActionPress
+	ActionMouse
+	ActionClick
+	ActionConfirm
+	ActionCancel
+)
+
+// IntentActionNames maps each IntentAction to its spelling.
+var IntentActionNames = [...]string{
+	ActionStart:    "start",
+	ActionPresent:  "present",
+	ActionHide:     "hide",
+	ActionShutdown: "shutdown",
+	ActionType:     "type",
+	ActionPress:    "press",
+	ActionMouse:    "mouse",
+	ActionClick:    "click",
+	ActionConfirm:  "confirm",
+	ActionCancel:   "cancel",
+}
+
+// IntentStatus is where an envelope is on its way through the pipeline.
+type IntentStatus uint8
+
+// Intent statuses, in pipeline order.
+const (
+	IntentPending IntentStatus = iota + 1 // resolved, waiting for the policy gate
+	IntentConfirm                         // policy wants the user to confirm
+	IntentAllowed                         // policy allowed it; effects will act
+	IntentDenied                          // policy denied it
+	IntentDone                            // effects completed it
+	IntentFailed                          // effects tried and failed
+)
+
+// IntentStatusNames maps each IntentStatus to its spelling.
+var IntentStatusNames = [...]string{
+	IntentPending: "pending",
+	IntentConfirm: "confirm",
+	IntentAllowed: "allowed",
+	IntentDenied:  "denied",
+	IntentDone:    "done",
+	IntentFailed:  "failed",
+}
+
+// IntentEnvelope is one resolved intent: the only way anything that touches a
+// guest is requested. Intent resolution creates it, the policy gate decides
+// it, effects carry it out.
+type IntentEnvelope struct {
+	// Action is what is asked.
+	Action IntentAction `json:"action"`
+	// Target is the entity acted on (a Guest for lifecycle and input).
+	Target EntityRef `json:"target"`
+	// Confidence in [0, 1] that the user meant this: 1 for an explicit
+	// command, the attention weight for a gaze-resolved target.
+	Confidence float32 `json:"confidence"`
+	// Status is the envelope's progress.
+	Status IntentStatus `json:"status"`
+	// Source is the Input.Seq that produced the intent.
+	Source uint64 `json:"source"`
+	// Argument is the action's payload: text to type, key name, pointer
+	// coordinates as "x,y".
+	Argument string `json:"argument,omitempty"`
+	// Tick is the tick at which the envelope was created.
+	Tick uint64 `json:"tick"`
+}

@@ -1,0 +1,14 @@
+// Package systems is the parent of RayOS's tick systems, one package each:
+//
+//   - input: turns the inputs fed before a tick into Input entities.
+//   - attention: ages attention rays, points them at fresh gaze, and finds
+//     the surface the user is looking at (Focus).
+//   - intent: resolves text and voice commands into IntentEnvelopes,
+//     filling in an unnamed target from Focus.
+//   - schedule: places compute tasks on devices by a sum of named cost
+//     terms, and moves device load and temperature.
+//
+// A system imports world and components, never another system; the order
+// in which they run is fixed in boot.Pipeline and printed by
+// `rayos boot --explain`.
+package systems

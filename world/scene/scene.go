@@ -1,0 +1,120 @@
+package scene
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/mlange-42/ark/ecs"
+	"github.com/rayos/engine/components"
+	"github.com/rayos/engine/world"
+)
+
+// Summary counts what a scene created and lists its guests in creation
+// order, so the runtime can announce them.
+type Summary struct {
+	Surfaces, Devices, Tasks, Rays int
+	Guests                         []ecs.Entity
+}
+
+// builders maps scene names to their builders.
+var builders = map[string]func(*world.World) Summary{
+	"demo": Demo,
+}
+
+// Names lists the known scenes, sorted.
+func Names() []string {
+	names := make([]string, 0, len(builders))
+	for n := range builders {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// Known reports whether name is a scene, with the list of known ones if not.
+func Known(name string) error {
+	if _, ok := builders[name]; !ok {
+		return fmt.Errorf("unknown scene %q (known: %s)", name, strings.Join(Names(), ", "))
+	}
+	return nil
+}
+
+// Build populates w with the named scene.
+func Build(name string, w *world.World) (Summary, error) {
+	if err := Known(name); err != nil {
+		return Summary{}, err
+	}
+	return builders[name](w), nil
+}
+
+// Scene space: the viewer stands at the origin, eyes at 1.6 m, looking down
+// -Z. Surfaces are quads on a wall 2 m ahead; the framebuffer is 1920×1080.
+const (
+	eyeHeight = 1.6
+	wallZ     = -2.0
+)
+
+// Demo is the default world: a RayOS shell bar and launcher, the desktops of
+// two hidden guests (linux, windows), one gaze ray, four compute devices and
+// 32 tasks whose data sits at seeded random places.
+func Demo(w *world.World) Summary {
+	surfaces := ecs.NewMap1[components.Surface](w.ECS)
+	guests := ecs.NewMap1[components.Guest](w.ECS)
+	var sum Summary
+
+	wall := func(cx, cy, halfW, halfH float32, rect components.Rect, owner, layer uint32, flags uint32) ecs.Entity {
+		sum.Surfaces++
+		return surfaces.NewEntity(&components.Surface{
+			Center: components.Vec3{cx, cy, wallZ}, Z: float32(sum.Surfaces),
+			Right: components.Vec3{1, 0, 0}, HalfWidth: halfW,
+			Up: components.Vec3{0, 1, 0}, HalfHeight: halfH,
+			Rect: rect, Owner: owner, Layer: layer, Flags: flags,
+		})
+	}
+	visible := components.SurfaceVisible
+	wall(0, eyeHeight+0.95, 1.6, 0.05, components.Rect{X: 0, Y: 0, W: 1920, H: 40}, components.OwnerRayOS, 2, visible)
+	wall(-1.2, eyeHeight-0.2, 0.35, 0.6, components.Rect{X: 40, Y: 80, W: 400, H: 900}, components.OwnerRayOS, 1, visible)
+
+	for i, g := range []struct {
+		id string
+		os components.OSKind
+		cx float32
+	}{{"linux", components.OSLinux, 0}, {"windows", components.OSWindows, 1.1}} {
+		number := uint32(i + 1)
+		// Guest desktops exist from boot but stay off screen until presented.
+		desktop := wall(g.cx, eyeHeight, 0.5, 0.3, components.Rect{X: 480 + int32(i)*720, Y: 160, W: 640, H: 400}, number, 0, 0)
+		e := guests.NewEntity(&components.Guest{
+			ID: g.id, Number: number, OS: g.os, State: components.GuestHidden,
+			Desktop: world.Ref(desktop),
+		})
+		sum.Guests = append(sum.Guests, e)
+	}
+
+	rays := ecs.NewMap1[components.AttentionRay](w.ECS)
+	rays.NewEntity(&components.AttentionRay{Origin: components.Vec3{0, eyeHeight, 0}, Direction: components.Vec3{0, 0, -1}})
+	sum.Rays = 1
+
+	devices := ecs.NewMap1[components.Device](w.ECS)
+	for _, d := range []components.Device{
+		{Position: components.Vec3{-3, 0, -6}, Capacity: 100, Temperature: 40, EnergyCost: 1.0, Kind: 0},
+		{Position: components.Vec3{3, 0, -6}, Capacity: 100, Temperature: 40, EnergyCost: 1.2, Kind: 0},
+		{Position: components.Vec3{0, 0, -4}, Capacity: 40, Temperature: 35, EnergyCost: 0.6, Kind: 1},
+		{Position: components.Vec3{0, 2, -8}, Capacity: 20, Temperature: 30, EnergyCost: 0.3, Kind: 2},
+	} {
+		devices.NewEntity(&d)
+		sum.Devices++
+	}
+
+	tasks := ecs.NewMap2[components.ComputeTask, components.Placement](w.ECS)
+	for i := 0; i < 32; i++ {
+		r := w.RNG
+		tasks.NewEntity(&components.ComputeTask{
+			Affinity: components.Vec3{float32(r.Float64()*8 - 4), float32(r.Float64() * 2), float32(-3 - r.Float64()*6)},
+			Demand:   float32(1 + r.IntN(8)),
+			Priority: float32(1 + r.IntN(3)),
+		}, &components.Placement{})
+		sum.Tasks++
+	}
+	return sum
+}
