@@ -30,9 +30,12 @@ fmt-check:
 test: deps vet fmt-check
 	$(GO) test -count=1 $(PKGS)
 
-# Benchmarks with their hand-written baselines, run side by side.
+# Benchmarks with their hand-written baselines, run side by side; the
+# report prints medians and ratios to the baseline (bench/RESULTS.md).
+BENCH_COUNT ?= 5
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem -count 3 ./bench/ ./world/ ./world/marker/
+	$(GO) test -run '^$$' -bench . -benchmem -count $(BENCH_COUNT) ./bench/ | tee bin/bench.txt
+	$(GO) run ./bench/report < bin/bench.txt
 
 clean:
 	rm -rf bin rayos-data

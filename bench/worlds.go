@@ -1,0 +1,20 @@
+package bench
+
+import (
+	"github.com/mlange-42/ark/ecs"
+	"github.com/rayos/engine/components"
+	"github.com/rayos/engine/world"
+)
+
+// RayWorld returns a world holding n attention rays with weights spread
+// over (0, 1], as a stress scene for the attention systems.
+func RayWorld(n int) *world.World {
+	w := world.New(world.Config{Seed: 1, Hz: 60, Scene: "rays"}, nil)
+	rays := ecs.NewMap1[components.AttentionRay](w.ECS)
+	rays.NewBatchFn(n, func(_ ecs.Entity, r *components.AttentionRay) {
+		r.Origin = components.Vec3{0, 1.6, 0}
+		r.Direction = components.Vec3{0, 0, -1}
+		r.Weight = 1 - float32(w.RNG.Float64())
+	})
+	return w
+}
