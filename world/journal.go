@@ -298,9 +298,11 @@ func (jw *JournalWriter) Flush() error {
 }
 
 // Close writes the end line for a run that stopped after tick end, and
-// closes the file.
+// closes the file. A run that never ticked (end 0) gets no end line.
 func (jw *JournalWriter) Close(end uint64) error {
-	jw.writeLine(journalEnd{End: end})
+	if end > 0 {
+		jw.writeLine(journalEnd{End: end})
+	}
 	err := jw.Flush()
 	if cerr := jw.f.Close(); err == nil {
 		err = cerr
