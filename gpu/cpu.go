@@ -1,0 +1,98 @@
+package gpu
+
+import (
+	"errors"
+	"fmt"
+	"runtime"
+	"unsafe"
+)
+
+// cpuBackend runs the kernels' Go twins on the calling goroutine. It is the
+// reference every other backend is compared with, and the fallback when no
+// GPU is usable.
+type cpuBackend struct {
+	buffers  [][]byte
+	programs [][]Dispatch
+	stats    Stats
+	bound    [8][]byte // a step's buffers, reused so Submit does not allocate
+}
+
+// NewCPU returns the pure-Go backend.
+func NewCPU() Backend { return &cpuBackend{} }
+
+func (c *cpuBackend) Info() Info {
+	return Info{Backend: "cpu", Device: fmt.Sprintf("Go %s %s/%s", runtime.Version(), runtime.GOOS, runtime.GOARCH), Type: "cpu", Memory: "host"}
+}
+
+func (c *cpuBackend) NewBuffer(size int) (Buffer, error) {
+	if size <= 0 {
+		return Buffer{}, fmt.Errorf("gpu: buffer size %d", size)
+	}
+	// Backed by uint64s so every kernel type is aligned in it.
+	words := make([]uint64, (size+7)/8)
+	c.buffers = append(c.buffers, unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(words))), size))
+	return Buffer{id: len(c.buffers) - 1, size: size}, nil
+}
+
+func (c *cpuBackend) valid(b Buffer) bool {
+	return b.id >= 0 && b.id < len(c.buffers) && len(c.buffers[b.id]) == b.size
+}
+
+func (c *cpuBackend) Write(b Buffer, offset int, data []byte) error {
+	if err := checkRange(b, offset, len(data)); err != nil || !c.valid(b) {
+		return errors.Join(err, c.foreign(b))
+	}
+	copy(c.buffers[b.id][offset:], data)
+	c.stats.BytesUploaded += uint64(len(data))
+	c.stats.Writes++
+	return nil
+}
+
+func (c *cpuBackend) Read(b Buffer, offset int, dst []byte) error {
+	if err := checkRange(b, offset, len(dst)); err != nil || !c.valid(b) {
+		return errors.Join(err, c.foreign(b))
+	}
+	copy(dst, c.buffers[b.id][offset:])
+	c.stats.BytesRead += uint64(len(dst))
+	return nil
+}
+
+func (c *cpuBackend) foreign(b Buffer) error {
+	if c.valid(b) {
+		return nil
+	}
+	return errors.New("gpu: buffer does not belong to this backend")
+}
+
+func (c *cpuBackend) Record(steps []Dispatch) (Program, error) {
+	if err := checkSteps(steps, c.valid); err != nil {
+		return Program{}, err
+	}
+	c.programs = append(c.programs, append([]Dispatch(nil), steps...))
+	return Program{id: len(c.programs) - 1}, nil
+}
+
+func (c *cpuBackend) Release(p Program) {
+	if p.id >= 0 && p.id < len(c.programs) {
+		c.programs[p.id] = nil
+	}
+}
+
+func (c *cpuBackend) Submit(p Program) error {
+	if p.id < 0 || p.id >= len(c.programs) || c.programs[p.id] == nil {
+		return errors.New("gpu: submit of an unknown or released program")
+	}
+	for _, step := range c.programs[p.id] {
+		k, _ := kernelByName(step.Kernel)
+		for i, b := range step.Buffers {
+			c.bound[i] = c.buffers[b.id]
+		}
+		k.twin(c.bound[:len(step.Buffers)])
+	}
+	c.stats.Submits++
+	return nil
+}
+
+func (c *cpuBackend) Wait() error  { return nil }
+func (c *cpuBackend) Stats() Stats { return c.stats }
+func (c *cpuBackend) Close() error { c.buffers, c.programs = nil, nil; return nil }
