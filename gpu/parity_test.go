@@ -1,0 +1,270 @@
+package gpu_test
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/rayos/engine/components"
+	"github.com/rayos/engine/gpu"
+)
+
+// backends opens both backends. The Vulkan one runs on lavapipe in CI
+// (make deps installs mesa-vulkan-drivers); it is not optional.
+func backends(t testing.TB) []gpu.Backend {
+	t.Helper()
+	vk, err := gpu.NewVulkan()
+	if err != nil {
+		t.Fatalf("Vulkan backend: %v (run `make deps`)", err)
+	}
+	t.Cleanup(func() { vk.Close() })
+	return []gpu.Backend{gpu.NewCPU(), vk}
+}
+
+// run uploads inputs, runs one kernel over them and reads back output
+// (the last buffer).
+func run(t testing.TB, b gpu.Backend, kernel string, groups uint32, out []byte, inputs ...[]byte) {
+	t.Helper()
+	var bufs []gpu.Buffer
+	for _, in := range append(inputs, out) {
+		buf, err := b.NewBuffer(max(16, len(in)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := b.Write(buf, 0, in); err != nil {
+			t.Fatal(err)
+		}
+		bufs = append(bufs, buf)
+	}
+	p, err := b.Record([]gpu.Dispatch{{Kernel: kernel, Buffers: bufs, Groups: groups}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Release(p)
+	if err := b.Submit(p); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Read(bufs[len(bufs)-1], 0, out); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// floatTolerance is the relative difference allowed between a float
+// result of the Vulkan backend and the CPU twin. The kernels mark their
+// arithmetic precise and follow the twins' operation order, so on lavapipe
+// results are bit-identical; a GPU may implement division and sqrt to the
+// few-ULP accuracy Vulkan allows, which this bound covers.
+const floatTolerance = 1e-5
+
+func close32(a, b float32) bool {
+	if a == b {
+		return true
+	}
+	return math.Abs(float64(a-b)) <= floatTolerance*math.Max(math.Abs(float64(a)), math.Abs(float64(b)))
+}
+
+func unit(r *rand.Rand) components.Vec3 {
+	for {
+		v := components.Vec3{float32(r.NormFloat64()), float32(r.NormFloat64()), float32(r.NormFloat64())}
+		n := float32(math.Sqrt(float64(v[0]*v[0] + v[1]*v[1] + v[2]*v[2])))
+		if n > 1e-3 {
+			return components.Vec3{v[0] / n, v[1] / n, v[2] / n}
+		}
+	}
+}
+
+func randomSurfaces(r *rand.Rand, n int) []components.Surface {
+	s := make([]components.Surface, n)
+	for i := range s {
+		s[i] = components.Surface{
+			Center: components.Vec3{float32(r.Float64()*6 - 3), float32(r.Float64() * 3), float32(-1 - r.Float64()*5)},
+			Right:  components.Vec3{1, 0, 0}, Up: components.Vec3{0, 1, 0},
+			HalfWidth: float32(0.1 + r.Float64()), HalfHeight: float32(0.1 + r.Float64()*0.6),
+			Layer: uint32(r.IntN(3)), Z: float32(r.IntN(4)),
+			Rect:  components.Rect{X: int32(r.IntN(400) - 40), Y: int32(r.IntN(260) - 30), W: int32(1 + r.IntN(200)), H: int32(1 + r.IntN(150))},
+		}
+		if r.IntN(5) > 0 {
+			s[i].Flags = components.SurfaceVisible
+		}
+		if r.IntN(4) == 0 { // tilted quads
+			s[i].Right = unit(r)
+			u := unit(r)
+			// make Up orthogonal to Right
+			d := u[0]*s[i].Right[0] + u[1]*s[i].Right[1] + u[2]*s[i].Right[2]
+			s[i].Up = components.Vec3{u[0] - d*s[i].Right[0], u[1] - d*s[i].Right[1], u[2] - d*s[i].Right[2]}
+		}
+		if i > 0 && r.IntN(6) == 0 { // coplanar duplicates: exact ties
+			s[i].Center, s[i].Right, s[i].Up = s[i-1].Center, s[i-1].Right, s[i-1].Up
+		}
+	}
+	return s
+}
+
+func TestHitKernelMatchesTwin(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	for round := 0; round < 5; round++ {
+		surfaces := randomSurfaces(r, 20+r.IntN(60))
+		rays := make([]components.AttentionRay, 1+r.IntN(3000))
+		for i := range rays {
+			rays[i] = components.AttentionRay{Origin: components.Vec3{float32(r.NormFloat64() * 0.3), 1.6, 0}, Direction: unit(r), Weight: float32(r.IntN(3)) / 2}
+			if r.IntN(4) > 0 { // mostly looking ahead, at the surfaces
+				d := components.Vec3{float32(r.NormFloat64() * 0.5), float32(r.NormFloat64() * 0.3), -1}
+				n := float32(math.Sqrt(float64(d[0]*d[0] + d[1]*d[1] + 1)))
+				rays[i].Direction = components.Vec3{d[0] / n, d[1] / n, d[2] / n}
+			}
+		}
+		params := []gpu.HitParams{{RayCount: uint32(len(rays)), SurfaceCount: uint32(len(surfaces))}}
+		want := make([]gpu.Hit, len(rays))
+		gpu.HitTest(rays, surfaces, want)
+		hits := 0
+		for _, h := range want {
+			if h.Index >= 0 {
+				hits++
+			}
+		}
+		if hits < len(rays)/20 {
+			t.Fatalf("round %d: only %d of %d rays hit: inputs too sparse to test anything", round, hits, len(rays))
+		}
+		for _, b := range backends(t) {
+			got := make([]gpu.Hit, len(rays))
+			run(t, b, "hit", gpu.GroupsFor(len(rays)), gpu.Bytes(got), gpu.Bytes(params), gpu.Bytes(rays), gpu.Bytes(surfaces))
+			bad := 0
+			for i := range want {
+				if got[i].Index != want[i].Index || !close32(got[i].T, want[i].T) {
+					if bad++; bad <= 5 {
+						t.Errorf("%s round %d ray %d: got %+v, twin %+v", b.Info().Backend, round, i, got[i], want[i])
+					}
+				}
+			}
+		}
+	}
+}
+
+func TestPlaceKernelMatchesTwin(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	w := gpu.Weights{Locality: 1, Load: 4, Thermal: 2, Energy: 0.5, Priority: 1}
+	for round := 0; round < 5; round++ {
+		devices := make([]components.Device, 1+r.IntN(32))
+		for i := range devices {
+			devices[i] = components.Device{
+				Position: components.Vec3{float32(r.Float64()*20 - 10), float32(r.Float64() * 4), float32(-r.Float64() * 20)},
+				Capacity: float32(10 + r.IntN(200)), Load: float32(r.IntN(100)), Temperature: float32(30 + r.IntN(60)),
+				EnergyCost: float32(r.Float64() * 2), Kind: uint32(r.IntN(3)),
+			}
+			devices[i].Load = min(devices[i].Load, devices[i].Capacity)
+		}
+		tasks := make([]components.ComputeTask, 1+r.IntN(4000))
+		current := make([]uint32, len(tasks))
+		for i := range tasks {
+			tasks[i] = components.ComputeTask{
+				Affinity: components.Vec3{float32(r.Float64()*20 - 10), float32(r.Float64() * 4), float32(-r.Float64() * 20)},
+				Demand:   float32(1 + r.IntN(30)), Priority: float32(r.IntN(4)),
+			}
+			if r.IntN(5) == 0 {
+				tasks[i].Class = uint32(1 + r.IntN(7))
+			}
+			current[i] = uint32(r.IntN(len(devices) + 1))
+		}
+		params := []gpu.PlaceParams{{TaskCount: uint32(len(tasks)), DeviceCount: uint32(len(devices)), Weights: w}}
+		want := make([]components.Placement, len(tasks))
+		gpu.PlaceTasks(w, tasks, devices, current, want)
+		for _, b := range backends(t) {
+			got := make([]components.Placement, len(tasks))
+			run(t, b, "place", gpu.GroupsFor(len(tasks)), gpu.Bytes(got), gpu.Bytes(params), gpu.Bytes(tasks), gpu.Bytes(devices), gpu.Bytes(current))
+			bad := 0
+			for i := range want {
+				g, x := got[i], want[i]
+				same := g.Device == x.Device && close32(g.Cost, x.Cost) && close32(g.Locality, x.Locality) && close32(g.Load, x.Load) &&
+					close32(g.Thermal, x.Thermal) && close32(g.Energy, x.Energy) && close32(g.Priority, x.Priority)
+				if !same {
+					if bad++; bad <= 5 {
+						t.Errorf("%s round %d task %d: got %+v, twin %+v", b.Info().Backend, round, i, g, x)
+					}
+				}
+			}
+		}
+	}
+}
+
+func randomCompose(r *rand.Rand, width, height, surfaces int) (gpu.ComposeParams, []components.Surface, []uint32, []gpu.Texture, []uint32) {
+	s := randomSurfaces(r, surfaces)
+	for i := range s {
+		s[i].Rect = components.Rect{X: int32(r.IntN(width+40) - 20), Y: int32(r.IntN(height+40) - 20), W: int32(1 + r.IntN(width/2)), H: int32(1 + r.IntN(height/2))}
+	}
+	var order []uint32
+	for i := range s {
+		if s[i].Flags&components.SurfaceVisible != 0 {
+			order = append(order, uint32(i))
+		}
+	}
+	textures := make([]gpu.Texture, len(s))
+	var texels []uint32
+	for i := range textures {
+		tw, th := uint32(1+r.IntN(64)), uint32(1+r.IntN(64))
+		if r.IntN(10) == 0 {
+			tw = 0 // a surface without content is skipped
+		}
+		textures[i] = gpu.Texture{Offset: uint32(len(texels)), Width: tw, Height: th}
+		for j := uint32(0); j < tw*th; j++ {
+			texels = append(texels, r.Uint32())
+		}
+	}
+	texels = append(texels, 0)
+	p := gpu.ComposeParams{Width: uint32(width), Height: uint32(height), Count: uint32(len(order)), Background: gpu.RGBA(16, 24, 32, 255)}
+	return p, s, append(order, 0), textures, texels
+}
+
+func TestComposeKernelMatchesTwin(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	for round := 0; round < 4; round++ {
+		width, height := 64+r.IntN(400), 48+r.IntN(300)
+		p, s, order, textures, texels := randomCompose(r, width, height, 1+r.IntN(16))
+		want := make([]uint32, width*height)
+		gpu.Compose(p, s, order, textures, texels, want)
+		for _, b := range backends(t) {
+			got := make([]uint32, width*height)
+			run(t, b, "compose", gpu.GroupsFor(len(got)), gpu.Bytes(got), gpu.Bytes([]gpu.ComposeParams{p}), gpu.Bytes(s), gpu.Bytes(order), gpu.Bytes(textures), gpu.Bytes(texels))
+			bad := 0
+			for i := range want {
+				if got[i] != want[i] {
+					if bad++; bad <= 5 {
+						t.Errorf("%s round %d pixel (%d,%d): got %08x, twin %08x", b.Info().Backend, round, i%width, i/width, got[i], want[i])
+					}
+				}
+			}
+		}
+	}
+}
+
+// More elements than MaxGroups × LocalSize invocations: only the kernels'
+// grid-stride loops reach the tail.
+func TestGridStrideCoversMoreThanMaxGroups(t *testing.T) {
+	width, height := 4200, 1000 // 4.2M pixels > 65535 × 64
+	p := gpu.ComposeParams{Width: uint32(width), Height: uint32(height), Count: 0, Background: gpu.RGBA(1, 2, 3, 255)}
+	if gpu.GroupsFor(width*height) != gpu.MaxGroups {
+		t.Fatal("test size does not exceed the workgroup cap")
+	}
+	for _, b := range backends(t) {
+		got := make([]uint32, width*height)
+		run(t, b, "compose", gpu.GroupsFor(len(got)), gpu.Bytes(got), gpu.Bytes([]gpu.ComposeParams{p}), make([]byte, 96), make([]byte, 16), make([]byte, 16), make([]byte, 16))
+		if got[len(got)-1] != p.Background || got[0] != p.Background {
+			t.Errorf("%s: last pixel %08x, want %08x", b.Info().Backend, got[len(got)-1], p.Background)
+		}
+	}
+}
+
+func TestBlend(t *testing.T) {
+	dst := gpu.RGBA(200, 100, 0, 255)
+	if got := gpu.Blend(gpu.RGBA(10, 20, 30, 0), dst); got != dst {
+		t.Errorf("transparent over %08x = %08x", dst, got)
+	}
+	if got := gpu.Blend(gpu.RGBA(10, 20, 30, 255), dst); got != gpu.RGBA(10, 20, 30, 255) {
+		t.Errorf("opaque = %08x", got)
+	}
+	if got := gpu.Blend(gpu.RGBA(0, 0, 0, 128), gpu.RGBA(255, 255, 255, 255)); got != gpu.RGBA(127, 127, 127, 255) {
+		t.Errorf("half black over white = %08x", got)
+	}
+}
