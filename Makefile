@@ -16,9 +16,20 @@ build:
 run: build
 	./$(BIN) boot
 
-# deps installs what the tests need that Go modules do not bring.
+# Debian packages the tests need: the Vulkan loader and headers, Mesa's
+# lavapipe (Vulkan on the CPU) and glslc (the SPIR-V freshness check).
+APT_PACKAGES := libvulkan-dev mesa-vulkan-drivers glslc
+
+# deps installs what the tests need that Go modules do not bring, only
+# when it is missing.
 deps:
-	@true
+	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+		echo "make deps: installing$$missing"; \
+		sudo=""; [ "$$(id -u)" = 0 ] || sudo=sudo; \
+		$$sudo apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
 
 vet:
 	$(GO) vet $(PKGS)
@@ -27,13 +38,18 @@ fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 
+# -count=1: tests/ builds the binary itself, which Go's test cache cannot
+# see. The gpu tests run once more with cgocheck2, which catches Go
+# pointers left in C memory by the Vulkan binding.
 test: deps vet fmt-check
 	$(GO) test -count=1 $(PKGS)
+	GOEXPERIMENT=cgocheck2 $(GO) test -count=1 ./gpu/
 
 # Benchmarks with their hand-written baselines, run side by side; the
 # report prints medians and ratios to the baseline (bench/RESULTS.md).
 BENCH_COUNT ?= 5
-bench:
+bench: deps
+	@mkdir -p bin
 	$(GO) test -run '^$$' -bench . -benchmem -count $(BENCH_COUNT) ./bench/ | tee bin/bench.txt
 	$(GO) run ./bench/report < bin/bench.txt
 

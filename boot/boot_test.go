@@ -8,6 +8,7 @@ import (
 
 	"github.com/rayos/engine/boot"
 	"github.com/rayos/engine/components"
+	"github.com/rayos/engine/gpu"
 	"github.com/rayos/engine/world"
 	"github.com/rayos/engine/world/marker"
 	"github.com/rayos/engine/world/scene"
@@ -20,7 +21,7 @@ func demo(t testing.TB, seed uint64) (*world.World, *world.Scheduler) {
 	if _, err := scene.Build("demo", w); err != nil {
 		t.Fatal(err)
 	}
-	s, err := world.NewScheduler(w, boot.Pipeline()...)
+	s, _, err := boot.Assemble(w, gpu.NewCPU())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,7 +1,12 @@
 package boot
 
 import (
+	"fmt"
+
+	"github.com/rayos/engine/gpu"
 	"github.com/rayos/engine/systems/attention"
+	"github.com/rayos/engine/systems/compose"
+	"github.com/rayos/engine/systems/gpusync"
 	"github.com/rayos/engine/systems/input"
 	"github.com/rayos/engine/systems/intent"
 	"github.com/rayos/engine/systems/schedule"
@@ -10,13 +15,33 @@ import (
 
 // Pipeline returns a fresh instance of every tick system, in run order.
 // The order is the design's: input → attention → intent resolution →
-// (policy gating → effects, later) → spatial scheduling.
+// (policy gating → effects, later) → spatial scheduling → composition →
+// GPU sync. gpu-collect sits right after input so that the GPU's results
+// from the previous tick are readable by every system after it.
 func Pipeline() []world.System {
 	return []world.System{
 		input.New(),
+		gpusync.NewCollect(),
 		attention.NewDecay(),
 		attention.New(),
 		intent.New(),
 		schedule.New(),
+		compose.New(),
+		gpusync.NewSubmit(),
 	}
+}
+
+// Assemble installs the GPU mirror of w on backend and initialises the
+// pipeline on w: what every runtime, tool and test that ticks a full world
+// does after building its scene.
+func Assemble(w *world.World, backend gpu.Backend) (*world.Scheduler, *gpu.Mirror, error) {
+	mirror, err := gpu.Install(w.ECS, backend, gpu.DefaultMirrorConfig)
+	if err != nil {
+		return nil, nil, fmt.Errorf("gpu mirror: %w", err)
+	}
+	sched, err := world.NewScheduler(w, Pipeline()...)
+	if err != nil {
+		return nil, nil, err
+	}
+	return sched, mirror, nil
 }

@@ -7,12 +7,14 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
 
 	"github.com/mlange-42/ark/ecs"
 	"github.com/rayos/engine/components"
+	"github.com/rayos/engine/gpu"
 	"github.com/rayos/engine/world"
 	"github.com/rayos/engine/world/marker"
 	"github.com/rayos/engine/world/scene"
@@ -42,6 +44,10 @@ type Options struct {
 	RecordPath string
 	// SnapshotPath, when set, receives the final world snapshot (JSON).
 	SnapshotPath string
+	// FramePath, when set, receives the last composed frame (PNG).
+	FramePath string
+	// GPU selects the compute backend: auto, vulkan or cpu.
+	GPU string
 	// Replay makes the start marker say so.
 	Replay bool
 	// Signals delivers SIGINT/SIGTERM; each becomes a signal input.
@@ -60,12 +66,18 @@ func (o *Options) Validate() error {
 	if err := scene.Known(o.Scene); err != nil {
 		return fmt.Errorf("--scene: %w", err)
 	}
+	if o.GPU == "" {
+		o.GPU = gpu.ModeAuto
+	}
+	if !slices.Contains(gpu.Modes, o.GPU) {
+		return fmt.Errorf("--gpu %q: want one of %s", o.GPU, strings.Join(gpu.Modes, ", "))
+	}
 	if o.DataDir != "" {
 		if err := CheckDataDir(o.DataDir); err != nil {
 			return fmt.Errorf("--data: %w", err)
 		}
 	}
-	for flag, path := range map[string]string{"--record": o.RecordPath, "--snapshot": o.SnapshotPath} {
+	for flag, path := range map[string]string{"--record": o.RecordPath, "--snapshot": o.SnapshotPath, "--frame": o.FramePath} {
 		if path == "" {
 			continue
 		}
@@ -108,6 +120,14 @@ func Run(o Options) error {
 		bus.Emit(marker.Boot("data-ready", "logs/markers.log"))
 	}
 
+	backend, why, err := gpu.Open(o.GPU, log)
+	if err != nil {
+		return err
+	}
+	defer backend.Close()
+	info := backend.Info()
+	bus.Emit(marker.Boot("gpu", fmt.Sprintf("backend=%s type=%s device=%q why=%q", info.Backend, info.Type, info.Device, why)))
+
 	w := world.New(world.Config{Seed: o.Seed, Hz: o.Hz, Scene: o.Scene}, bus)
 	w.Logger = log
 	sum, err := scene.Build(o.Scene, w)
@@ -118,7 +138,7 @@ func Run(o Options) error {
 		o.Scene, o.Seed, o.Hz, sum.Surfaces, len(sum.Guests), sum.Devices, sum.Tasks)))
 	announceGuests(w, sum)
 
-	sched, err := world.NewScheduler(w, Pipeline()...)
+	sched, mirror, err := Assemble(w, backend)
 	if err != nil {
 		return err
 	}
@@ -155,6 +175,11 @@ func Run(o Options) error {
 	if o.SnapshotPath != "" {
 		if err := writeFileAtomic(o.SnapshotPath, w.WriteSnapshot); err != nil {
 			errs = append(errs, fmt.Errorf("--snapshot: %w", err))
+		}
+	}
+	if o.FramePath != "" {
+		if err := writeFileAtomic(o.FramePath, func(out io.Writer) error { return writeFrame(out, mirror) }); err != nil {
+			errs = append(errs, fmt.Errorf("--frame: %w", err))
 		}
 	}
 	if err := bus.Err(); err != nil {

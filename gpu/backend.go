@@ -22,10 +22,17 @@ func (b Buffer) Valid() bool { return b.size > 0 }
 // binding order and the number of workgroups. Kernels loop grid-stride over
 // their element counts (read from their params buffer), so Groups bounds
 // the parallelism, never the amount of work.
+//
+// With Indirect set, the workgroup count is read when the program runs from
+// Indirect at IndirectOffset (three uint32: x, y, z), so a program recorded
+// once can run each kernel at the size of this tick's data, or not at all
+// (x = 0). Groups is then ignored by backends that honour it.
 type Dispatch struct {
-	Kernel  string
-	Buffers []Buffer
-	Groups  uint32
+	Kernel         string
+	Buffers        []Buffer
+	Groups         uint32
+	Indirect       Buffer
+	IndirectOffset int
 }
 
 // Program is a recorded sequence of dispatches, with memory barriers
@@ -115,7 +122,11 @@ func checkSteps(steps []Dispatch, valid func(Buffer) bool) error {
 		if len(s.Buffers) != k.bindings {
 			return fmt.Errorf("gpu: step %d: kernel %s takes %d buffers, got %d", i, s.Kernel, k.bindings, len(s.Buffers))
 		}
-		if s.Groups == 0 || s.Groups > MaxGroups {
+		if s.Indirect.Valid() {
+			if !valid(s.Indirect) || s.IndirectOffset < 0 || s.IndirectOffset%4 != 0 || s.IndirectOffset+12 > s.Indirect.Size() {
+				return fmt.Errorf("gpu: step %d: indirect arguments at offset %d do not fit a buffer of this backend", i, s.IndirectOffset)
+			}
+		} else if s.Groups == 0 || s.Groups > MaxGroups {
 			return fmt.Errorf("gpu: step %d: %d workgroups (want 1..%d)", i, s.Groups, MaxGroups)
 		}
 		for j, b := range s.Buffers {

@@ -19,10 +19,10 @@ var kernelTable = []kernel{
 		p := view[HitParams](b[0])[0]
 		HitTest(view[components.AttentionRay](b[1])[:p.RayCount], view[components.Surface](b[2])[:p.SurfaceCount], view[Hit](b[3])[:p.RayCount])
 	}},
-	{"place", 5, func(b [][]byte) {
+	{"place", 6, func(b [][]byte) {
 		p := view[PlaceParams](b[0])[0]
 		PlaceTasks(p.Weights, view[components.ComputeTask](b[1])[:p.TaskCount], view[components.Device](b[2])[:p.DeviceCount],
-			view[uint32](b[3])[:p.TaskCount], view[components.Placement](b[4])[:p.TaskCount])
+			view[uint32](b[3])[:p.TaskCount], view[components.Placement](b[4])[:p.TaskCount], view[float32](b[5])[:p.TaskCount])
 	}},
 	{"compose", 6, func(b [][]byte) {
 		p := view[ComposeParams](b[0])[0]

@@ -1,6 +1,7 @@
 package gpu_test
 
 import (
+	"errors"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -84,7 +85,7 @@ func randomSurfaces(r *rand.Rand, n int) []components.Surface {
 			Right:  components.Vec3{1, 0, 0}, Up: components.Vec3{0, 1, 0},
 			HalfWidth: float32(0.1 + r.Float64()), HalfHeight: float32(0.1 + r.Float64()*0.6),
 			Layer: uint32(r.IntN(3)), Z: float32(r.IntN(4)),
-			Rect:  components.Rect{X: int32(r.IntN(400) - 40), Y: int32(r.IntN(260) - 30), W: int32(1 + r.IntN(200)), H: int32(1 + r.IntN(150))},
+			Rect: components.Rect{X: int32(r.IntN(400) - 40), Y: int32(r.IntN(260) - 30), W: int32(1 + r.IntN(200)), H: int32(1 + r.IntN(150))},
 		}
 		if r.IntN(5) > 0 {
 			s[i].Flags = components.SurfaceVisible
@@ -170,15 +171,28 @@ func TestPlaceKernelMatchesTwin(t *testing.T) {
 		}
 		params := []gpu.PlaceParams{{TaskCount: uint32(len(tasks)), DeviceCount: uint32(len(devices)), Weights: w}}
 		want := make([]components.Placement, len(tasks))
-		gpu.PlaceTasks(w, tasks, devices, current, want)
+		wantStay := make([]float32, len(tasks))
+		gpu.PlaceTasks(w, tasks, devices, current, want, wantStay)
+		stays := 0
+		for _, s := range wantStay {
+			if s >= 0 {
+				stays++
+			}
+		}
+		if stays < len(tasks)/10 {
+			t.Fatalf("round %d: only %d of %d tasks can stay: inputs too sparse", round, stays, len(tasks))
+		}
 		for _, b := range backends(t) {
 			got := make([]components.Placement, len(tasks))
-			run(t, b, "place", gpu.GroupsFor(len(tasks)), gpu.Bytes(got), gpu.Bytes(params), gpu.Bytes(tasks), gpu.Bytes(devices), gpu.Bytes(current))
+			gotStay := make([]float32, len(tasks))
+			// The place kernel has two outputs: choices (checked through
+			// run's read-back) and stay costs (read back separately).
+			runPlace(t, b, got, gotStay, gpu.Bytes(params), gpu.Bytes(tasks), gpu.Bytes(devices), gpu.Bytes(current))
 			bad := 0
 			for i := range want {
 				g, x := got[i], want[i]
 				same := g.Device == x.Device && close32(g.Cost, x.Cost) && close32(g.Locality, x.Locality) && close32(g.Load, x.Load) &&
-					close32(g.Thermal, x.Thermal) && close32(g.Energy, x.Energy) && close32(g.Priority, x.Priority)
+					close32(g.Thermal, x.Thermal) && close32(g.Energy, x.Energy) && close32(g.Priority, x.Priority) && close32(gotStay[i], wantStay[i])
 				if !same {
 					if bad++; bad <= 5 {
 						t.Errorf("%s round %d task %d: got %+v, twin %+v", b.Info().Backend, round, i, g, x)
@@ -186,6 +200,29 @@ func TestPlaceKernelMatchesTwin(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+func runPlace(t testing.TB, b gpu.Backend, choices []components.Placement, stay []float32, inputs ...[]byte) {
+	t.Helper()
+	var bufs []gpu.Buffer
+	for _, in := range append(inputs, gpu.Bytes(choices), gpu.Bytes(stay)) {
+		buf, err := b.NewBuffer(max(16, len(in)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := b.Write(buf, 0, in); err != nil {
+			t.Fatal(err)
+		}
+		bufs = append(bufs, buf)
+	}
+	p, err := b.Record([]gpu.Dispatch{{Kernel: "place", Buffers: bufs, Groups: gpu.GroupsFor(len(choices))}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Release(p)
+	if err := errors.Join(b.Submit(p), b.Wait(), b.Read(bufs[4], 0, gpu.Bytes(choices)), b.Read(bufs[5], 0, gpu.Bytes(stay))); err != nil {
+		t.Fatal(err)
 	}
 }
 

@@ -134,11 +134,13 @@ func PlacementTerms(w Weights, task *components.ComputeTask, dev *components.Dev
 // lowest total cost given the devices' loads less the task's own demand
 // (current[t] is 1 + the slot the task is on, 0 if none). out[t].Device is
 // 1 + the chosen slot, 0 if the task fits nowhere; the first of equal
-// costs wins.
-func PlaceTasks(w Weights, tasks []components.ComputeTask, devices []components.Device, current []uint32, out []components.Placement) {
+// costs wins. stay[t] is the cost of the task's current device, -1 when it
+// is unplaced or no longer fits there.
+func PlaceTasks(w Weights, tasks []components.ComputeTask, devices []components.Device, current []uint32, out []components.Placement, stay []float32) {
 	for t := range tasks {
 		task := &tasks[t]
 		var best components.Placement
+		stayCost := float32(-1)
 		for d := range devices {
 			dev := &devices[d]
 			load := dev.Load
@@ -149,12 +151,16 @@ func PlaceTasks(w Weights, tasks []components.ComputeTask, devices []components.
 			if !ok {
 				continue
 			}
+			if current[t] == uint32(d)+1 {
+				stayCost = p.Cost
+			}
 			if best.Device == 0 || p.Cost < best.Cost {
 				best = p
 				best.Device = uint32(d) + 1
 			}
 		}
 		out[t] = best
+		stay[t] = stayCost
 	}
 }
 

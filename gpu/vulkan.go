@@ -320,7 +320,7 @@ func (v *vulkanBackend) NewBuffer(size int) (Buffer, error) {
 	var b vkBuffer
 	if err := vkErr("create buffer", vk.CreateBuffer(v.device, &vk.BufferCreateInfo{
 		SType: vk.StructureTypeBufferCreateInfo, Size: vk.DeviceSize(size),
-		Usage:       vk.BufferUsageFlags(vk.BufferUsageStorageBufferBit | vk.BufferUsageTransferSrcBit | vk.BufferUsageTransferDstBit),
+		Usage:       vk.BufferUsageFlags(vk.BufferUsageStorageBufferBit | vk.BufferUsageTransferSrcBit | vk.BufferUsageTransferDstBit | vk.BufferUsageIndirectBufferBit),
 		SharingMode: vk.SharingModeExclusive,
 	}, nil, &b.buffer)); err != nil {
 		return Buffer{}, err
@@ -433,7 +433,11 @@ func (v *vulkanBackend) Record(steps []Dispatch) (Program, error) {
 		}
 		vk.CmdBindPipeline(p.cmd, vk.PipelineBindPointCompute, k.pipeline)
 		vk.CmdBindDescriptorSets(p.cmd, vk.PipelineBindPointCompute, k.layout, 0, 1, []vk.DescriptorSet{p.sets[i]}, 0, nil)
-		vk.CmdDispatch(p.cmd, s.Groups, 1, 1)
+		if s.Indirect.Valid() {
+			vk.CmdDispatchIndirect(p.cmd, v.buffers[s.Indirect.id].buffer, vk.DeviceSize(s.IndirectOffset))
+		} else {
+			vk.CmdDispatch(p.cmd, s.Groups, 1, 1)
+		}
 	}
 	// Results must be visible to the host once the fence signals.
 	barrier(p.cmd, vk.AccessShaderWriteBit, vk.AccessHostReadBit, vk.PipelineStageHostBit)

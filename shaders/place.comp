@@ -18,6 +18,9 @@ layout(std430, binding = 2) readonly buffer Devices { Device devices[]; };
 layout(std430, binding = 3) readonly buffer Current { uint current[]; };
 // choice[t].device is 1 + the chosen device slot, 0 if the task fits nowhere.
 layout(std430, binding = 4) writeonly buffer Choices { Placement choice[]; };
+// stay[t] is the cost of keeping task t where it is, -1 if it is unplaced or
+// no longer fits there; the scheduler moves a task only for a real gain.
+layout(std430, binding = 5) writeonly buffer Stay { float stay[]; };
 
 const float THERMAL_KNEE = 55.0;
 const float THERMAL_RANGE = 30.0;
@@ -30,6 +33,7 @@ void main() {
         best.device = 0u; best.cost = 0.0; best.locality = 0.0; best.load = 0.0;
         best.thermal = 0.0; best.energy = 0.0; best.priority = 0.0; best.tick = 0u;
         precise float prio = max(task.priority, 1.0);
+        float stayCost = -1.0;
         for (uint d = 0u; d < params.deviceCount; d++) {
             Device dev = devices[d];
             if (task.taskClass != 0u && (task.taskClass & (1u << dev.kind)) == 0u) continue;
@@ -51,8 +55,10 @@ void main() {
             precise float cost = locality + loadTerm + thermal + energy + priority;
             p.locality = locality; p.load = loadTerm; p.thermal = thermal;
             p.energy = energy; p.priority = priority; p.cost = cost;
+            if (current[t] == d + 1u) stayCost = cost;
             if (best.device == 0u || cost < best.cost) best = p;
         }
         choice[t] = best;
+        stay[t] = stayCost;
     }
 }

@@ -20,17 +20,18 @@ import (
 var bootOrder = []string{
 	`^RAYOS_BOOT:start:rayos \S+$`,
 	`^RAYOS_BOOT:data-ready:logs/markers\.log$`,
+	`^RAYOS_BOOT:gpu:backend=cpu type=cpu device="Go go1\.\d+.*" why="asked for"$`,
 	`^RAYOS_BOOT:world:scene=demo seed=1 hz=1000 surfaces=4 guests=2 devices=4 tasks=32$`,
 	`^RAYOS_GUEST:linux:hidden$`,
 	`^RAYOS_GUEST:windows:hidden$`,
-	`^RAYOS_BOOT:systems:input,attention-decay,attention,intent,schedule$`,
+	`^RAYOS_BOOT:systems:input,gpu-collect,attention-decay,attention,intent,schedule,compose,gpu-submit$`,
 	`^RAYOS_BOOT:ready:tick=0$`,
 	`^RAYOS_BOOT:shutdown:reason=tick-limit tick=25$`,
 }
 
 func TestBootPrintsMarkersInDocumentedOrder(t *testing.T) {
 	dir := t.TempDir()
-	r := rayos(t, dir, "boot", "--data", "data", "--hz", "1000", "--ticks", "25")
+	r := rayos(t, dir, "boot", "--data", "data", "--hz", "1000", "--ticks", "25", "--gpu", "cpu")
 	if r.code != 0 {
 		t.Fatalf("exit %d\n%s", r.code, r.stderr)
 	}
@@ -54,7 +55,7 @@ func TestBootPrintsMarkersInDocumentedOrder(t *testing.T) {
 		t.Errorf("markers.log differs from stdout:\n%s", log)
 	}
 	// A second boot appends to the same log.
-	rayos(t, dir, "boot", "--data", "data", "--hz", "1000", "--ticks", "25")
+	rayos(t, dir, "boot", "--data", "data", "--hz", "1000", "--ticks", "25", "--gpu", "cpu")
 	log, _ = os.ReadFile(filepath.Join(dir, "data", "logs", "markers.log"))
 	if string(log) != r.stdout+r.stdout {
 		t.Errorf("second boot did not append its markers")
@@ -207,6 +208,8 @@ func TestBadInputGetsAClearErrorAndChangesNothing(t *testing.T) {
 		{"replay without journal", []string{"replay"}, []string{"replay takes 1 argument"}, 2},
 		{"record into missing folder", []string{"boot", "--data", "new", "--record", "no/such/dir/r.jsonl"}, []string{"--record", "no/such/dir"}, 2},
 		{"bad log level", []string{"boot", "--data", "new", "--log-level", "loud"}, []string{"--log-level", "loud"}, 2},
+		{"unknown gpu backend", []string{"boot", "--data", "new", "--gpu", "cuda"}, []string{"--gpu", "cuda", "auto, vulkan, cpu"}, 2},
+		{"frame into missing folder", []string{"boot", "--data", "new", "--frame", "nowhere/f.png"}, []string{"--frame", "nowhere"}, 2},
 	}
 	if os.Geteuid() != 0 {
 		// root reads any file; for others an unreadable journal is a case.
@@ -251,7 +254,7 @@ func TestHelpTeaches(t *testing.T) {
 		}
 	}
 	r = rayos(t, t.TempDir(), "boot", "--explain")
-	if r.code != 0 || !strings.Contains(r.stdout, " 1. input") || !strings.Contains(r.stdout, " 5. schedule") {
+	if r.code != 0 || !strings.Contains(r.stdout, " 1. input") || !strings.Contains(r.stdout, " 8. gpu-submit") {
 		t.Errorf("--explain: exit %d\n%s", r.code, r.stdout)
 	}
 	r = rayos(t, t.TempDir(), "version")

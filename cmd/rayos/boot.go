@@ -7,6 +7,7 @@ import (
 	"syscall"
 
 	"github.com/rayos/engine/boot"
+	"github.com/rayos/engine/gpu"
 	"github.com/rayos/engine/world"
 	"github.com/spf13/cobra"
 )
@@ -33,6 +34,9 @@ Every input fed into the world can be recorded (--record) and replayed
 
   # feed a journal of inputs (gaze, text commands) into a fresh world
   rayos boot --journal inputs.jsonl --ticks 300
+
+  # run the kernels on any Vulkan device (lavapipe too) and save the composed frame
+  rayos boot --gpu vulkan --ticks 10 --frame frame.png
 
   # print the tick pipeline and exit
   rayos boot --explain`,
@@ -67,6 +71,8 @@ Every input fed into the world can be recorded (--record) and replayed
 	f.StringVar(&journalPath, "journal", "", "feed the inputs of this journal (JSON lines) before their ticks")
 	f.StringVar(&o.RecordPath, "record", "", "record every input fed into this journal file, for rayos replay")
 	f.StringVar(&o.SnapshotPath, "snapshot", "", "write the final world (all entities and components) to this JSON file")
+	f.StringVar(&o.FramePath, "frame", "", "write the last composed frame (1920×1080) to this PNG file")
+	f.StringVar(&o.GPU, "gpu", gpu.ModeAuto, "compute backend: auto (a real GPU through Vulkan, else the Go CPU backend), vulkan (any Vulkan device, lavapipe too), cpu")
 	f.BoolVar(&explain, "explain", false, "print the tick pipeline, in order, and exit")
 	return cmd
 }
@@ -74,7 +80,7 @@ Every input fed into the world can be recorded (--record) and replayed
 // explainPipeline prints the systems in order without booting anything.
 func explainPipeline(cmd *cobra.Command) error {
 	w := world.New(world.Config{Hz: world.DefaultHz, Scene: "demo"}, nil)
-	sched, err := world.NewScheduler(w, boot.Pipeline()...)
+	sched, _, err := boot.Assemble(w, gpu.NewCPU())
 	if err != nil {
 		return err
 	}

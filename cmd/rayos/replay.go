@@ -9,7 +9,7 @@ import (
 )
 
 func newReplayCmd() *cobra.Command {
-	var snapshot string
+	var snapshot, gpuMode string
 	cmd := &cobra.Command{
 		Use:   "replay JOURNAL",
 		Short: "Re-run a recorded journal and print the markers it produces",
@@ -29,7 +29,7 @@ no RAYOS_DATA), and --snapshot gives the same final world.`,
 			}
 			o := boot.Options{
 				Seed: j.Header.Seed, Scene: j.Header.Scene, Hz: j.Header.Hz,
-				Ticks: j.LastTick(), Journal: j, SnapshotPath: snapshot, Replay: true,
+				Ticks: j.LastTick(), Journal: j, SnapshotPath: snapshot, Replay: true, GPU: gpuMode,
 				Stdout: cmd.OutOrStdout(), Logger: slog.Default(),
 			}
 			if o.Ticks == 0 {
@@ -42,5 +42,6 @@ no RAYOS_DATA), and --snapshot gives the same final world.`,
 		},
 	}
 	cmd.Flags().StringVar(&snapshot, "snapshot", "", "write the final world to this JSON file")
+	cmd.Flags().StringVar(&gpuMode, "gpu", "cpu", "compute backend (auto, vulkan, cpu); replay on the backend that recorded, for bit-identical results")
 	return cmd
 }

@@ -6,6 +6,7 @@ import (
 
 	"github.com/mlange-42/ark/ecs"
 	"github.com/rayos/engine/components"
+	"github.com/rayos/engine/gpu"
 	"github.com/rayos/engine/world"
 )
 
@@ -21,6 +22,7 @@ const minWeight = 1e-3
 // Decay ages attention rays once per tick.
 type Decay struct {
 	rays   *ecs.Filter1[components.AttentionRay]
+	mirror *gpu.Mirror
 	factor float32
 }
 
@@ -41,7 +43,9 @@ func (d *Decay) Describe() world.Description {
 func (d *Decay) Init(w *world.World) error {
 	d.rays = ecs.NewFilter1[components.AttentionRay](w.ECS).Register()
 	d.factor = DecayFactor(w.Clock.Dt)
-	return nil
+	var err error
+	d.mirror, err = gpu.MirrorOf(w.ECS, "attention-decay")
+	return err
 }
 
 // DecayFactor is the per-tick weight multiplier for a tick of length dt.
@@ -53,19 +57,30 @@ func DecayFactor(dt time.Duration) float32 {
 // by entity: this loop is the per-entity hot path the benchmarks compare
 // with a plain slice.
 func (d *Decay) Run(w *world.World) {
+	changed := false
 	q := d.rays.Query()
 	for q.NextTable() {
-		DecayWeights(q.GetColumns(), d.factor)
+		changed = DecayWeights(q.GetColumns(), d.factor) || changed
+	}
+	// Fading rays change every tick while they fade: marking the whole
+	// column is one word write per 64 rays, cheaper than finding each.
+	if changed {
+		d.mirror.Rays.MarkAll()
 	}
 }
 
-// DecayWeights multiplies every weight by factor and snaps faded ones to 0.
-func DecayWeights(rays []components.AttentionRay, factor float32) {
+// DecayWeights multiplies every weight by factor, snaps faded ones to 0,
+// and reports whether any weight changed.
+func DecayWeights(rays []components.AttentionRay, factor float32) bool {
+	changed := false
 	for i := range rays {
-		wgt := rays[i].Weight * factor
+		old := rays[i].Weight
+		wgt := old * factor
 		if wgt < minWeight {
 			wgt = 0
 		}
 		rays[i].Weight = wgt
+		changed = changed || wgt != old
 	}
+	return changed
 }

@@ -2,7 +2,7 @@
 //
 //   - [Decay] ages every AttentionRay's weight (half-life DecayHalfLife),
 //     so a gaze the user has moved away from fades out.
-//   - [System] points the rays at this tick's gaze inputs, hit-tests each
-//     active ray against the visible surfaces ([HitTest]) and publishes the
+//   - [System] points the rays at this tick's gaze inputs, reads each
+//     ray's hit from the GPU's hit kernel (one tick old) and publishes the
 //     strongest hit as the world's Focus.
 package attention

@@ -1,0 +1,476 @@
+package gpu
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/mlange-42/ark/ecs"
+	"github.com/rayos/engine/components"
+)
+
+// MirrorConfig sizes a Mirror.
+type MirrorConfig struct {
+	// FrameWidth and FrameHeight are the framebuffer's size in pixels.
+	FrameWidth, FrameHeight int
+	// Background is the RGBA colour under all surfaces.
+	Background uint32
+	// Weights scale the placement cost terms.
+	Weights Weights
+}
+
+// Mirror is a world's GPU residency: a Column per mirrored component, the
+// kernels' other buffers, one program that runs every kernel, and the
+// results of its last run. It lives in the world as a resource; the
+// gpu-submit system calls Submit at the end of a tick and gpu-collect calls
+// Collect at the start of the next, so the device works between ticks and
+// systems read results one tick old.
+type Mirror struct {
+	Backend  Backend
+	Surfaces *Column[components.Surface]
+	Rays     *Column[components.AttentionRay]
+	Tasks    *Column[components.ComputeTask]
+	Devices  *Column[components.Device]
+
+	cfg        MirrorConfig
+	placements *ecs.Map[components.Placement]
+	surfaces   *ecs.Map[components.Surface]
+
+	// Requests for the next Submit, set by systems during the tick.
+	// PlaceRequested asks for placement choices; a compose runs whenever a
+	// surface or texture changed, or ComposeRequested is set.
+	PlaceRequested, ComposeRequested bool
+
+	// Per-kernel buffers besides the columns, and the host arrays that
+	// feed or receive them.
+	hitParams, hits, indirect                              Buffer
+	placeParams, current, choices, stay                    Buffer
+	composeParams, order, textures, atlas, frame           Buffer
+	hostHits                                               []Hit
+	hostCurrent                                            []uint32
+	hostChoices                                            []components.Placement
+	hostStay                                               []float32
+	hostOrder                                              []uint32
+	hostTextures                                           []Texture
+	texByEntity                                            map[uint32]Texture
+	atlasHost                                              []uint32
+	atlasDirty                                             bool
+	program                                                Program
+	recorded                                               bool
+	inFlight, placeInFlight, composeInFlight, everComposed bool
+
+	// Results of the last collected run, with the slot generations and
+	// slot owners they were computed for.
+	hitGens, choiceGens []uint32
+	hitSurfaces         []ecs.Entity
+	choiceDevices       []ecs.Entity
+	placeValid          bool
+
+	stats MirrorStats
+	// params are the kernels' parameter blocks, kept here so that writing
+	// them each tick does not allocate.
+	params struct {
+		hit     [2]uint32
+		place   [1]PlaceParams
+		compose [1]ComposeParams
+		// groups holds the x, y, z workgroup counts of hit, place and
+		// compose at offsets 0, 16 and 32 bytes.
+		groups [12]uint32
+	}
+}
+
+// MirrorStats is what the last Submit moved.
+type MirrorStats struct {
+	// ColumnBytes is what the column syncs uploaded (component data).
+	ColumnBytes int `json:"column_bytes"`
+	// AuxBytes is what the params and per-kernel inputs uploaded.
+	AuxBytes int `json:"aux_bytes"`
+	// Composed and Placed say which optional kernels ran.
+	Composed bool `json:"composed"`
+	Placed   bool `json:"placed"`
+	// Rerecorded says the program was recorded again (a buffer grew).
+	Rerecorded bool `json:"rerecorded"`
+}
+
+// NewMirror mirrors the GPU components of w onto b.
+func NewMirror(w *ecs.World, b Backend, cfg MirrorConfig) (*Mirror, error) {
+	if cfg.FrameWidth <= 0 || cfg.FrameHeight <= 0 {
+		return nil, fmt.Errorf("gpu: framebuffer %d×%d", cfg.FrameWidth, cfg.FrameHeight)
+	}
+	m := &Mirror{Backend: b, cfg: cfg, texByEntity: map[uint32]Texture{},
+		placements: ecs.NewMap[components.Placement](w), surfaces: ecs.NewMap[components.Surface](w)}
+	var err error
+	if m.Surfaces, err = NewColumn[components.Surface](w, b, 0); err != nil {
+		return nil, err
+	}
+	if m.Rays, err = NewColumn[components.AttentionRay](w, b, 0); err != nil {
+		return nil, err
+	}
+	if m.Tasks, err = NewColumn[components.ComputeTask](w, b, 0); err != nil {
+		return nil, err
+	}
+	if m.Devices, err = NewColumn[components.Device](w, b, 0); err != nil {
+		return nil, err
+	}
+	m.atlasHost = make([]uint32, 0, 4096)
+	if m.frame, err = b.NewBuffer(cfg.FrameWidth * cfg.FrameHeight * 4); err != nil {
+		return nil, err
+	}
+	for _, p := range []*Buffer{&m.hitParams, &m.placeParams, &m.composeParams, &m.indirect} {
+		if *p, err = b.NewBuffer(64); err != nil {
+			return nil, err
+		}
+	}
+	return m, nil
+}
+
+// Config returns the mirror's configuration.
+func (m *Mirror) Config() MirrorConfig { return m.cfg }
+
+// ensure makes buf hold at least n bytes, reporting whether it was
+// replaced (which invalidates the recorded program).
+func (m *Mirror) ensure(buf *Buffer, n int) (bool, error) {
+	n = max(n, 16)
+	if buf.Valid() && buf.Size() >= n {
+		return false, nil
+	}
+	size := max(n, 2*buf.Size())
+	nb, err := m.Backend.NewBuffer(size)
+	if err != nil {
+		return false, err
+	}
+	*buf = nb
+	return true, nil
+}
+
+// SetTexture gives surface its pixels (width × height RGBA texels, row by
+// row). Texels of an existing texture of the same size are overwritten in
+// place; otherwise they are appended to the atlas.
+func (m *Mirror) SetTexture(surface ecs.Entity, width, height int, texels []uint32) error {
+	if width <= 0 || height <= 0 || len(texels) != width*height {
+		return fmt.Errorf("gpu: texture %d×%d with %d texels", width, height, len(texels))
+	}
+	tex, ok := m.texByEntity[surface.ID()]
+	if !ok || int(tex.Width) != width || int(tex.Height) != height {
+		tex = Texture{Offset: uint32(len(m.atlasHost)), Width: uint32(width), Height: uint32(height)}
+		m.atlasHost = append(m.atlasHost, texels...)
+	} else {
+		copy(m.atlasHost[tex.Offset:], texels)
+	}
+	m.texByEntity[surface.ID()] = tex
+	m.atlasDirty = true
+	m.ComposeRequested = true
+	return nil
+}
+
+// HasTexture reports whether surface has pixels.
+func (m *Mirror) HasTexture(surface ecs.Entity) bool {
+	_, ok := m.texByEntity[surface.ID()]
+	return ok
+}
+
+// Submit uploads what changed, writes each kernel's parameters and starts
+// the program: the hit test always, placement when requested, composition
+// when a surface or texture changed. It waits first for a run that was
+// never collected.
+func (m *Mirror) Submit() error {
+	if err := m.Collect(); err != nil {
+		return err
+	}
+	m.stats = MirrorStats{}
+	surfacesChanged := m.Surfaces.nDirty > 0
+	rerecord := !m.recorded
+	g1, err1 := m.Surfaces.Sync()
+	g2, err2 := m.Rays.Sync()
+	g3, err3 := m.Tasks.Sync()
+	g4, err4 := m.Devices.Sync()
+	if err := errors.Join(err1, err2, err3, err4); err != nil {
+		return err
+	}
+	rerecord = rerecord || g1 || g2 || g3 || g4
+	m.stats.ColumnBytes = m.Surfaces.stats.LastBytes + m.Rays.stats.LastBytes + m.Tasks.stats.LastBytes + m.Devices.stats.LastBytes
+
+	nRays, nTasks, nSurfaces, nDevices := m.Rays.Len(), m.Tasks.Len(), m.Surfaces.Len(), m.Devices.Len()
+	grown := false
+	for _, need := range []struct {
+		buf *Buffer
+		n   int
+	}{
+		{&m.hits, nRays * 8}, {&m.current, nTasks * 4}, {&m.choices, nTasks * 32}, {&m.stay, nTasks * 4},
+		{&m.order, nSurfaces * 4}, {&m.textures, nSurfaces * 16}, {&m.atlas, len(m.atlasHost) * 4},
+	} {
+		g, err := m.ensure(need.buf, need.n)
+		if err != nil {
+			return err
+		}
+		grown = grown || g
+	}
+	if grown {
+		m.atlasDirty = true
+		rerecord = true
+	}
+	if rerecord {
+		if err := m.record(); err != nil {
+			return err
+		}
+		m.stats.Rerecorded = true
+	}
+
+	m.params.hit = [2]uint32{uint32(nRays), uint32(nSurfaces)}
+	if err := m.writeAux(m.hitParams, Bytes(m.params.hit[:])); err != nil {
+		return err
+	}
+	m.hitGens = m.Rays.CopyGens(m.hitGens)
+	m.hitSurfaces = append(m.hitSurfaces[:0], m.Surfaces.entities...)
+
+	place := &m.params.place[0]
+	*place = PlaceParams{Weights: m.cfg.Weights}
+	m.placeInFlight = m.PlaceRequested && nTasks > 0 && nDevices > 0
+	if m.placeInFlight {
+		place.TaskCount, place.DeviceCount = uint32(nTasks), uint32(nDevices)
+		m.hostCurrent = m.hostCurrent[:0]
+		for _, e := range m.Tasks.entities {
+			cur := uint32(0)
+			if m.placements.HasUnchecked(e) {
+				if slot, ok := m.Devices.SlotOfID(m.placements.GetUnchecked(e).Device); ok {
+					cur = uint32(slot + 1)
+				}
+			}
+			m.hostCurrent = append(m.hostCurrent, cur)
+		}
+		if err := m.writeAux(m.current, Bytes(m.hostCurrent)); err != nil {
+			return err
+		}
+		m.choiceGens = m.Tasks.CopyGens(m.choiceGens)
+		m.choiceDevices = append(m.choiceDevices[:0], m.Devices.entities...)
+		m.stats.Placed = true
+	}
+	if err := m.writeAux(m.placeParams, Bytes(m.params.place[:])); err != nil {
+		return err
+	}
+	m.PlaceRequested = false
+
+	compose := &m.params.compose[0]
+	*compose = ComposeParams{Background: m.cfg.Background}
+	m.composeInFlight = surfacesChanged || m.ComposeRequested || m.atlasDirty || grown || !m.everComposed
+	if m.composeInFlight {
+		if err := m.prepareCompose(compose); err != nil {
+			return err
+		}
+		m.everComposed = true
+		m.stats.Composed = true
+	}
+	if err := m.writeAux(m.composeParams, Bytes(m.params.compose[:])); err != nil {
+		return err
+	}
+	m.ComposeRequested = false
+
+	// A kernel with nothing to do runs zero workgroups: the recorded program
+	// stays the same, only its indirect arguments change.
+	g := &m.params.groups
+	*g = [12]uint32{0, 1, 1, 0, 0, 1, 1, 0, 0, 1, 1, 0}
+	if nRays > 0 && nSurfaces > 0 {
+		g[0] = GroupsFor(nRays)
+	}
+	if m.placeInFlight {
+		g[4] = GroupsFor(nTasks)
+	}
+	if m.composeInFlight {
+		g[8] = GroupsFor(m.cfg.FrameWidth * m.cfg.FrameHeight)
+	}
+	if err := m.writeAux(m.indirect, Bytes(g[:])); err != nil {
+		return err
+	}
+
+	if err := m.Backend.Submit(m.program); err != nil {
+		return err
+	}
+	m.inFlight = true
+	return nil
+}
+
+// prepareCompose uploads the atlas, the draw order and the texture table.
+func (m *Mirror) prepareCompose(p *ComposeParams) error {
+	if m.atlasDirty {
+		if err := m.writeAux(m.atlas, Bytes(m.atlasHost)); err != nil {
+			return err
+		}
+		m.atlasDirty = false
+	}
+	m.hostOrder = m.hostOrder[:0]
+	m.hostTextures = m.hostTextures[:0]
+	for slot, e := range m.Surfaces.entities {
+		m.hostTextures = append(m.hostTextures, m.texByEntity[e.ID()])
+		if m.surfaces.Get(e).Flags&components.SurfaceVisible != 0 {
+			m.hostOrder = append(m.hostOrder, uint32(slot))
+		}
+	}
+	slices.SortStableFunc(m.hostOrder, func(a, b uint32) int {
+		sa, sb := m.surfaces.Get(m.Surfaces.entities[a]), m.surfaces.Get(m.Surfaces.entities[b])
+		switch {
+		case sa.Layer != sb.Layer:
+			return int(sa.Layer) - int(sb.Layer)
+		case sa.Z < sb.Z:
+			return -1
+		case sa.Z > sb.Z:
+			return 1
+		}
+		return 0
+	})
+	if err := errors.Join(m.writeAux(m.order, Bytes(m.hostOrder)), m.writeAux(m.textures, Bytes(m.hostTextures))); err != nil {
+		return err
+	}
+	p.Width, p.Height, p.Count = uint32(m.cfg.FrameWidth), uint32(m.cfg.FrameHeight), uint32(len(m.hostOrder))
+	return nil
+}
+
+func (m *Mirror) writeAux(b Buffer, data []byte) error {
+	if len(data) == 0 {
+		return nil
+	}
+	m.stats.AuxBytes += len(data)
+	return m.Backend.Write(b, 0, data)
+}
+
+// record builds the one program: hit, place, compose, in that order.
+func (m *Mirror) record() error {
+	if m.recorded {
+		m.Backend.Release(m.program)
+	}
+	p, err := m.Backend.Record([]Dispatch{
+		{Kernel: "hit", Buffers: []Buffer{m.hitParams, m.Rays.Buffer(), m.Surfaces.Buffer(), m.hits}, Indirect: m.indirect, IndirectOffset: 0},
+		{Kernel: "place", Buffers: []Buffer{m.placeParams, m.Tasks.Buffer(), m.Devices.Buffer(), m.current, m.choices, m.stay}, Indirect: m.indirect, IndirectOffset: 16},
+		{Kernel: "compose", Buffers: []Buffer{m.composeParams, m.Surfaces.Buffer(), m.order, m.textures, m.atlas, m.frame}, Indirect: m.indirect, IndirectOffset: 32},
+	})
+	if err != nil {
+		return err
+	}
+	m.program, m.recorded = p, true
+	return nil
+}
+
+// Collect waits for the submitted run and reads back its hit results and,
+// if placement ran, its choices. It does nothing when no run is in flight.
+func (m *Mirror) Collect() error {
+	if !m.inFlight {
+		return nil
+	}
+	m.inFlight = false
+	if err := m.Backend.Wait(); err != nil {
+		return err
+	}
+	m.hostHits = resize(m.hostHits, len(m.hitGens))
+	if err := m.Backend.Read(m.hits, 0, Bytes(m.hostHits)); err != nil {
+		return err
+	}
+	if m.placeInFlight {
+		m.placeInFlight = false
+		n := len(m.choiceGens)
+		m.hostChoices = resize(m.hostChoices, n)
+		m.hostStay = resize(m.hostStay, n)
+		if err := errors.Join(m.Backend.Read(m.choices, 0, Bytes(m.hostChoices)), m.Backend.Read(m.stay, 0, Bytes(m.hostStay))); err != nil {
+			return err
+		}
+		m.placeValid = true
+	}
+	return nil
+}
+
+func resize[T any](s []T, n int) []T {
+	if cap(s) < n {
+		return make([]T, n)
+	}
+	return s[:n]
+}
+
+// HitOf returns the surface the ray entity hit in the last collected run,
+// and the distance. ok is false when there is no current result for the
+// ray (it is new, or its slot changed hands since).
+func (m *Mirror) HitOf(ray ecs.Entity) (surface ecs.Entity, t float32, hit, ok bool) {
+	slot, gen, found := m.Rays.Slot(ray)
+	if !found || slot >= len(m.hostHits) || m.hitGens[slot] != gen {
+		return ecs.Entity{}, 0, false, false
+	}
+	h := m.hostHits[slot]
+	if h.Index < 0 || int(h.Index) >= len(m.hitSurfaces) {
+		return ecs.Entity{}, 0, false, true
+	}
+	return m.hitSurfaces[h.Index], h.T, true, true
+}
+
+// Choice is a placement decision from the last collected placement run.
+type Choice struct {
+	// Device is the cheapest device, or the zero entity if none fits.
+	Device ecs.Entity
+	// Terms are the named costs on that device (Device field unset).
+	Terms components.Placement
+	// Stay is the cost of the task's current device, or -1.
+	Stay float32
+}
+
+// ChoiceOf returns the placement choice for task from the last collected
+// placement run; ok is false when there is none for it.
+func (m *Mirror) ChoiceOf(task ecs.Entity) (Choice, bool) {
+	slot, gen, found := m.Tasks.Slot(task)
+	if !m.placeValid || !found || slot >= len(m.hostChoices) || m.choiceGens[slot] != gen {
+		return Choice{}, false
+	}
+	c := Choice{Terms: m.hostChoices[slot], Stay: m.hostStay[slot]}
+	if d := c.Terms.Device; d > 0 && int(d) <= len(m.choiceDevices) {
+		c.Device = m.choiceDevices[d-1]
+	}
+	c.Terms.Device = 0
+	return c, true
+}
+
+// ReadFrame copies the last composed frame (RGBA, row by row) into dst,
+// which must hold FrameWidth × FrameHeight texels. Call after Collect.
+func (m *Mirror) ReadFrame(dst []uint32) error {
+	if len(dst) != m.cfg.FrameWidth*m.cfg.FrameHeight {
+		return fmt.Errorf("gpu: frame of %d texels, want %d", len(dst), m.cfg.FrameWidth*m.cfg.FrameHeight)
+	}
+	if err := m.Collect(); err != nil {
+		return err
+	}
+	return m.Backend.Read(m.frame, 0, Bytes(dst))
+}
+
+// Stats reports what the last Submit moved.
+func (m *Mirror) Stats() MirrorStats { return m.stats }
+
+// Verify checks every column against the world (see Column.Verify). It
+// waits for the device first.
+func (m *Mirror) Verify() error {
+	if err := m.Backend.Wait(); err != nil {
+		return err
+	}
+	return errors.Join(m.Surfaces.Verify(), m.Rays.Verify(), m.Tasks.Verify(), m.Devices.Verify())
+}
+
+// DefaultMirrorConfig is a 1920×1080 framebuffer on a dark background with
+// the scheduler's default cost weights.
+var DefaultMirrorConfig = MirrorConfig{
+	FrameWidth: 1920, FrameHeight: 1080,
+	Background: RGBA(18, 20, 28, 255),
+	Weights:    Weights{Locality: 1, Load: 4, Thermal: 2, Energy: 0.5, Priority: 1},
+}
+
+// Install creates a Mirror of w on b and adds it to w as a resource, where
+// the systems find it.
+func Install(w *ecs.World, b Backend, cfg MirrorConfig) (*Mirror, error) {
+	m, err := NewMirror(w, b, cfg)
+	if err != nil {
+		return nil, err
+	}
+	ecs.AddResource(w, m)
+	return m, nil
+}
+
+// MirrorOf returns the Mirror installed in w, or an error that says how to
+// install one; systems call it from Init.
+func MirrorOf(w *ecs.World, system string) (*Mirror, error) {
+	if m := ecs.GetResource[Mirror](w); m != nil {
+		return m, nil
+	}
+	return nil, fmt.Errorf("%s needs the GPU mirror: install one with gpu.Install before the scheduler", system)
+}
