@@ -83,6 +83,16 @@ type Backend interface {
 	Close() error
 }
 
+// Mapper is implemented by backends whose buffers are mapped into the
+// process for their whole life (both of ours are). The mirror then writes
+// component values straight into the buffer the kernels read — one copy,
+// no staging — and reports the bytes with CountUpload. Write it only while
+// no program runs (between Wait and Submit).
+type Mapper interface {
+	Mapped(b Buffer) []byte
+	CountUpload(bytes, writes int)
+}
+
 // MaxGroups is the most workgroups one dispatch may ask for: Vulkan only
 // guarantees 65535 per dimension, and lavapipe enforces it.
 const MaxGroups = 65535

@@ -21,8 +21,10 @@ import (
 // marked slots from the ECS into the buffer, merging neighbouring slots
 // into one write. An unchanged world uploads nothing.
 type Column[T any] struct {
-	comps    *ecs.Map1[T]
+	comps    *ecs.Map[T]
+	all      *ecs.Filter1[T]
 	backend  Backend
+	mapper   Mapper // nil when the backend does not map its buffers
 	buf      Buffer
 	capacity int
 
@@ -51,11 +53,12 @@ const minColumnCapacity = 64
 // already have T and following later additions and removals through ark
 // observers.
 func NewColumn[T any](w *ecs.World, b Backend, capacity int) (*Column[T], error) {
-	c := &Column[T]{comps: ecs.NewMap1[T](w), backend: b}
+	c := &Column[T]{comps: ecs.NewMap[T](w), all: ecs.NewFilter1[T](w).Register(), backend: b}
+	c.mapper, _ = b.(Mapper)
 	if err := c.allocate(max(capacity, minColumnCapacity)); err != nil {
 		return nil, err
 	}
-	q := ecs.NewFilter1[T](w).Query()
+	q := c.all.Query()
 	for q.Next() {
 		c.add(q.Entity())
 	}
@@ -221,6 +224,10 @@ func (c *Column[T]) Sync() (grown bool, err error) {
 	if c.nDirty == 0 {
 		return grown, nil
 	}
+	if c.mapper != nil {
+		c.syncMapped()
+		return grown, nil
+	}
 	n := len(c.entities)
 	start, end := -1, -1 // the run being gathered: slots [start, end)
 	for word, bitsLeft := range c.dirty {
@@ -252,11 +259,49 @@ func (c *Column[T]) Sync() (grown bool, err error) {
 	return grown, nil
 }
 
+// bulkFraction: when at least 1/bulkFraction of the slots are dirty, the
+// mapped sync walks the ECS tables in order instead of looking each dirty
+// entity up, reading the component columns sequentially.
+const bulkFraction = 8
+
+// syncMapped writes the dirty slots straight into the mapped buffer.
+func (c *Column[T]) syncMapped() {
+	dst := view[T](c.mapper.Mapped(c.buf))
+	n := c.nDirty
+	if n*bulkFraction >= len(c.entities) {
+		q := c.all.Query()
+		for q.NextTable() {
+			entities, values := q.Entities(), q.GetColumns()
+			for i, e := range entities {
+				slot := int(c.slotOf[e.ID()] - 1)
+				if c.dirty[slot/64]&(1<<(slot%64)) != 0 {
+					dst[slot] = values[i]
+				}
+			}
+		}
+		clear(c.dirty)
+	} else {
+		for word, bitsLeft := range c.dirty {
+			for bitsLeft != 0 {
+				slot := word*64 + bits.TrailingZeros64(bitsLeft)
+				bitsLeft &= bitsLeft - 1
+				dst[slot] = *c.comps.GetUnchecked(c.entities[slot])
+			}
+			c.dirty[word] = 0
+		}
+	}
+	c.nDirty = 0
+	bytes := n * c.Stride()
+	c.stats.LastBytes, c.stats.LastWrites = bytes, n
+	c.stats.TotalBytes += uint64(bytes)
+	c.mapper.CountUpload(bytes, n)
+}
+
 // upload copies slots [start, end) from the ECS into the buffer in one write.
 func (c *Column[T]) upload(start, end int) error {
 	c.scratch = c.scratch[:0]
 	for slot := start; slot < end; slot++ {
-		c.scratch = append(c.scratch, *c.comps.Get(c.entities[slot]))
+		c.scratch = append(c.scratch, *c.comps.GetUnchecked(c.entities[slot]))
 	}
 	data := Bytes(c.scratch)
 	if err := c.backend.Write(c.buf, start*c.Stride(), data); err != nil {

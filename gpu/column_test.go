@@ -15,10 +15,7 @@ import (
 func TestColumnFollowsTheWorld(t *testing.T) {
 	vk := backends(t)[1]
 	rapid.Check(t, func(rt *rapid.T) {
-		backend := gpu.NewCPU()
-		if rapid.Bool().Draw(rt, "vulkan") {
-			backend = vk
-		}
+		backend := rapid.SampledFrom([]gpu.Backend{gpu.NewCPU(), vk, unmapped{gpu.NewCPU()}}).Draw(rt, "backend")
 		w := ecs.NewWorld()
 		devices := ecs.NewMap1[components.Device](w)
 		var live []ecs.Entity
@@ -94,34 +91,54 @@ func TestColumnGenerationsCatchStaleSlots(t *testing.T) {
 	}
 }
 
-func TestColumnUploadsOnlyDirtyRanges(t *testing.T) {
-	w := ecs.NewWorld()
-	tasks := ecs.NewMap1[components.ComputeTask](w)
-	var es []ecs.Entity
-	for range 1000 {
-		es = append(es, tasks.NewEntity(&components.ComputeTask{Demand: 1}))
+// unmapped hides a backend's Mapper, so the column takes its Write path.
+type unmapped struct{ gpu.Backend }
+
+func TestColumnUploadsOnlyDirtySlots(t *testing.T) {
+	cases := []struct {
+		name          string
+		backend       gpu.Backend
+		bytes, writes int
+	}{
+		// Mapped: each dirty slot is written in place.
+		{"mapped", gpu.NewCPU(), 3 * 32, 3},
+		// Write path: slots 10 and 12 merge across the clean slot 11.
+		{"write", unmapped{gpu.NewCPU()}, 4 * 32, 2},
 	}
-	col, err := gpu.NewColumn[components.ComputeTask](w, gpu.NewCPU(), 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := col.Sync(); err != nil {
-		t.Fatal(err)
-	}
-	if got := col.Stats().LastBytes; got != 1000*32 {
-		t.Fatalf("first sync uploaded %d bytes, want all %d", got, 1000*32)
-	}
-	for _, i := range []int{10, 12, 500} { // 10 and 12 merge across the clean slot 11
-		tasks.Get(es[i]).Demand = 2
-		col.Mark(es[i])
-	}
-	if _, err := col.Sync(); err != nil {
-		t.Fatal(err)
-	}
-	if s := col.Stats(); s.LastWrites != 2 || s.LastBytes != 4*32 {
-		t.Errorf("uploaded %d bytes in %d writes, want 128 in 2", s.LastBytes, s.LastWrites)
-	}
-	if err := col.Verify(); err != nil {
-		t.Error(err)
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			w := ecs.NewWorld()
+			tasks := ecs.NewMap1[components.ComputeTask](w)
+			var es []ecs.Entity
+			for range 1000 {
+				es = append(es, tasks.NewEntity(&components.ComputeTask{Demand: 1}))
+			}
+			col, err := gpu.NewColumn[components.ComputeTask](w, c.backend, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := col.Sync(); err != nil {
+				t.Fatal(err)
+			}
+			if got := col.Stats().LastBytes; got != 1000*32 {
+				t.Fatalf("first sync uploaded %d bytes, want all %d", got, 1000*32)
+			}
+			for _, i := range []int{10, 12, 500} {
+				tasks.Get(es[i]).Demand = 2
+				col.Mark(es[i])
+			}
+			if _, err := col.Sync(); err != nil {
+				t.Fatal(err)
+			}
+			if s := col.Stats(); s.LastWrites != c.writes || s.LastBytes != c.bytes {
+				t.Errorf("uploaded %d bytes in %d writes, want %d in %d", s.LastBytes, s.LastWrites, c.bytes, c.writes)
+			}
+			if err := col.Verify(); err != nil {
+				t.Error(err)
+			}
+			if got := c.backend.Stats().BytesUploaded; got != uint64(1000*32+c.bytes) {
+				t.Errorf("backend counted %d bytes uploaded, want %d", got, 1000*32+c.bytes)
+			}
+		})
 	}
 }

@@ -96,3 +96,17 @@ func (c *cpuBackend) Submit(p Program) error {
 func (c *cpuBackend) Wait() error  { return nil }
 func (c *cpuBackend) Stats() Stats { return c.stats }
 func (c *cpuBackend) Close() error { c.buffers, c.programs = nil, nil; return nil }
+
+// Mapped implements Mapper.
+func (c *cpuBackend) Mapped(b Buffer) []byte {
+	if !c.valid(b) {
+		return nil
+	}
+	return c.buffers[b.id]
+}
+
+// CountUpload implements Mapper.
+func (c *cpuBackend) CountUpload(bytes, writes int) {
+	c.stats.BytesUploaded += uint64(bytes)
+	c.stats.Writes += uint64(writes)
+}

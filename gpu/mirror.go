@@ -179,16 +179,11 @@ func (m *Mirror) Submit() error {
 	}
 	m.stats = MirrorStats{}
 	surfacesChanged := m.Surfaces.nDirty > 0
-	rerecord := !m.recorded
-	g1, err1 := m.Surfaces.Sync()
-	g2, err2 := m.Rays.Sync()
-	g3, err3 := m.Tasks.Sync()
-	g4, err4 := m.Devices.Sync()
-	if err := errors.Join(err1, err2, err3, err4); err != nil {
+	grownColumn, err := m.Sync()
+	if err != nil {
 		return err
 	}
-	rerecord = rerecord || g1 || g2 || g3 || g4
-	m.stats.ColumnBytes = m.Surfaces.stats.LastBytes + m.Rays.stats.LastBytes + m.Tasks.stats.LastBytes + m.Devices.stats.LastBytes
+	rerecord := !m.recorded || grownColumn
 
 	nRays, nTasks, nSurfaces, nDevices := m.Rays.Len(), m.Tasks.Len(), m.Surfaces.Len(), m.Devices.Len()
 	grown := false
@@ -287,6 +282,17 @@ func (m *Mirror) Submit() error {
 	}
 	m.inFlight = true
 	return nil
+}
+
+// Sync uploads the dirty slots of every column (Submit does it first) and
+// reports whether a column moved to a bigger buffer.
+func (m *Mirror) Sync() (grown bool, err error) {
+	g1, err1 := m.Surfaces.Sync()
+	g2, err2 := m.Rays.Sync()
+	g3, err3 := m.Tasks.Sync()
+	g4, err4 := m.Devices.Sync()
+	m.stats.ColumnBytes = m.Surfaces.stats.LastBytes + m.Rays.stats.LastBytes + m.Tasks.stats.LastBytes + m.Devices.stats.LastBytes
+	return g1 || g2 || g3 || g4, errors.Join(err1, err2, err3, err4)
 }
 
 // prepareCompose uploads the atlas, the draw order and the texture table.

@@ -200,24 +200,34 @@ func Blend(src, dst uint32) uint32 {
 // Compose is the twin of compose.comp: every pixel of frame is the
 // background with the surfaces of order[:Count] blended over it in order,
 // each sampling its texture nearest-neighbour over its Rect.
+//
+// The kernel works per pixel, looping over the surfaces (one invocation per
+// pixel suits a GPU); the twin rasterises surface by surface, touching only
+// the pixels each one covers (what suits a CPU). Each pixel still sees the
+// same blends in the same order with the same integer arithmetic, so the
+// results are identical.
 func Compose(p ComposeParams, surfaces []components.Surface, order []uint32, textures []Texture, texels []uint32, frame []uint32) {
-	width := int32(p.Width)
-	for i := range int(p.Width * p.Height) {
-		x, y := int32(i)%width, int32(i)/width
-		c := p.Background
-		for _, slot := range order[:p.Count] {
-			r := surfaces[slot].Rect
-			if x < r.X || y < r.Y || x >= r.X+r.W || y >= r.Y+r.H {
-				continue
-			}
-			tex := textures[slot]
-			if tex.Width == 0 || tex.Height == 0 {
-				continue
-			}
-			tx := uint32(x-r.X) * tex.Width / uint32(r.W)
-			ty := uint32(y-r.Y) * tex.Height / uint32(r.H)
-			c = Blend(texels[tex.Offset+ty*tex.Width+tx], c)
+	width, height := int32(p.Width), int32(p.Height)
+	frame = frame[:width*height]
+	for i := range frame {
+		frame[i] = p.Background
+	}
+	for _, slot := range order[:p.Count] {
+		r := surfaces[slot].Rect
+		tex := textures[slot]
+		if tex.Width == 0 || tex.Height == 0 {
+			continue
 		}
-		frame[i] = c
+		x0, y0 := max(r.X, 0), max(r.Y, 0)
+		x1, y1 := min(r.X+r.W, width), min(r.Y+r.H, height)
+		for y := y0; y < y1; y++ {
+			ty := uint32(y-r.Y) * tex.Height / uint32(r.H)
+			row := texels[tex.Offset+ty*tex.Width : tex.Offset+(ty+1)*tex.Width]
+			line := frame[y*width : (y+1)*width]
+			for x := x0; x < x1; x++ {
+				tx := uint32(x-r.X) * tex.Width / uint32(r.W)
+				line[x] = Blend(row[tx], line[x])
+			}
+		}
 	}
 }

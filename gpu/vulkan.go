@@ -370,6 +370,20 @@ func (v *vulkanBackend) Write(b Buffer, offset int, data []byte) error {
 	return nil
 }
 
+// Mapped implements Mapper: buffers are host-coherent and stay mapped.
+func (v *vulkanBackend) Mapped(b Buffer) []byte {
+	if !v.valid(b) {
+		return nil
+	}
+	return v.buffers[b.id].mapped
+}
+
+// CountUpload implements Mapper.
+func (v *vulkanBackend) CountUpload(bytes, writes int) {
+	v.stats.BytesUploaded += uint64(bytes)
+	v.stats.Writes += uint64(writes)
+}
+
 func (v *vulkanBackend) Read(b Buffer, offset int, dst []byte) error {
 	if err := checkRange(b, offset, len(dst)); err != nil {
 		return err

@@ -2,6 +2,7 @@ package scene
 
 import (
 	"fmt"
+	"math"
 	"sort"
 	"strings"
 
@@ -19,7 +20,9 @@ type Summary struct {
 
 // builders maps scene names to their builders.
 var builders = map[string]func(*world.World) Summary{
-	"demo": Demo,
+	"demo":    Demo,
+	"desktop": func(w *world.World) Summary { return Synthetic(w, DesktopSize) },
+	"stress":  func(w *world.World) Summary { return Synthetic(w, StressSize) },
 }
 
 // Names lists the known scenes, sorted.
@@ -117,4 +120,63 @@ func Demo(w *world.World) Summary {
 		sum.Tasks++
 	}
 	return sum
+}
+
+// Size is the population of a synthetic scene.
+type Size struct {
+	Surfaces, Rays, Devices, Tasks int
+}
+
+// DesktopSize is a busy desktop: many windows, a few gaze trackers, a
+// workstation's devices and a few thousand tasks.
+var DesktopSize = Size{Surfaces: 64, Rays: 4, Devices: 16, Tasks: 2_000}
+
+// StressSize is a datacenter-sized control plane.
+var StressSize = Size{Surfaces: 256, Rays: 10_000, Devices: 64, Tasks: 100_000}
+
+// Synthetic builds a scene of the given size from the world's seeded RNG:
+// windows tiled on a wall 2 m ahead (and on the framebuffer), gaze rays
+// from around the eye towards the wall, devices spread over a 40 × 40 m
+// floor, tasks whose data lies anywhere on it. No guests.
+func Synthetic(w *world.World, size Size) Summary {
+	r := w.RNG
+	surfaces := ecs.NewMap1[components.Surface](w.ECS)
+	cols := 1
+	for cols*cols < size.Surfaces {
+		cols++
+	}
+	for i := 0; i < size.Surfaces; i++ {
+		cx, cy := i%cols, i/cols
+		pw, ph := 1920/cols, 1080/cols
+		surfaces.NewEntity(&components.Surface{
+			Center: components.Vec3{float32(cx-cols/2) * 0.4, eyeHeight + float32(cy-cols/2)*0.25, wallZ + float32(r.Float64()*0.1)},
+			Z:      float32(i), Right: components.Vec3{1, 0, 0}, HalfWidth: 0.18, Up: components.Vec3{0, 1, 0}, HalfHeight: 0.11,
+			Rect:  components.Rect{X: int32(cx * pw), Y: int32(cy * ph), W: int32(pw * 9 / 10), H: int32(ph * 9 / 10)},
+			Layer: 1, Flags: components.SurfaceVisible,
+		})
+	}
+	rays := ecs.NewMap1[components.AttentionRay](w.ECS)
+	for i := 0; i < size.Rays; i++ {
+		d := components.Vec3{float32(r.NormFloat64() * 0.4), float32(r.NormFloat64() * 0.25), -1}
+		n := float32(math.Sqrt(float64(d[0]*d[0] + d[1]*d[1] + 1)))
+		rays.NewEntity(&components.AttentionRay{
+			Origin:    components.Vec3{float32(r.NormFloat64() * 0.05), eyeHeight, 0},
+			Direction: components.Vec3{d[0] / n, d[1] / n, -1 / n}, Weight: 1, Device: uint32(i),
+		})
+	}
+	devices := ecs.NewMap1[components.Device](w.ECS)
+	for i := 0; i < size.Devices; i++ {
+		devices.NewEntity(&components.Device{
+			Position: components.Vec3{float32(r.Float64()*40 - 20), 0, float32(-r.Float64() * 40)},
+			Capacity: float32(100 * (1 + r.IntN(4))), Temperature: 35, EnergyCost: float32(0.5 + r.Float64()), Kind: uint32(r.IntN(3)),
+		})
+	}
+	tasks := ecs.NewMap2[components.ComputeTask, components.Placement](w.ECS)
+	for i := 0; i < size.Tasks; i++ {
+		tasks.NewEntity(&components.ComputeTask{
+			Affinity: components.Vec3{float32(r.Float64()*40 - 20), float32(r.Float64() * 2), float32(-r.Float64() * 40)},
+			Demand:   float32(r.Float64() * 2), Priority: float32(1 + r.IntN(3)),
+		}, &components.Placement{})
+	}
+	return Summary{Surfaces: size.Surfaces, Rays: size.Rays, Devices: size.Devices, Tasks: size.Tasks}
 }

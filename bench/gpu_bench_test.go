@@ -1,0 +1,178 @@
+package bench
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/mlange-42/ark/ecs"
+	"github.com/rayos/engine/components"
+	"github.com/rayos/engine/gpu"
+	"github.com/rayos/engine/world"
+	"github.com/rayos/engine/world/scene"
+)
+
+// backendsFor opens the CPU backend and Vulkan (lavapipe on a machine
+// without a GPU, the GPU where there is one).
+func backendsFor(b *testing.B) []gpu.Backend {
+	vk, err := gpu.NewVulkan()
+	if err != nil {
+		b.Fatalf("Vulkan: %v (run `make deps`)", err)
+	}
+	b.Cleanup(func() { vk.Close() })
+	return []gpu.Backend{gpu.NewCPU(), vk}
+}
+
+func sceneWorld(b *testing.B, name string) *world.World {
+	w := world.New(world.Config{Seed: 1, Hz: 60, Scene: name}, nil)
+	if _, err := scene.Build(name, w); err != nil {
+		b.Fatal(err)
+	}
+	return w
+}
+
+// BenchmarkMirrorSync measures what a tick's sync uploads (and costs):
+// with nothing changed (goal 0 bytes) and with 1% of the tasks changed.
+func BenchmarkMirrorSync(b *testing.B) {
+	for _, name := range []string{"desktop", "stress"} {
+		for _, changed := range []int{0, 1} {
+			b.Run(fmt.Sprintf("%s/changed=%d%%", name, changed), func(b *testing.B) {
+				w := sceneWorld(b, name)
+				m, err := gpu.Install(w.ECS, gpu.NewCPU(), gpu.DefaultMirrorConfig)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if err := m.Submit(); err != nil { // the initial full upload
+					b.Fatal(err)
+				}
+				var tasks []ecs.Entity
+				q := ecs.NewFilter1[components.ComputeTask](w.ECS).Query()
+				for q.Next() {
+					tasks = append(tasks, q.Entity())
+				}
+				data := ecs.NewMap1[components.ComputeTask](w.ECS)
+				step := 100
+				var bytes int
+				i := 0
+				for b.Loop() {
+					if changed > 0 {
+						for j := i % step; j < len(tasks); j += step {
+							data.Get(tasks[j]).Priority++
+							m.Tasks.Mark(tasks[j])
+						}
+						i++
+					}
+					if _, err := m.Sync(); err != nil {
+						b.Fatal(err)
+					}
+					bytes += m.Stats().ColumnBytes
+				}
+				b.ReportMetric(float64(bytes)/float64(b.N), "bytes/tick")
+			})
+		}
+	}
+}
+
+// BenchmarkUpload compares the mirror's upload path (gather marked slots
+// from the ECS, write them into the mapped buffer) with a plain copy of
+// the same bytes, in MB/s.
+func BenchmarkUpload(b *testing.B) {
+	const n = 100_000
+	for _, backend := range backendsFor(b) {
+		b.Run(fmt.Sprintf("mirror-%s/n=%d", backend.Info().Backend, n), func(b *testing.B) {
+			w := world.New(world.Config{Seed: 1, Hz: 60}, nil)
+			tasks := ecs.NewMap1[components.ComputeTask](w.ECS)
+			tasks.NewBatchFn(n, func(_ ecs.Entity, t *components.ComputeTask) { t.Demand = 1 })
+			col, err := gpu.NewColumn[components.ComputeTask](w.ECS, backend, n)
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.SetBytes(n * 32)
+			for b.Loop() {
+				col.MarkAll()
+				if _, err := col.Sync(); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+	b.Run(fmt.Sprintf("copy/n=%d", n), func(b *testing.B) {
+		src := make([]components.ComputeTask, n)
+		dst := make([]byte, n*32)
+		b.SetBytes(n * 32)
+		for b.Loop() {
+			copy(dst, gpu.Bytes(src))
+		}
+	})
+}
+
+// kernelInputs prepares one kernel's buffers from a scene world through
+// the mirror, so the kernels see exactly what a tick gives them.
+func BenchmarkKernels(b *testing.B) {
+	for _, backend := range backendsFor(b) {
+		for _, name := range []string{"desktop", "stress"} {
+			for _, kernel := range []string{"hit", "place", "compose"} {
+				b.Run(fmt.Sprintf("%s/%s-%s/scene=%s", kernel, kernel, backend.Info().Backend, name), func(b *testing.B) {
+					w := sceneWorld(b, name)
+					m, err := gpu.Install(w.ECS, backend, gpu.DefaultMirrorConfig)
+					if err != nil {
+						b.Fatal(err)
+					}
+					texels := make([]uint32, 64*36)
+					for i := range texels {
+						texels[i] = gpu.RGBA(uint8(i), 100, 200, uint8(128+i%128))
+					}
+					q := ecs.NewFilter1[components.Surface](w.ECS).Query()
+					for q.Next() {
+						if err := m.SetTexture(q.Entity(), 64, 36, texels); err != nil {
+							b.Fatal(err)
+						}
+					}
+					run := func() {
+						m.PlaceRequested = kernel == "place"
+						m.ComposeRequested = kernel == "compose"
+						if err := m.Submit(); err != nil {
+							b.Fatal(err)
+						}
+						if err := m.Collect(); err != nil {
+							b.Fatal(err)
+						}
+					}
+					run() // uploads everything once
+					if kernel == "hit" {
+						// The hit kernel runs in every submit; so does the
+						// bookkeeping measured by the submit benchmark.
+					}
+					for b.Loop() {
+						run()
+					}
+				})
+			}
+		}
+	}
+}
+
+// BenchmarkSubmit is the fixed cost of one tick's GPU round trip with no
+// work in it: write the parameters, submit the recorded program, wait.
+func BenchmarkSubmit(b *testing.B) {
+	for _, backend := range backendsFor(b) {
+		b.Run(fmt.Sprintf("submit/%s/scene=empty", backend.Info().Backend), func(b *testing.B) {
+			w := world.New(world.Config{Seed: 1, Hz: 60}, nil)
+			m, err := gpu.Install(w.ECS, backend, gpu.DefaultMirrorConfig)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if err := m.Submit(); err != nil { // the first submit composes the empty frame
+				b.Fatal(err)
+			}
+			b.ReportAllocs()
+			for b.Loop() {
+				if err := m.Submit(); err != nil {
+					b.Fatal(err)
+				}
+				if err := m.Collect(); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
