@@ -25,7 +25,7 @@ var line = regexp.MustCompile(`^Benchmark(\S+?)(?:-\d+)?\s+\d+\s+(.*)$`)
 type key struct{ family, param string }
 
 func main() {
-	baseline := flag.String("baseline", "slice", "variant that the others are compared with")
+	baseline := flag.String("baseline", "slice,copy,cpu", "variants the others are compared with: per benchmark, the first of these it has")
 	unit := flag.String("unit", "ns/entity", "metric to compare when a benchmark reports it (ns/op otherwise)")
 	flag.Parse()
 	if err := report(os.Stdin, os.Stdout, *baseline, *unit); err != nil {
@@ -36,6 +36,8 @@ func main() {
 
 func report(in io.Reader, out io.Writer, baseline, unit string) error {
 	samples := map[key]map[string][]float64{}
+	units := map[key]string{}
+	others := map[key]map[string]map[string][]float64{} // key → variant → unit → samples
 	var singles []string
 	singleVals := map[string][]float64{}
 	singleUnit := map[string]string{}
@@ -49,6 +51,7 @@ func report(in io.Reader, out io.Writer, baseline, unit string) error {
 		if !ok {
 			continue
 		}
+		extra := extras(m[2], u)
 		parts := strings.Split(m[1], "/")
 		if len(parts) != 3 {
 			if _, seen := singleVals[m[1]]; !seen {
@@ -61,6 +64,16 @@ func report(in io.Reader, out io.Writer, baseline, unit string) error {
 		k := key{parts[0], parts[2]}
 		if samples[k] == nil {
 			samples[k] = map[string][]float64{}
+		}
+		units[k] = u
+		if others[k] == nil {
+			others[k] = map[string]map[string][]float64{}
+		}
+		if others[k][parts[1]] == nil {
+			others[k][parts[1]] = map[string][]float64{}
+		}
+		for eu, ev := range extra {
+			others[k][parts[1]][eu] = append(others[k][parts[1]][eu], ev)
 		}
 		samples[k][parts[1]] = append(samples[k][parts[1]], value)
 	}
@@ -78,11 +91,20 @@ func report(in io.Reader, out io.Writer, baseline, unit string) error {
 		if keys[i].family != keys[j].family {
 			return keys[i].family < keys[j].family
 		}
-		return paramValue(keys[i].param) < paramValue(keys[j].param)
+		if a, b := paramValue(keys[i].param), paramValue(keys[j].param); a != b {
+			return a < b
+		}
+		return keys[i].param < keys[j].param
 	})
-	fmt.Fprintf(out, "| benchmark | size | variant | %s (median) | × %s |\n|---|---|---|---|---|\n", unit, baseline)
+	fmt.Fprintf(out, "| benchmark | size | variant | median | unit | × baseline | also |\n|---|---|---|---|---|---|---|\n")
 	for _, k := range keys {
-		base, hasBase := samples[k][baseline]
+		var base []float64
+		hasBase := false
+		for _, name := range strings.Split(baseline, ",") {
+			if base, hasBase = samples[k][name]; hasBase {
+				break
+			}
+		}
 		variants := make([]string, 0, len(samples[k]))
 		for v := range samples[k] {
 			variants = append(variants, v)
@@ -94,16 +116,36 @@ func report(in io.Reader, out io.Writer, baseline, unit string) error {
 			if hasBase {
 				ratio = fmt.Sprintf("%.2f", med/median(base))
 			}
-			fmt.Fprintf(out, "| %s | %s | %s | %.3f | %s |\n", k.family, k.param, v, med, ratio)
+			var also []string
+			for eu, ev := range others[k][v] {
+				also = append(also, format(median(ev))+" "+eu)
+			}
+			sort.Strings(also)
+			fmt.Fprintf(out, "| %s | %s | %s | %s | %s | %s | %s |\n", k.family, k.param, v, format(med), units[k], ratio, strings.Join(also, ", "))
 		}
 	}
 	if len(singles) > 0 {
 		fmt.Fprintf(out, "\n| benchmark | median | unit |\n|---|---|---|\n")
 		for _, s := range singles {
-			fmt.Fprintf(out, "| %s | %.1f | %s |\n", s, median(singleVals[s]), singleUnit[s])
+			fmt.Fprintf(out, "| %s | %s | %s |\n", s, format(median(singleVals[s])), singleUnit[s])
 		}
 	}
 	return nil
+}
+
+// extras returns the other metrics of a result line: everything but the
+// primary unit and ns/op.
+func extras(fields, primary string) map[string]float64 {
+	out := map[string]float64{}
+	f := strings.Fields(fields)
+	for i := 0; i+1 < len(f); i += 2 {
+		v, err := strconv.ParseFloat(f[i], 64)
+		if err != nil || f[i+1] == primary || f[i+1] == "ns/op" {
+			continue
+		}
+		out[f[i+1]] = v
+	}
+	return out
 }
 
 // metric picks the wanted unit from a result line, or ns/op.
@@ -124,6 +166,19 @@ func metric(fields, unit string) (float64, string, bool) {
 		}
 	}
 	return nsop, "ns/op", found
+}
+
+// format prints 3 significant digits, without an exponent below 1e9.
+func format(v float64) string {
+	switch {
+	case v >= 100:
+		return strconv.FormatFloat(v, 'f', 0, 64)
+	case v >= 10:
+		return strconv.FormatFloat(v, 'f', 1, 64)
+	case v >= 1:
+		return strconv.FormatFloat(v, 'f', 2, 64)
+	}
+	return strconv.FormatFloat(v, 'f', 3, 64)
 }
 
 func paramValue(p string) float64 {
