@@ -36,7 +36,16 @@ type Column[T any] struct {
 	scratch  []T
 	grown    bool
 	stats    ColumnStats
+
+	// layout caches, per ECS table in query order, the slot range its rows
+	// occupy in row order; valid only while no entity joined or left the
+	// column since it was measured. With it a bulk sync is one copy per
+	// table instead of a lookup per entity.
+	layout      []tableSlots
+	layoutValid bool
 }
+
+type tableSlots struct{ start, n int }
 
 // ColumnStats counts one column's uploads.
 type ColumnStats struct {
@@ -165,6 +174,7 @@ func (c *Column[T]) add(e ecs.Entity) {
 	if _, _, ok := c.Slot(e); ok {
 		return // OnCreateEntity and OnAddComponents can both see one entity
 	}
+	c.layoutValid = false
 	slot := len(c.entities)
 	c.entities = append(c.entities, e)
 	if slot < len(c.gens) {
@@ -184,6 +194,7 @@ func (c *Column[T]) remove(e ecs.Entity) {
 	if !ok {
 		return
 	}
+	c.layoutValid = false
 	last := len(c.entities) - 1
 	c.slotOf[e.ID()] = 0
 	if slot != last {
@@ -268,33 +279,68 @@ const bulkFraction = 8
 func (c *Column[T]) syncMapped() {
 	dst := view[T](c.mapper.Mapped(c.buf))
 	n := c.nDirty
-	if n*bulkFraction >= len(c.entities) {
-		q := c.all.Query()
-		for q.NextTable() {
-			entities, values := q.Entities(), q.GetColumns()
-			for i, e := range entities {
-				slot := int(c.slotOf[e.ID()] - 1)
-				if c.dirty[slot/64]&(1<<(slot%64)) != 0 {
-					dst[slot] = values[i]
-				}
-			}
-		}
-		clear(c.dirty)
-	} else {
+	switch {
+	case n*bulkFraction >= len(c.entities) && c.layoutValid && c.copyTables(dst):
+		// Every row was copied: account for all of them.
+		n = len(c.entities)
+	case n*bulkFraction >= len(c.entities):
+		c.scanTables(dst)
+	default:
 		for word, bitsLeft := range c.dirty {
 			for bitsLeft != 0 {
 				slot := word*64 + bits.TrailingZeros64(bitsLeft)
 				bitsLeft &= bitsLeft - 1
 				dst[slot] = *c.comps.GetUnchecked(c.entities[slot])
 			}
-			c.dirty[word] = 0
 		}
 	}
+	clear(c.dirty)
 	c.nDirty = 0
 	bytes := n * c.Stride()
 	c.stats.LastBytes, c.stats.LastWrites = bytes, n
 	c.stats.TotalBytes += uint64(bytes)
 	c.mapper.CountUpload(bytes, n)
+}
+
+// copyTables copies every table into its cached slot range. It reports
+// false (and copies nothing more) if a table no longer matches the cache.
+func (c *Column[T]) copyTables(dst []T) bool {
+	q := c.all.Query()
+	k := 0
+	for q.NextTable() {
+		values := q.GetColumns()
+		if k >= len(c.layout) || len(values) != c.layout[k].n {
+			q.Close()
+			c.layoutValid = false
+			return false
+		}
+		start := c.layout[k].start
+		copy(dst[start:start+len(values)], values)
+		k++
+	}
+	return k == len(c.layout)
+}
+
+// scanTables walks the tables entity by entity, copying the dirty rows,
+// and rebuilds the layout cache when every table turns out to occupy one
+// consecutive slot range in row order.
+func (c *Column[T]) scanTables(dst []T) {
+	c.layout = c.layout[:0]
+	ordered := true
+	q := c.all.Query()
+	for q.NextTable() {
+		entities, values := q.Entities(), q.GetColumns()
+		first := int(c.slotOf[entities[0].ID()] - 1)
+		for i, e := range entities {
+			slot := int(c.slotOf[e.ID()] - 1)
+			ordered = ordered && slot == first+i
+			if c.dirty[slot/64]&(1<<(uint(slot)%64)) != 0 {
+				dst[slot] = values[i]
+			}
+		}
+		c.layout = append(c.layout, tableSlots{start: first, n: len(entities)})
+	}
+	c.layoutValid = ordered
 }
 
 // upload copies slots [start, end) from the ECS into the buffer in one write.

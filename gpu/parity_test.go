@@ -22,17 +22,17 @@ func backends(t testing.TB) []gpu.Backend {
 	return []gpu.Backend{gpu.NewCPU(), vk}
 }
 
-// run uploads inputs, runs one kernel over them and reads back output
-// (the last buffer).
-func run(t testing.TB, b gpu.Backend, kernel string, groups uint32, out []byte, inputs ...[]byte) {
+// run uploads the inputs and outputs (bound in that order), runs one
+// kernel over them and reads every output back into its slice.
+func run(t testing.TB, b gpu.Backend, kernel string, groups uint32, inputs [][]byte, outputs ...[]byte) {
 	t.Helper()
 	var bufs []gpu.Buffer
-	for _, in := range append(inputs, out) {
-		buf, err := b.NewBuffer(max(16, len(in)))
+	for _, data := range append(inputs, outputs...) {
+		buf, err := b.NewBuffer(max(16, len(data)))
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := b.Write(buf, 0, in); err != nil {
+		if err := b.Write(buf, 0, data); err != nil {
 			t.Fatal(err)
 		}
 		bufs = append(bufs, buf)
@@ -42,14 +42,13 @@ func run(t testing.TB, b gpu.Backend, kernel string, groups uint32, out []byte, 
 		t.Fatal(err)
 	}
 	defer b.Release(p)
-	if err := b.Submit(p); err != nil {
+	if err := errors.Join(b.Submit(p), b.Wait()); err != nil {
 		t.Fatal(err)
 	}
-	if err := b.Wait(); err != nil {
-		t.Fatal(err)
-	}
-	if err := b.Read(bufs[len(bufs)-1], 0, out); err != nil {
-		t.Fatal(err)
+	for i, out := range outputs {
+		if err := b.Read(bufs[len(inputs)+i], 0, out); err != nil {
+			t.Fatal(err)
+		}
 	}
 }
 
@@ -131,7 +130,7 @@ func TestHitKernelMatchesTwin(t *testing.T) {
 		}
 		for _, b := range backends(t) {
 			got := make([]gpu.Hit, len(rays))
-			run(t, b, "hit", gpu.GroupsFor(len(rays)), gpu.Bytes(got), gpu.Bytes(params), gpu.Bytes(rays), gpu.Bytes(surfaces))
+			run(t, b, "hit", gpu.GroupsFor(len(rays)), [][]byte{gpu.Bytes(params), gpu.Bytes(rays), gpu.Bytes(surfaces)}, gpu.Bytes(got))
 			bad := 0
 			for i := range want {
 				if got[i].Index != want[i].Index || !close32(got[i].T, want[i].T) {
@@ -185,9 +184,8 @@ func TestPlaceKernelMatchesTwin(t *testing.T) {
 		for _, b := range backends(t) {
 			got := make([]components.Placement, len(tasks))
 			gotStay := make([]float32, len(tasks))
-			// The place kernel has two outputs: choices (checked through
-			// run's read-back) and stay costs (read back separately).
-			runPlace(t, b, got, gotStay, gpu.Bytes(params), gpu.Bytes(tasks), gpu.Bytes(devices), gpu.Bytes(current))
+			run(t, b, "place", gpu.GroupsFor(len(tasks)), [][]byte{gpu.Bytes(params), gpu.Bytes(tasks), gpu.Bytes(devices), gpu.Bytes(current)},
+				gpu.Bytes(got), gpu.Bytes(gotStay))
 			bad := 0
 			for i := range want {
 				g, x := got[i], want[i]
@@ -200,29 +198,6 @@ func TestPlaceKernelMatchesTwin(t *testing.T) {
 				}
 			}
 		}
-	}
-}
-
-func runPlace(t testing.TB, b gpu.Backend, choices []components.Placement, stay []float32, inputs ...[]byte) {
-	t.Helper()
-	var bufs []gpu.Buffer
-	for _, in := range append(inputs, gpu.Bytes(choices), gpu.Bytes(stay)) {
-		buf, err := b.NewBuffer(max(16, len(in)))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := b.Write(buf, 0, in); err != nil {
-			t.Fatal(err)
-		}
-		bufs = append(bufs, buf)
-	}
-	p, err := b.Record([]gpu.Dispatch{{Kernel: "place", Buffers: bufs, Groups: gpu.GroupsFor(len(choices))}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Release(p)
-	if err := errors.Join(b.Submit(p), b.Wait(), b.Read(bufs[4], 0, gpu.Bytes(choices)), b.Read(bufs[5], 0, gpu.Bytes(stay))); err != nil {
-		t.Fatal(err)
 	}
 }
 
@@ -263,7 +238,7 @@ func TestComposeKernelMatchesTwin(t *testing.T) {
 		gpu.Compose(p, s, order, textures, texels, want)
 		for _, b := range backends(t) {
 			got := make([]uint32, width*height)
-			run(t, b, "compose", gpu.GroupsFor(len(got)), gpu.Bytes(got), gpu.Bytes([]gpu.ComposeParams{p}), gpu.Bytes(s), gpu.Bytes(order), gpu.Bytes(textures), gpu.Bytes(texels))
+			run(t, b, "compose", gpu.GroupsFor(len(got)), [][]byte{gpu.Bytes([]gpu.ComposeParams{p}), gpu.Bytes(s), gpu.Bytes(order), gpu.Bytes(textures), gpu.Bytes(texels)}, gpu.Bytes(got))
 			bad := 0
 			for i := range want {
 				if got[i] != want[i] {
@@ -286,7 +261,7 @@ func TestGridStrideCoversMoreThanMaxGroups(t *testing.T) {
 	}
 	for _, b := range backends(t) {
 		got := make([]uint32, width*height)
-		run(t, b, "compose", gpu.GroupsFor(len(got)), gpu.Bytes(got), gpu.Bytes([]gpu.ComposeParams{p}), make([]byte, 96), make([]byte, 16), make([]byte, 16), make([]byte, 16))
+		run(t, b, "compose", gpu.GroupsFor(len(got)), [][]byte{gpu.Bytes([]gpu.ComposeParams{p}), make([]byte, 96), make([]byte, 16), make([]byte, 16), make([]byte, 16)}, gpu.Bytes(got))
 		if got[len(got)-1] != p.Background || got[0] != p.Background {
 			t.Errorf("%s: last pixel %08x, want %08x", b.Info().Backend, got[len(got)-1], p.Background)
 		}
