@@ -3,6 +3,7 @@ module github.com/rayos/engine
 go 1.26.8
 
 require (
+	github.com/BurntSushi/toml v1.6.0 // indirect
 	github.com/inconshreveable/mousetrap v1.1.0 // indirect
 	github.com/mlange-42/ark v0.8.3 // indirect
 	github.com/spf13/cobra v1.10.2 // indirect

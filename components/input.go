@@ -13,6 +13,9 @@ const (
 	// InputSignal is a process signal (SIGTERM, SIGINT) turned into an
 	// event, so that a shutdown is journaled and replays identically.
 	InputSignal
+	// InputPolicy carries a replaced policy file's text (in Text), so that
+	// a reload is journaled and replays identically.
+	InputPolicy
 )
 
 // InputKindNames maps each InputKind to its journal spelling.
@@ -23,6 +26,7 @@ var InputKindNames = [...]string{
 	InputText:    "text",
 	InputVoice:   "voice",
 	InputSignal:  "signal",
+	InputPolicy:  "policy",
 }
 
 // Input is one event, alive for exactly the tick it was fed into. Only the
@@ -51,6 +55,6 @@ type Input struct {
 	Origin    Vec3 `json:"origin,omitempty"`
 	Direction Vec3 `json:"direction,omitempty"`
 	// Text is the typed line or voice transcript (InputText, InputVoice),
-	// or the signal name for InputSignal.
+	// the signal name for InputSignal, the policy source for InputPolicy.
 	Text string `json:"text,omitempty"`
 }

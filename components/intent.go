@@ -16,6 +16,8 @@ const (
 	ActionClick
 	ActionConfirm
 	ActionCancel
+	ActionSuspend
+	ActionResume
 )
 
 // IntentActionNames maps each IntentAction to its spelling.
@@ -30,6 +32,8 @@ var IntentActionNames = [...]string{
 	ActionClick:    "click",
 	ActionConfirm:  "confirm",
 	ActionCancel:   "cancel",
+	ActionSuspend:  "suspend",
+	ActionResume:   "resume",
 }
 
 // IntentStatus is where an envelope is on its way through the pipeline.
@@ -75,4 +79,18 @@ type IntentEnvelope struct {
 	Argument string `json:"argument,omitempty"`
 	// Tick is the tick at which the envelope was created.
 	Tick uint64 `json:"tick"`
+}
+
+// PendingConfirmation is an allowed-but-unconfirmed intent waiting for the
+// user: a later "confirm" intent allows it, "cancel" or the deadline denies
+// it. The oldest pending confirmation is the one a confirm resolves.
+type PendingConfirmation struct {
+	// Envelope is the IntentEnvelope waiting.
+	Envelope EntityRef `json:"envelope"`
+	// Rule names the policy rule that asked for confirmation.
+	Rule string `json:"rule"`
+	// Requested and Expires are ticks: when it was asked, and when it
+	// lapses.
+	Requested uint64 `json:"requested"`
+	Expires   uint64 `json:"expires"`
 }

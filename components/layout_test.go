@@ -70,7 +70,7 @@ func assertPlain(t *testing.T, name string, typ reflect.Type) {
 }
 
 func TestNameTablesCoverEveryValue(t *testing.T) {
-	for i := ActionStart; i <= ActionCancel; i++ {
+	for i := ActionStart; i <= ActionResume; i++ {
 		if IntentActionNames[i] == "" {
 			t.Errorf("action %d has no name", i)
 		}
@@ -80,7 +80,7 @@ func TestNameTablesCoverEveryValue(t *testing.T) {
 			t.Errorf("guest state %d has no name", i)
 		}
 	}
-	for i := InputKey; i <= InputSignal; i++ {
+	for i := InputKey; i <= InputPolicy; i++ {
 		if InputKindNames[i] == "" {
 			t.Errorf("input kind %d has no name", i)
 		}

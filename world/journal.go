@@ -234,7 +234,7 @@ func (ji JournalInput) ToInput() (components.Input, error) {
 		if ji.Pointer == nil {
 			return in, errors.New("pointer needs a position")
 		}
-	case components.InputText, components.InputVoice, components.InputSignal:
+	case components.InputText, components.InputVoice, components.InputSignal, components.InputPolicy:
 		if strings.TrimSpace(ji.Text) == "" {
 			return in, fmt.Errorf("%s needs text", ji.Kind)
 		}

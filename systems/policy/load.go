@@ -1,0 +1,192 @@
+package policy
+
+import (
+	"bufio"
+	_ "embed"
+	"errors"
+	"fmt"
+	"os"
+	"slices"
+	"strings"
+
+	"github.com/BurntSushi/toml"
+)
+
+//go:embed default-policy.toml
+var defaultPolicy string
+
+// Default returns the commented policy that first boot writes.
+func Default() string { return defaultPolicy }
+
+// LoadFile reads and compiles the policy at path.
+func LoadFile(path string) (*Policy, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("policy: %w", err)
+	}
+	return Load(path, string(data))
+}
+
+// Load parses, validates and compiles a policy. name is used in errors,
+// which name the line and key: "rayos-policy.toml:12: guests.linux.cpus: 0
+// is out of range [1, 256]". All problems are reported, not just the first.
+func Load(name, text string) (*Policy, error) {
+	var f File
+	md, err := toml.Decode(text, &f)
+	if err != nil {
+		return nil, decodeError(name, text, err)
+	}
+	lines := keyLines(text)
+	var errs []error
+	bad := func(key, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%s:%d: %s: %s", name, lines[key], key, fmt.Sprintf(format, args...)))
+	}
+	for _, k := range md.Undecoded() {
+		key := k.String()
+		bad(key, "unknown key (see docs/policy.md for the schema)")
+	}
+	if !md.IsDefined("version") {
+		errs = append(errs, fmt.Errorf("%s:1: version: missing (this build reads version %d)", name, SchemaVersion))
+	} else if f.Version != SchemaVersion {
+		bad("version", "version %d is not supported (this build reads version %d)", f.Version, SchemaVersion)
+	}
+	if c := f.Intent.MinConfidence; c != nil && (*c < 0 || *c > 1 || *c != *c) {
+		bad("intent.min_confidence", "%v is out of range [0, 1]", *c)
+	}
+	if t := f.Intent.ConfirmTimeoutSeconds; t != nil && (*t < 1 || *t > MaxConfirmS) {
+		bad("intent.confirm_timeout_s", "%d is out of range [1, %d]", *t, MaxConfirmS)
+	}
+	ids := make([]string, 0, len(f.Guests))
+	for id := range f.Guests {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	for _, id := range ids {
+		g := f.Guests[id]
+		prefix := "guests." + tomlKey(id) + "."
+		if id == "" || strings.ContainsAny(id, " \t:%\n") {
+			bad("guests."+tomlKey(id), "guest id %q must be non-empty without spaces, ':' or '%%'", id)
+		}
+		if md.IsDefined("guests", id, "cpus") && (g.CPUs < 1 || g.CPUs > MaxCPUs) {
+			bad(prefix+"cpus", "%d is out of range [1, %d]", g.CPUs, MaxCPUs)
+		}
+		if md.IsDefined("guests", id, "memory_mib") && (g.MemoryMiB < MinMemoryMiB || g.MemoryMiB > MaxMemoryMiB) {
+			bad(prefix+"memory_mib", "%d is out of range [%d, %d]", g.MemoryMiB, MinMemoryMiB, MaxMemoryMiB)
+		}
+		checkList(bad, prefix+"devices", g.Devices, DeviceNames)
+		checkList(bad, prefix+"inputs", g.Inputs, InputNames)
+		checkList(bad, prefix+"confirm", g.Confirm, confirmableNames())
+		if g.Network && !slices.Contains(g.Devices, "net") {
+			bad(prefix+"network", "network = true needs \"net\" in devices (the virtio-net device that carries it)")
+		}
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	return compile(name, f), nil
+}
+
+func checkList(bad func(key, format string, args ...any), key string, got, allowed []string) {
+	seen := map[string]bool{}
+	for _, v := range got {
+		if !slices.Contains(allowed, v) {
+			bad(key, "%q is not one of %s", v, strings.Join(allowed, ", "))
+		}
+		if seen[v] {
+			bad(key, "%q is listed twice", v)
+		}
+		seen[v] = true
+	}
+}
+
+// decodeError turns a TOML syntax or type error into "name:line: …".
+func decodeError(name, text string, err error) error {
+	var pe toml.ParseError
+	if errors.As(err, &pe) {
+		msg := pe.Message
+		if pe.LastKey != "" {
+			msg = pe.LastKey + ": " + msg
+		}
+		return fmt.Errorf("%s:%d: %s", name, pe.Position.Line, msg)
+	}
+	// Type mismatches come as "toml: line N (last key "k"): …".
+	return fmt.Errorf("%s: %s", name, strings.TrimPrefix(err.Error(), "toml: "))
+}
+
+// tomlKey quotes a key part when bare TOML would not allow it.
+func tomlKey(k string) string {
+	for _, r := range k {
+		if !(r == '-' || r == '_' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9') {
+			return fmt.Sprintf("%q", k)
+		}
+	}
+	if k == "" {
+		return `""`
+	}
+	return k
+}
+
+// keyLines maps every dotted key of a simple TOML document (tables and
+// key = value lines, as our schemas use) to the line that defines it, for
+// error messages. It is a best effort: an unmatched key reports line 0.
+func keyLines(text string) map[string]int {
+	lines := map[string]int{}
+	table := ""
+	sc := bufio.NewScanner(strings.NewReader(text))
+	sc.Buffer(make([]byte, 64*1024), 1<<20)
+	for n := 1; sc.Scan(); n++ {
+		line := strings.TrimSpace(sc.Text())
+		switch {
+		case line == "" || line[0] == '#':
+		case strings.HasPrefix(line, "["):
+			table = strings.Trim(strings.SplitN(line, "]", 2)[0], "[ ")
+			table = normaliseKey(table)
+			if _, ok := lines[table]; !ok {
+				lines[table] = n
+			}
+		default:
+			k, _, ok := strings.Cut(line, "=")
+			if !ok {
+				continue
+			}
+			key := normaliseKey(strings.TrimSpace(k))
+			if table != "" {
+				key = table + "." + key
+			}
+			if _, ok := lines[key]; !ok {
+				lines[key] = n
+			}
+		}
+	}
+	return lines
+}
+
+// normaliseKey rewrites a dotted key as toml.Key.String does: bare parts
+// as they are, others quoted.
+func normaliseKey(k string) string {
+	var parts []string
+	for _, p := range splitDotted(k) {
+		parts = append(parts, tomlKey(p))
+	}
+	return strings.Join(parts, ".")
+}
+
+// splitDotted splits a.b."c.d" into its parts, unquoting quoted ones.
+func splitDotted(k string) []string {
+	var parts []string
+	var cur strings.Builder
+	quoted := false
+	for i := 0; i < len(k); i++ {
+		c := k[i]
+		switch {
+		case c == '"':
+			quoted = !quoted
+		case c == '.' && !quoted:
+			parts = append(parts, strings.TrimSpace(cur.String()))
+			cur.Reset()
+		default:
+			cur.WriteByte(c)
+		}
+	}
+	return append(parts, strings.TrimSpace(cur.String()))
+}
