@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"regexp"
 	"slices"
 	"strings"
 
@@ -110,8 +111,14 @@ func decodeError(name, text string, err error) error {
 		return fmt.Errorf("%s:%d: %s", name, pe.Position.Line, msg)
 	}
 	// Type mismatches come as "toml: line N (last key "k"): …".
-	return fmt.Errorf("%s: %s", name, strings.TrimPrefix(err.Error(), "toml: "))
+	msg := strings.TrimPrefix(err.Error(), "toml: ")
+	if m := typeError.FindStringSubmatch(msg); m != nil {
+		return fmt.Errorf("%s:%s: %s: %s", name, m[1], m[2], m[3])
+	}
+	return fmt.Errorf("%s: %s", name, msg)
 }
+
+var typeError = regexp.MustCompile(`^line (\d+) \(last key "([^"]*)"\): (.*)$`)
 
 // tomlKey quotes a key part when bare TOML would not allow it.
 func tomlKey(k string) string {
