@@ -34,13 +34,13 @@ type Decision struct {
 
 // Rules every policy has, whatever its file says.
 const (
-	RulePolicyInvalid RuleID = iota // the policy is the restricted deny-all one
-	RuleDefaultDeny                 // the guest is not in the policy
-	RuleInputPresented              // input goes only to a presented guest
-	RuleMinConfidence               // too unsure to act without asking
-	RuleConfirmation                // confirm / cancel are always accepted
-	RuleHide                        // hiding a guest only reduces exposure
-	RuleSuspend                     // pausing a guest only reduces activity
+	RulePolicyInvalid  RuleID = iota // the policy is the restricted deny-all one
+	RuleDefaultDeny                  // the guest is not in the policy
+	RuleInputPresented               // input goes only to a presented guest
+	RuleMinConfidence                // too unsure to act without asking
+	RuleConfirmation                 // confirm / cancel are always accepted
+	RuleHide                         // hiding a guest only reduces exposure
+	RuleSuspend                      // pausing a guest only reduces activity
 	fixedRules
 )
 
