@@ -7,6 +7,8 @@ import (
 	"github.com/mlange-42/ark/ecs"
 	"github.com/rayos/engine/boot"
 	"github.com/rayos/engine/components"
+	"github.com/rayos/engine/gpu"
+	"github.com/rayos/engine/systems/policy"
 	"github.com/rayos/engine/systems/attention"
 	"github.com/rayos/engine/world"
 	"github.com/rayos/engine/world/scene"
@@ -114,7 +116,12 @@ func BenchmarkDemoTick(b *testing.B) {
 	if _, err := scene.Build("demo", w); err != nil {
 		b.Fatal(err)
 	}
-	sched, err := world.NewScheduler(w, boot.Pipeline()...)
+	p, err := policy.Load("default", policy.Default())
+	if err != nil {
+		b.Fatal(err)
+	}
+	policy.Install(w.ECS, p)
+	sched, _, err := boot.Assemble(w, gpu.NewCPU())
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -9,6 +9,7 @@ import (
 	"github.com/rayos/engine/boot"
 	"github.com/rayos/engine/components"
 	"github.com/rayos/engine/gpu"
+	"github.com/rayos/engine/systems/policy"
 	"github.com/rayos/engine/world"
 	"github.com/rayos/engine/world/marker"
 	"github.com/rayos/engine/world/scene"
@@ -21,6 +22,11 @@ func demo(t testing.TB, seed uint64) (*world.World, *world.Scheduler) {
 	if _, err := scene.Build("demo", w); err != nil {
 		t.Fatal(err)
 	}
+	p, err := policy.Load("default", policy.Default())
+	if err != nil {
+		t.Fatal(err)
+	}
+	policy.Install(w.ECS, p)
 	s, _, err := boot.Assemble(w, gpu.NewCPU())
 	if err != nil {
 		t.Fatal(err)

@@ -9,13 +9,14 @@ import (
 	"github.com/rayos/engine/systems/gpusync"
 	"github.com/rayos/engine/systems/input"
 	"github.com/rayos/engine/systems/intent"
+	"github.com/rayos/engine/systems/policy"
 	"github.com/rayos/engine/systems/schedule"
 	"github.com/rayos/engine/world"
 )
 
 // Pipeline returns a fresh instance of every tick system, in run order.
 // The order is the design's: input → attention → intent resolution →
-// (policy gating → effects, later) → spatial scheduling → composition →
+// policy gating → (effects, later) → spatial scheduling → composition →
 // GPU sync. gpu-collect sits right after input so that the GPU's results
 // from the previous tick are readable by every system after it.
 func Pipeline() []world.System {
@@ -25,6 +26,7 @@ func Pipeline() []world.System {
 		attention.NewDecay(),
 		attention.New(),
 		intent.New(),
+		policy.NewGate(),
 		schedule.New(),
 		compose.New(),
 		gpusync.NewSubmit(),
@@ -33,7 +35,8 @@ func Pipeline() []world.System {
 
 // Assemble installs the GPU mirror of w on backend and initialises the
 // pipeline on w: what every runtime, tool and test that ticks a full world
-// does after building its scene.
+// does after building its scene. The policy in force must be installed
+// first (policy.Install); without one the gate refuses to start.
 func Assemble(w *world.World, backend gpu.Backend) (*world.Scheduler, *gpu.Mirror, error) {
 	mirror, err := gpu.Install(w.ECS, backend, gpu.DefaultMirrorConfig)
 	if err != nil {

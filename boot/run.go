@@ -7,7 +7,9 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -15,6 +17,7 @@ import (
 	"github.com/mlange-42/ark/ecs"
 	"github.com/rayos/engine/components"
 	"github.com/rayos/engine/gpu"
+	"github.com/rayos/engine/systems/policy"
 	"github.com/rayos/engine/world"
 	"github.com/rayos/engine/world/marker"
 	"github.com/rayos/engine/world/scene"
@@ -26,9 +29,13 @@ const Version = "0.1.0-dev"
 
 // Options configure one run of the runtime.
 type Options struct {
-	// DataDir is RAYOS_DATA. Empty means none: markers go only to Stdout
-	// (replays use this).
+	// DataDir is RAYOS_DATA when no BootInfo names one.
 	DataDir string
+	// BootInfoPath is a BootInfo file (--bootinfo); Cmdline is the kernel
+	// command line to look for rayos.bootinfo= and rayos.entry= in.
+	BootInfoPath, Cmdline string
+	// Entry is the requested boot entry; empty lets the runtime choose.
+	Entry string
 	// Seed, Scene and Hz define the world.
 	Seed  uint64
 	Scene string
@@ -40,6 +47,9 @@ type Options struct {
 	Paced bool
 	// Journal, when set, supplies inputs to feed before their ticks.
 	Journal *world.Journal
+	// Replay rebuilds the world from Journal's header instead of booting:
+	// no BootInfo, no RAYOS_DATA, the recorded entry and policy.
+	Replay bool
 	// RecordPath, when set, receives a journal of every input fed.
 	RecordPath string
 	// SnapshotPath, when set, receives the final world snapshot (JSON).
@@ -48,8 +58,9 @@ type Options struct {
 	FramePath string
 	// GPU selects the compute backend: auto, vulkan or cpu.
 	GPU string
-	// Replay makes the start marker say so.
-	Replay bool
+	// DebugPanic is a test hook: "before-ready" or "tick=N" makes the
+	// runtime panic there, to exercise crash reports and boot counting.
+	DebugPanic string
 	// Signals delivers SIGINT/SIGTERM; each becomes a signal input.
 	Signals <-chan os.Signal
 	// Stdout receives the marker stream; Logger the diagnostics.
@@ -72,10 +83,16 @@ func (o *Options) Validate() error {
 	if !slices.Contains(gpu.Modes, o.GPU) {
 		return fmt.Errorf("--gpu %q: want one of %s", o.GPU, strings.Join(gpu.Modes, ", "))
 	}
+	if o.Entry != "" && !slices.Contains(Entries, o.Entry) {
+		return fmt.Errorf("--entry %q: want one of %s", o.Entry, strings.Join(Entries, ", "))
+	}
 	if o.DataDir != "" {
 		if err := CheckDataDir(o.DataDir); err != nil {
 			return fmt.Errorf("--data: %w", err)
 		}
+	}
+	if o.DebugPanic != "" && o.DebugPanic != "before-ready" && !strings.HasPrefix(o.DebugPanic, "tick=") {
+		return fmt.Errorf("--debug-panic %q: want before-ready or tick=N", o.DebugPanic)
 	}
 	for flag, path := range map[string]string{"--record": o.RecordPath, "--snapshot": o.SnapshotPath, "--frame": o.FramePath} {
 		if path == "" {
@@ -88,55 +105,147 @@ func (o *Options) Validate() error {
 	return nil
 }
 
-// Run boots the world and ticks it until Ticks, a signal input, or the end
-// of a replayed journal. It returns nil on a clean shutdown.
-func Run(o Options) error {
+// CheckDataDir reports, without changing anything on disk, why path cannot
+// serve as RAYOS_DATA: it exists but is not a folder, or its nearest
+// existing ancestor is not a folder.
+func CheckDataDir(path string) error {
+	info, err := os.Stat(path)
+	switch {
+	case err == nil && !info.IsDir():
+		return fmt.Errorf("data dir %s: exists and is not a directory", path)
+	case err == nil:
+		return nil
+	case !errors.Is(err, os.ErrNotExist):
+		return fmt.Errorf("data dir %s: %w", path, err)
+	}
+	parent := filepath.Dir(filepath.Clean(path))
+	if parent == path {
+		return nil
+	}
+	if err := CheckDataDir(parent); err != nil {
+		return fmt.Errorf("data dir %s: cannot be created: %w", path, err)
+	}
+	return nil
+}
+
+// runtime is one run: the marker bus, the world once built, and what the
+// boot stages decided.
+type runtime struct {
+	o       *Options
+	log     *slog.Logger
+	bus     *marker.Bus
+	layout  Layout
+	entry   string
+	state   State
+	w       *world.World
+	policy  *policy.Policy
+	source  string // the text of the policy in force, "" when restricted
+	// policyFile is the policy's path (watched for replacement) and
+	// registry the registry's, once loaded.
+	policyFile, registry string
+	policySeen           fileIdentity
+	closers              []func()
+}
+
+// Run boots RayOS (or replays a journal) and ticks until Ticks, a signal
+// input, or the end of the journal. It returns nil on a clean shutdown; a
+// panic leaves a crash report in RAYOS_DATA/crash and an error.
+func Run(o Options) (err error) {
 	if err := o.Validate(); err != nil {
 		return err
 	}
-	log := o.Logger
-	if log == nil {
-		log = slog.Default()
+	rt := &runtime{o: &o, log: o.Logger, bus: marker.NewBus(o.Stdout)}
+	if rt.log == nil {
+		rt.log = slog.Default()
 	}
-	bus := marker.NewBus(o.Stdout)
-
-	var data *DataDir
-	if o.DataDir != "" {
-		var err error
-		if data, err = OpenDataDir(o.DataDir); err != nil {
-			return err
+	defer func() {
+		for i := len(rt.closers) - 1; i >= 0; i-- {
+			rt.closers[i]()
 		}
-		defer data.Close()
-		bus.AddSink(data.MarkerLog)
-	}
-
-	start := "rayos " + Version
+	}()
 	if o.Replay {
-		start += " replay"
+		rt.bus.Emit(marker.Boot("start", "rayos "+Version+" replay"))
+		h := o.Journal.Header
+		rt.entry = h.Entry
+		if rt.entry == "" {
+			rt.entry = EntryNormal
+		}
+		rt.setPolicy("journal", h.Policy)
+		return rt.run()
 	}
-	bus.Emit(marker.Boot("start", start))
-	if data != nil {
-		log.Info("RAYOS_DATA ready", "path", data.Path)
-		bus.Emit(marker.Boot("data-ready", "logs/markers.log"))
+	rt.bus.Emit(marker.Boot("start", "rayos "+Version))
+	if err := rt.boot(); err != nil {
+		return err
 	}
+	defer rt.recoverCrash(&err)
+	return rt.run()
+}
 
-	backend, why, err := gpu.Open(o.GPU, log)
+// fail emits the failed-stage marker and returns the error.
+func (rt *runtime) fail(stage string, err error) error {
+	rt.bus.Emit(marker.Boot("failed", "stage="+stage+" "+err.Error()))
+	return fmt.Errorf("boot stage %s: %w", stage, err)
+}
+
+// setPolicy compiles the policy text in force, or installs the restricted
+// one when it is empty or invalid.
+func (rt *runtime) setPolicy(name, text string) error {
+	if text == "" {
+		rt.policy, rt.source = policy.RestrictedPolicy("no policy"), ""
+		return errors.New("no policy")
+	}
+	p, err := policy.Load(name, text)
+	if err != nil {
+		rt.policy, rt.source = policy.RestrictedPolicy(err.Error()), ""
+		return err
+	}
+	rt.policy, rt.source = p, text
+	return nil
+}
+
+// recoverCrash turns a panic into a crash report and an error.
+func (rt *runtime) recoverCrash(err *error) {
+	r := recover()
+	if r == nil {
+		return
+	}
+	report := CrashReport{Time: time.Now(), Panic: r, Stack: debug.Stack(), Entry: rt.entry, Markers: rt.bus.Recent()}
+	if rt.w != nil {
+		report.Tick = rt.w.Clock.Tick
+	}
+	path, werr := report.Write(rt.layout.CrashDir())
+	if werr != nil {
+		*err = fmt.Errorf("panic: %v (and the crash report failed: %v)", r, werr)
+		return
+	}
+	rel, _ := filepath.Rel(rt.layout.Root, path)
+	rt.bus.Emit(marker.Boot("crash", rel))
+	*err = fmt.Errorf("panic: %v (crash report: %s)", r, path)
+}
+
+// run builds the world, ticks it and shuts it down; it is the same for a
+// boot and a replay from the world marker on.
+func (rt *runtime) run() (err error) {
+	o := rt.o
+	backend, why, err := gpu.Open(o.GPU, rt.log)
 	if err != nil {
 		return err
 	}
-	defer backend.Close()
+	rt.closers = append(rt.closers, func() { backend.Close() })
 	info := backend.Info()
-	bus.Emit(marker.Boot("gpu", fmt.Sprintf("backend=%s type=%s device=%q why=%q", info.Backend, info.Type, info.Device, why)))
+	rt.bus.Emit(marker.Boot("gpu", fmt.Sprintf("backend=%s type=%s device=%q why=%q", info.Backend, info.Type, info.Device, why)))
 
-	w := world.New(world.Config{Seed: o.Seed, Hz: o.Hz, Scene: o.Scene}, bus)
-	w.Logger = log
+	w := world.New(world.Config{Seed: o.Seed, Hz: o.Hz, Scene: o.Scene}, rt.bus)
+	w.Logger = rt.log
+	rt.w = w
 	sum, err := scene.Build(o.Scene, w)
 	if err != nil {
 		return err
 	}
-	bus.Emit(marker.Boot("world", fmt.Sprintf("scene=%s seed=%d hz=%g surfaces=%d guests=%d devices=%d tasks=%d",
+	rt.bus.Emit(marker.Boot("world", fmt.Sprintf("scene=%s seed=%d hz=%g surfaces=%d guests=%d devices=%d tasks=%d",
 		o.Scene, o.Seed, o.Hz, sum.Surfaces, len(sum.Guests), sum.Devices, sum.Tasks)))
-	announceGuests(w, sum)
+	rt.announceGuests(sum)
+	policy.Install(w.ECS, rt.policy)
 
 	sched, mirror, err := Assemble(w, backend)
 	if err != nil {
@@ -146,7 +255,7 @@ func Run(o Options) error {
 	for _, d := range sched.Systems() {
 		names = append(names, d.Name)
 	}
-	bus.Emit(marker.Boot("systems", strings.Join(names, ",")))
+	rt.bus.Emit(marker.Boot("systems", strings.Join(names, ",")))
 
 	var rec *world.JournalWriter
 	if o.RecordPath != "" {
@@ -154,17 +263,36 @@ func Run(o Options) error {
 		if err != nil {
 			return fmt.Errorf("--record: %w", err)
 		}
-		if rec, err = world.NewJournalWriter(f, world.JournalHeader{Seed: o.Seed, Scene: o.Scene, Hz: o.Hz}); err != nil {
+		header := world.JournalHeader{Seed: o.Seed, Scene: o.Scene, Hz: o.Hz, Entry: rt.entry, Policy: rt.source}
+		if rec, err = world.NewJournalWriter(f, header); err != nil {
 			f.Close()
 			return fmt.Errorf("--record %s: %w", o.RecordPath, err)
 		}
 		w.Inbox.OnFeed = rec.Record
 	}
 
-	bus.Emit(marker.Boot("ready", "tick=0"))
-	reason := tick(w, sched, &o)
-	bus.Emit(marker.Boot("shutdown", fmt.Sprintf("reason=%s tick=%d", reason, w.Clock.Tick)))
-	log.Info("stopped", "reason", reason, "ticks", w.Clock.Tick, "mean_tick", meanTick(w.Stats))
+	state := "valid"
+	if rt.policy.Restricted {
+		state = "restricted"
+	}
+	rt.bus.Emit(marker.Boot("services-started", fmt.Sprintf("entry=%s policy=%s", rt.entry, state)))
+	if o.DebugPanic == "before-ready" {
+		panic("debug panic before ready (--debug-panic before-ready)")
+	}
+	if !o.Replay {
+		rt.ready()
+	}
+	rt.bus.Emit(marker.Boot("ready", "tick=0"))
+
+	var policyUpdates <-chan string
+	if !o.Replay && rt.entry != EntryPrevious && rt.policyFile != "" {
+		updates, stop := watchFile(rt.policyFile, rt.policySeen, 200*time.Millisecond)
+		rt.closers = append(rt.closers, stop)
+		policyUpdates = updates
+	}
+	reason := rt.tick(sched, policyUpdates)
+	rt.bus.Emit(marker.Boot("shutdown", fmt.Sprintf("reason=%s tick=%d", reason, w.Clock.Tick)))
+	rt.log.Info("stopped", "reason", reason, "ticks", w.Clock.Tick, "mean_tick", meanTick(w.Stats))
 
 	var errs []error
 	if rec != nil {
@@ -173,27 +301,34 @@ func Run(o Options) error {
 		}
 	}
 	if o.SnapshotPath != "" {
-		if err := writeFileAtomic(o.SnapshotPath, w.WriteSnapshot); err != nil {
+		if err := WriteFileAtomic(o.SnapshotPath, 0o644, w.WriteSnapshot); err != nil {
 			errs = append(errs, fmt.Errorf("--snapshot: %w", err))
 		}
 	}
 	if o.FramePath != "" {
-		if err := writeFileAtomic(o.FramePath, func(out io.Writer) error { return writeFrame(out, mirror) }); err != nil {
+		if err := WriteFileAtomic(o.FramePath, 0o644, func(out io.Writer) error { return writeFrame(out, mirror) }); err != nil {
 			errs = append(errs, fmt.Errorf("--frame: %w", err))
 		}
 	}
-	if err := bus.Err(); err != nil {
+	if err := rt.bus.Err(); err != nil {
 		errs = append(errs, fmt.Errorf("marker sink: %w", err))
 	}
 	return errors.Join(errs...)
 }
 
 // tick runs the loop and returns why it stopped.
-func tick(w *world.World, sched *world.Scheduler, o *Options) string {
+func (rt *runtime) tick(sched *world.Scheduler, policyUpdates <-chan string) string {
+	w, o := rt.w, rt.o
 	var ticker *time.Ticker
+	var tickC <-chan time.Time
 	if o.Paced {
 		ticker = time.NewTicker(w.Clock.Dt)
 		defer ticker.Stop()
+		tickC = ticker.C
+	}
+	panicAt := uint64(0)
+	if n, ok := strings.CutPrefix(o.DebugPanic, "tick="); ok {
+		panicAt, _ = strconv.ParseUint(n, 10, 64)
 	}
 	var events []world.JournalEvent
 	if o.Journal != nil {
@@ -203,17 +338,28 @@ func tick(w *world.World, sched *world.Scheduler, o *Options) string {
 		if o.Ticks > 0 && w.Clock.Tick >= o.Ticks {
 			return "tick-limit"
 		}
-		if ticker != nil {
+		// Wait for the next tick, feeding what arrives meanwhile; an
+		// unpaced run only takes what is already there. (A nil channel
+		// never delivers.)
+		if tickC == nil {
 			select {
 			case sig := <-o.Signals:
 				feedSignal(w, sig)
-			case <-ticker.C:
+			case text := <-policyUpdates:
+				rt.feedPolicy(text)
+			default:
 			}
 		} else {
-			select {
-			case sig := <-o.Signals:
-				feedSignal(w, sig)
-			default:
+			for waiting := true; waiting; {
+				select {
+				case sig := <-o.Signals:
+					feedSignal(w, sig)
+					waiting = false
+				case text := <-policyUpdates:
+					rt.feedPolicy(text)
+				case <-tickC:
+					waiting = false
+				}
 			}
 		}
 		next := w.Clock.Tick + 1
@@ -223,10 +369,21 @@ func tick(w *world.World, sched *world.Scheduler, o *Options) string {
 			events = events[1:]
 		}
 		sched.Tick(w)
+		if panicAt != 0 && w.Clock.Tick == panicAt {
+			panic(fmt.Sprintf("debug panic at tick %d (--debug-panic tick=%d)", panicAt, panicAt))
+		}
 		if w.Run.StopReason != "" {
 			return strings.ReplaceAll(w.Run.StopReason, " ", "-")
 		}
 	}
+}
+
+// feedPolicy feeds a replaced policy file into the world as an input: the
+// gate swaps it in (or refuses it) in the next tick, and the journal keeps
+// it for replays.
+func (rt *runtime) feedPolicy(text string) {
+	rt.log.Info("policy file replaced; reloading", "path", rt.policyFile)
+	rt.w.Inbox.Feed(rt.w.Clock, components.Input{Kind: components.InputPolicy, Text: text})
 }
 
 // feedSignal turns a process signal into an input, so the shutdown is part
@@ -244,12 +401,16 @@ func feedSignal(w *world.World, sig os.Signal) {
 	w.Inbox.Feed(w.Clock, components.Input{Kind: components.InputSignal, Text: name})
 }
 
-// announceGuests emits the state of every guest the scene created.
-func announceGuests(w *world.World, sum scene.Summary) {
-	guests := ecs.NewMap1[components.Guest](w.ECS)
+// announceGuests emits every guest's state. Guests start hidden; the
+// recovery entry starts none, so there they stay defined.
+func (rt *runtime) announceGuests(sum scene.Summary) {
+	guests := ecs.NewMap1[components.Guest](rt.w.ECS)
 	for _, e := range sum.Guests {
 		g := guests.Get(e)
-		w.Emit(marker.Guest(g.ID, components.GuestStateNames[g.State]))
+		if rt.entry == EntryRecovery {
+			g.State, g.Presented = components.GuestDefined, false
+		}
+		rt.w.Emit(marker.Guest(g.ID, components.GuestStateNames[g.State]))
 	}
 }
 
@@ -258,26 +419,4 @@ func meanTick(s *world.TickStats) time.Duration {
 		return 0
 	}
 	return s.Total / time.Duration(s.Ticks)
-}
-
-// writeFileAtomic writes path through a temporary file and a rename, so a
-// reader never sees half a file and a failure leaves the old one.
-func writeFileAtomic(path string, write func(io.Writer) error) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if err := write(tmp); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
 }

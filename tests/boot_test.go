@@ -19,12 +19,17 @@ import (
 // line, in this order, and nothing else is printed.
 var bootOrder = []string{
 	`^RAYOS_BOOT:start:rayos \S+$`,
-	`^RAYOS_BOOT:data-ready:logs/markers\.log$`,
+	`^RAYOS_BOOT:bootinfo:version=0 source=harness entry=auto$`,
+	`^RAYOS_BOOT:data-mounted:layout=1 created=(true|false)$`,
+	`^RAYOS_BOOT:entry:normal failures=0$`,
+	`^RAYOS_BOOT:policy-loaded:guests=linux,windows rules=\d+$`,
+	`^RAYOS_BOOT:registry-loaded:vms=linux,windows$`,
 	`^RAYOS_BOOT:gpu:backend=cpu type=cpu device="Go go1\.\d+.*" why="asked for"$`,
 	`^RAYOS_BOOT:world:scene=demo seed=1 hz=1000 surfaces=4 guests=2 devices=4 tasks=32$`,
 	`^RAYOS_GUEST:linux:hidden$`,
 	`^RAYOS_GUEST:windows:hidden$`,
-	`^RAYOS_BOOT:systems:input,gpu-collect,attention-decay,attention,intent,schedule,compose,gpu-submit$`,
+	`^RAYOS_BOOT:systems:input,gpu-collect,attention-decay,attention,intent,policy,schedule,compose,gpu-submit$`,
+	`^RAYOS_BOOT:services-started:entry=normal policy=valid$`,
 	`^RAYOS_BOOT:ready:tick=0$`,
 	`^RAYOS_BOOT:shutdown:reason=tick-limit tick=25$`,
 }
@@ -55,16 +60,16 @@ func TestBootPrintsMarkersInDocumentedOrder(t *testing.T) {
 		t.Errorf("markers.log differs from stdout:\n%s", log)
 	}
 	// A second boot appends to the same log.
-	rayos(t, dir, "boot", "--data", "data", "--hz", "1000", "--ticks", "25", "--gpu", "cpu")
+	r2 := rayos(t, dir, "boot", "--data", "data", "--hz", "1000", "--ticks", "25", "--gpu", "cpu")
 	log, _ = os.ReadFile(filepath.Join(dir, "data", "logs", "markers.log"))
-	if string(log) != r.stdout+r.stdout {
-		t.Errorf("second boot did not append its markers")
+	if string(log) != r.stdout+r2.stdout || !strings.Contains(r2.stdout, "created=false") {
+		t.Errorf("second boot did not append its markers, or re-created the layout")
 	}
 }
 
 const demoJournal = `{"format":"rayos-journal","version":1,"seed":5,"scene":"demo","hz":500}
 {"tick":3,"input":{"kind":"gaze","device":1,"origin":[0,1.6,0],"direction":[0,0,-1]}}
-{"tick":4,"input":{"kind":"voice","text":"present"}}
+{"tick":4,"input":{"kind":"voice","text":"present linux"}}
 {"tick":10,"input":{"kind":"text","text":"type linux hello"}}
 {"tick":12,"input":{"kind":"key","key":28,"pressed":true}}
 `
@@ -94,8 +99,10 @@ func TestSameSeedAndJournalGiveIdenticalMarkersAndSnapshot(t *testing.T) {
 	if snapA != snapB {
 		t.Error("snapshots differ for the same seed and journal")
 	}
-	if !strings.Contains(snapA, `"IntentEnvelope"`) || !strings.Contains(snapA, `"argument": "hello"`) {
-		t.Error("the journal's commands did not reach the world")
+	// The gazed-at "present" is allowed and waits for effects; typing into
+	// a hidden guest is denied by the policy.
+	if !strings.Contains(snapA, `"IntentEnvelope"`) || !strings.Contains(outA, `RAYOS_POLICY_VIOLATION:input.presented:action=type guest=linux confidence=1.00 source=3 argument="hello"`) {
+		t.Errorf("the journal's commands did not reach the world and the gate:\n%s", outA)
 	}
 	_, snapC := run("c", "12")
 	if snapC == snapA {
@@ -208,6 +215,7 @@ func TestBadInputGetsAClearErrorAndChangesNothing(t *testing.T) {
 		{"replay without journal", []string{"replay"}, []string{"replay takes 1 argument"}, 2},
 		{"record into missing folder", []string{"boot", "--data", "new", "--record", "no/such/dir/r.jsonl"}, []string{"--record", "no/such/dir"}, 2},
 		{"bad log level", []string{"boot", "--data", "new", "--log-level", "loud"}, []string{"--log-level", "loud"}, 2},
+		{"unknown entry", []string{"boot", "--data", "new", "--entry", "safe"}, []string{"--entry", "safe", "normal, recovery, previous"}, 2},
 		{"unknown gpu backend", []string{"boot", "--data", "new", "--gpu", "cuda"}, []string{"--gpu", "cuda", "auto, vulkan, cpu"}, 2},
 		{"frame into missing folder", []string{"boot", "--data", "new", "--frame", "nowhere/f.png"}, []string{"--frame", "nowhere"}, 2},
 	}
@@ -254,7 +262,7 @@ func TestHelpTeaches(t *testing.T) {
 		}
 	}
 	r = rayos(t, t.TempDir(), "boot", "--explain")
-	if r.code != 0 || !strings.Contains(r.stdout, " 1. input") || !strings.Contains(r.stdout, " 8. gpu-submit") {
+	if r.code != 0 || !strings.Contains(r.stdout, " 1. input") || !strings.Contains(r.stdout, " 6. policy") || !strings.Contains(r.stdout, " 9. gpu-submit") {
 		t.Errorf("--explain: exit %d\n%s", r.code, r.stdout)
 	}
 	r = rayos(t, t.TempDir(), "version")

@@ -32,6 +32,11 @@ type JournalHeader struct {
 	Seed    uint64  `json:"seed"`
 	Scene   string  `json:"scene"`
 	Hz      float64 `json:"hz"`
+	// Entry is the boot entry the recorded run booted (normal when empty).
+	Entry string `json:"entry,omitempty"`
+	// Policy is the text of the policy in force at the start; empty when
+	// the run was restricted (no valid policy).
+	Policy string `json:"policy,omitempty"`
 }
 
 // JournalEvent is one input fed before tick Tick.

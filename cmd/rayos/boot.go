@@ -8,6 +8,7 @@ import (
 
 	"github.com/rayos/engine/boot"
 	"github.com/rayos/engine/gpu"
+	"github.com/rayos/engine/systems/policy"
 	"github.com/rayos/engine/world"
 	"github.com/spf13/cobra"
 )
@@ -19,10 +20,16 @@ func newBootCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "boot",
 		Short: "Boot the RayOS runtime and tick the world until stopped",
-		Long: `Boot prepares RAYOS_DATA (--data), builds the world (--scene, --seed),
-prints the boot markers ending in RAYOS_BOOT:ready, and ticks at --hz until
-SIGINT/SIGTERM or --ticks. A signal ends the run cleanly with a
-RAYOS_BOOT:shutdown marker and exit status 0.
+		Long: `Boot reads the BootInfo hand-off, mounts RAYOS_DATA (--data; created with a
+commented deny-by-default policy on first boot), picks the boot entry,
+loads the policy and the VM registry, builds the world (--scene, --seed),
+prints the boot markers ending in RAYOS_BOOT:ready (docs/markers.md), and
+ticks at --hz until SIGINT/SIGTERM or --ticks. A signal ends the run
+cleanly with a RAYOS_BOOT:shutdown marker and exit status 0.
+
+An invalid policy does not stop the boot: everything it governs is denied
+and RAYOS_POLICY_VIOLATION:policy-invalid says why. Replacing the policy
+file while running reloads it; an invalid replacement is refused.
 
 Every input fed into the world can be recorded (--record) and replayed
 (rayos replay): the same seed and journal give the same world and markers.`,
@@ -37,6 +44,9 @@ Every input fed into the world can be recorded (--record) and replayed
 
   # run the kernels on any Vulkan device (lavapipe too) and save the composed frame
   rayos boot --gpu vulkan --ticks 10 --frame frame.png
+
+  # boot the recovery entry: no guests start, the policy is only read
+  rayos boot --entry recovery
 
   # print the tick pipeline and exit
   rayos boot --explain`,
@@ -54,6 +64,10 @@ Every input fed into the world can be recorded (--record) and replayed
 			}
 			if err := o.Validate(); err != nil {
 				return usageError{err}
+			}
+			// An installed system finds its BootInfo on the kernel command line.
+			if cmdline, err := os.ReadFile("/proc/cmdline"); err == nil {
+				o.Cmdline = string(cmdline)
 			}
 			sigs := make(chan os.Signal, 2)
 			signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
@@ -74,12 +88,17 @@ Every input fed into the world can be recorded (--record) and replayed
 	f.StringVar(&o.FramePath, "frame", "", "write the last composed frame (1920×1080) to this PNG file")
 	f.StringVar(&o.GPU, "gpu", gpu.ModeAuto, "compute backend: auto (a real GPU through Vulkan, else the Go CPU backend), vulkan (any Vulkan device, lavapipe too), cpu")
 	f.BoolVar(&explain, "explain", false, "print the tick pipeline, in order, and exit")
+	f.StringVar(&o.BootInfoPath, "bootinfo", "", "BootInfo hand-off file from the bootloader (default: rayos.bootinfo= on the kernel command line, else synthesised from --data)")
+	f.StringVar(&o.Entry, "entry", "", "boot entry: normal, recovery (no guests, read-only policy) or previous (last known good); default: normal, or previous after 3 failed boots")
+	f.StringVar(&o.DebugPanic, "debug-panic", "", "test hook: panic at before-ready or tick=N to exercise crash reports")
+	_ = f.MarkHidden("debug-panic")
 	return cmd
 }
 
 // explainPipeline prints the systems in order without booting anything.
 func explainPipeline(cmd *cobra.Command) error {
 	w := world.New(world.Config{Hz: world.DefaultHz, Scene: "demo"}, nil)
+	policy.Install(w.ECS, policy.RestrictedPolicy("explain"))
 	sched, _, err := boot.Assemble(w, gpu.NewCPU())
 	if err != nil {
 		return err

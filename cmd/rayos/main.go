@@ -58,10 +58,15 @@ diagnostics go to stderr.`,
 	}
 	root.PersistentFlags().StringVar(&logLevel, "log-level", "info", "diagnostics level on stderr: debug, info, warn, error")
 	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error { return usageError{err} })
-	root.AddCommand(newBootCmd(), newReplayCmd(), newVersionCmd())
-	for _, c := range root.Commands() {
+	root.AddCommand(newBootCmd(), newReplayCmd(), newPolicyCmd(), newVersionCmd())
+	var setFlagErrors func(c *cobra.Command)
+	setFlagErrors = func(c *cobra.Command) {
 		c.SetFlagErrorFunc(root.FlagErrorFunc())
+		for _, sub := range c.Commands() {
+			setFlagErrors(sub)
+		}
 	}
+	setFlagErrors(root)
 	return root
 }
 

@@ -16,8 +16,9 @@ func newReplayCmd() *cobra.Command {
 		Long: `Replay rebuilds the world from the journal's header (scene, seed, hz), feeds
 every recorded input before the same tick, and runs to the recorded end
 without pacing. It prints the same markers as the recorded run from
-RAYOS_BOOT:world on (the lines before it describe the host: replay touches
-no RAYOS_DATA), and --snapshot gives the same final world.`,
+RAYOS_BOOT:gpu on (the lines before it describe the host: replay touches
+no RAYOS_DATA; the journal carries the boot entry and the policy), and
+--snapshot gives the same final world.`,
 		Example: `  rayos boot --ticks 200 --record run.jsonl
   rayos replay run.jsonl
   rayos replay run.jsonl --snapshot replayed.json`,

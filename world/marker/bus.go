@@ -35,6 +35,21 @@ func (b *Bus) AddSink(w io.Writer) {
 	b.mu.Unlock()
 }
 
+// AddSinkWithHistory adds a writer and first writes it the lines emitted
+// before (up to the last 64), so that a log opened during boot still holds
+// the boot's first markers, in order.
+func (b *Bus) AddSinkWithHistory(w io.Writer) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for _, line := range b.recentLocked() {
+		if _, err := io.WriteString(w, line+"\n"); err != nil {
+			return err
+		}
+	}
+	b.sinks = append(b.sinks, w)
+	return nil
+}
+
 // Emit formats m and writes it, newline-terminated, to each sink with one
 // Write call, then hands it to the subscribers. A sink that fails does not
 // stop the others; the first error is kept for Err.
@@ -74,6 +89,10 @@ func (b *Bus) Emitted() uint64 {
 func (b *Bus) Recent() []string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	return b.recentLocked()
+}
+
+func (b *Bus) recentLocked() []string {
 	n := min(b.emitted, recentLines)
 	out := make([]string, 0, n)
 	start := (b.next - int(n) + recentLines) % recentLines

@@ -134,3 +134,17 @@ func TestRecentKeepsTheLast64(t *testing.T) {
 		t.Errorf("Recent() kept %d lines, first %q", len(got), got[0])
 	}
 }
+
+func TestAddSinkWithHistoryReplaysEarlierLines(t *testing.T) {
+	bus := NewBus()
+	bus.Emit(Boot("start", "a"))
+	bus.Emit(Boot("bootinfo", "b"))
+	var log bytes.Buffer
+	if err := bus.AddSinkWithHistory(&log); err != nil {
+		t.Fatal(err)
+	}
+	bus.Emit(Boot("ready", "c"))
+	if want := "RAYOS_BOOT:start:a\nRAYOS_BOOT:bootinfo:b\nRAYOS_BOOT:ready:c\n"; log.String() != want {
+		t.Errorf("log = %q, want %q", log.String(), want)
+	}
+}
