@@ -8,8 +8,8 @@ import (
 	"github.com/rayos/engine/boot"
 	"github.com/rayos/engine/components"
 	"github.com/rayos/engine/gpu"
-	"github.com/rayos/engine/systems/policy"
 	"github.com/rayos/engine/systems/attention"
+	"github.com/rayos/engine/systems/policy"
 	"github.com/rayos/engine/world"
 	"github.com/rayos/engine/world/scene"
 )

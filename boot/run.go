@@ -131,15 +131,15 @@ func CheckDataDir(path string) error {
 // runtime is one run: the marker bus, the world once built, and what the
 // boot stages decided.
 type runtime struct {
-	o       *Options
-	log     *slog.Logger
-	bus     *marker.Bus
-	layout  Layout
-	entry   string
-	state   State
-	w       *world.World
-	policy  *policy.Policy
-	source  string // the text of the policy in force, "" when restricted
+	o      *Options
+	log    *slog.Logger
+	bus    *marker.Bus
+	layout Layout
+	entry  string
+	state  State
+	w      *world.World
+	policy *policy.Policy
+	source string // the text of the policy in force, "" when restricted
 	// policyFile is the policy's path (watched for replacement) and
 	// registry the registry's, once loaded.
 	policyFile, registry string
