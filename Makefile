@@ -4,7 +4,7 @@ GO      ?= go
 BIN     := bin/rayos
 PKGS    := ./...
 
-.PHONY: all build run test vet fmt-check deps bench clean
+.PHONY: all build run test vet fmt-check deps bench fuzz clean
 
 all: build
 
@@ -44,13 +44,23 @@ fmt-check:
 test: deps vet fmt-check
 	$(GO) test -count=1 $(PKGS)
 	GOEXPERIMENT=cgocheck2 $(GO) test -count=1 ./gpu/
+	$(MAKE) fuzz
+
+# Each fuzz target for a bounded time on top of its committed corpus
+# (testdata/fuzz, replayed by every plain `go test` too).
+FUZZTIME ?= 10s
+fuzz:
+	$(GO) test -run '^$$' -fuzz '^FuzzLoadPolicy$$' -fuzztime $(FUZZTIME) ./systems/policy/
+	$(GO) test -run '^$$' -fuzz '^FuzzParseBootInfo$$' -fuzztime $(FUZZTIME) ./boot/
+	$(GO) test -run '^$$' -fuzz '^FuzzReadJournal$$' -fuzztime $(FUZZTIME) ./world/
+	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./world/marker/
 
 # Benchmarks with their hand-written baselines, run side by side; the
 # report prints medians and ratios to the baseline (bench/RESULTS.md).
 BENCH_COUNT ?= 5
 bench: deps
 	@mkdir -p bin
-	$(GO) test -run '^$$' -bench . -benchmem -count $(BENCH_COUNT) ./bench/ | tee bin/bench.txt
+	$(GO) test -run '^$$' -bench . -benchmem -count $(BENCH_COUNT) ./bench/ ./systems/policy/ | tee bin/bench.txt
 	$(GO) run ./bench/report < bin/bench.txt
 
 clean:

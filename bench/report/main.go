@@ -25,7 +25,7 @@ var line = regexp.MustCompile(`^Benchmark(\S+?)(?:-\d+)?\s+\d+\s+(.*)$`)
 type key struct{ family, param string }
 
 func main() {
-	baseline := flag.String("baseline", "slice,copy,cpu", "variants the others are compared with: per benchmark, the first of these it has")
+	baseline := flag.String("baseline", "slice,copy,cpu,interpreted", "variants the others are compared with: per benchmark, the first of these it has")
 	unit := flag.String("unit", "ns/entity", "metric to compare when a benchmark reports it (ns/op otherwise)")
 	flag.Parse()
 	if err := report(os.Stdin, os.Stdout, *baseline, *unit); err != nil {
