@@ -11,7 +11,6 @@ import (
 	"github.com/rayos/engine/systems/attention"
 	"github.com/rayos/engine/systems/policy"
 	"github.com/rayos/engine/world"
-	"github.com/rayos/engine/world/scene"
 )
 
 var sizes = []int{10_000, 100_000, 1_000_000}
@@ -112,16 +111,11 @@ func BenchmarkEmptyTick(b *testing.B) {
 }
 
 func BenchmarkDemoTick(b *testing.B) {
-	w := world.New(world.Config{Seed: 1, Hz: 60, Scene: "demo"}, nil)
-	if _, err := scene.Build("demo", w); err != nil {
-		b.Fatal(err)
-	}
 	p, err := policy.Load("default", policy.Default())
 	if err != nil {
 		b.Fatal(err)
 	}
-	policy.Install(w.ECS, p)
-	sched, _, err := boot.Assemble(w, gpu.NewCPU())
+	w, sched, err := boot.BuildWorld(world.Config{Seed: 1, Hz: 60, Scene: "demo"}, gpu.NewCPU(), p)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -11,23 +11,17 @@ import (
 	"github.com/rayos/engine/gpu"
 	"github.com/rayos/engine/systems/policy"
 	"github.com/rayos/engine/world"
-	"github.com/rayos/engine/world/marker"
-	"github.com/rayos/engine/world/scene"
 )
 
-// demo builds the demo world with the full pipeline.
+// demo builds the demo world with the default policy and the full
+// pipeline on the CPU backend.
 func demo(t testing.TB, seed uint64) (*world.World, *world.Scheduler) {
 	t.Helper()
-	w := world.New(world.Config{Seed: seed, Hz: 60, Scene: "demo"}, marker.NewBus())
-	if _, err := scene.Build("demo", w); err != nil {
-		t.Fatal(err)
-	}
 	p, err := policy.Load("default", policy.Default())
 	if err != nil {
 		t.Fatal(err)
 	}
-	policy.Install(w.ECS, p)
-	s, _, err := boot.Assemble(w, gpu.NewCPU())
+	w, s, err := boot.BuildWorld(world.Config{Seed: seed, Hz: 60, Scene: "demo"}, gpu.NewCPU(), p)
 	if err != nil {
 		t.Fatal(err)
 	}

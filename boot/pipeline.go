@@ -12,6 +12,7 @@ import (
 	"github.com/rayos/engine/systems/policy"
 	"github.com/rayos/engine/systems/schedule"
 	"github.com/rayos/engine/world"
+	"github.com/rayos/engine/world/scene"
 )
 
 // Pipeline returns a fresh instance of every tick system, in run order.
@@ -47,4 +48,17 @@ func Assemble(w *world.World, backend gpu.Backend) (*world.Scheduler, *gpu.Mirro
 		return nil, nil, err
 	}
 	return sched, mirror, nil
+}
+
+// BuildWorld builds a scene's world with the policy p in force and the
+// full pipeline assembled on backend, ready to tick: what tests, tools and
+// benchmarks use when they need a whole world without a boot.
+func BuildWorld(cfg world.Config, backend gpu.Backend, p *policy.Policy) (*world.World, *world.Scheduler, error) {
+	w := world.New(cfg, nil)
+	if _, err := scene.Build(cfg.Scene, w); err != nil {
+		return nil, nil, err
+	}
+	policy.Install(w.ECS, p)
+	sched, _, err := Assemble(w, backend)
+	return w, sched, err
 }

@@ -2,6 +2,7 @@ package guests
 
 import (
 	"fmt"
+	"maps"
 	"os"
 	"slices"
 	"strings"
@@ -96,10 +97,5 @@ func ParseRegistry(name, text string) (*Registry, error) {
 
 // IDs lists the VM ids, sorted.
 func (r *Registry) IDs() []string {
-	ids := make([]string, 0, len(r.VMs))
-	for id := range r.VMs {
-		ids = append(ids, id)
-	}
-	slices.Sort(ids)
-	return ids
+	return slices.Sorted(maps.Keys(r.VMs))
 }

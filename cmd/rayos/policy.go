@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -97,11 +98,7 @@ func newPolicyExplainCmd() *cobra.Command {
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "%s\n", p.Explain(guest, a, confidence, presented))
 			if p.Guest(guest) < 0 && !p.Restricted {
-				ids := make([]string, 0, len(p.File.Guests))
-				for id := range p.File.Guests {
-					ids = append(ids, id)
-				}
-				slices.Sort(ids)
+				ids := slices.Sorted(maps.Keys(p.File.Guests))
 				fmt.Fprintf(cmd.OutOrStdout(), "(the policy names the guests: %s)\n", strings.Join(ids, ", "))
 			}
 			return nil

@@ -5,6 +5,7 @@ import (
 	_ "embed"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"regexp"
 	"slices"
@@ -57,12 +58,7 @@ func Load(name, text string) (*Policy, error) {
 	if t := f.Intent.ConfirmTimeoutSeconds; t != nil && (*t < 1 || *t > MaxConfirmS) {
 		bad("intent.confirm_timeout_s", "%d is out of range [1, %d]", *t, MaxConfirmS)
 	}
-	ids := make([]string, 0, len(f.Guests))
-	for id := range f.Guests {
-		ids = append(ids, id)
-	}
-	slices.Sort(ids)
-	for _, id := range ids {
+	for _, id := range slices.Sorted(maps.Keys(f.Guests)) {
 		g := f.Guests[id]
 		prefix := "guests." + tomlKey(id) + "."
 		if id == "" || strings.ContainsAny(id, " \t:%\n") {

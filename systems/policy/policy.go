@@ -2,6 +2,7 @@ package policy
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -118,12 +119,7 @@ func compile(name string, f File) *Policy {
 	if f.Intent.ConfirmTimeoutSeconds != nil {
 		p.confirmTimeout = time.Duration(*f.Intent.ConfirmTimeoutSeconds) * time.Second
 	}
-	ids := make([]string, 0, len(f.Guests))
-	for id := range f.Guests {
-		ids = append(ids, id)
-	}
-	slices.Sort(ids)
-	for _, id := range ids {
+	for _, id := range slices.Sorted(maps.Keys(f.Guests)) {
 		g := f.Guests[id]
 		var table [numActions]Decision
 		permit := func(a components.IntentAction, key string, allowed bool) {
@@ -244,10 +240,5 @@ func (p *Policy) Summary() string {
 	if p.Restricted {
 		return "restricted (deny all)"
 	}
-	names := make([]string, 0, len(p.guestIndex))
-	for id := range p.guestIndex {
-		names = append(names, id)
-	}
-	slices.Sort(names)
-	return fmt.Sprintf("guests=%s rules=%d", strings.Join(names, ","), len(p.rules))
+	return fmt.Sprintf("guests=%s rules=%d", strings.Join(slices.Sorted(maps.Keys(p.guestIndex)), ","), len(p.rules))
 }

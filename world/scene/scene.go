@@ -2,8 +2,9 @@ package scene
 
 import (
 	"fmt"
+	"maps"
 	"math"
-	"sort"
+	"slices"
 	"strings"
 
 	"github.com/mlange-42/ark/ecs"
@@ -27,12 +28,7 @@ var builders = map[string]func(*world.World) Summary{
 
 // Names lists the known scenes, sorted.
 func Names() []string {
-	names := make([]string, 0, len(builders))
-	for n := range builders {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	return names
+	return slices.Sorted(maps.Keys(builders))
 }
 
 // Known reports whether name is a scene, with the list of known ones if not.
