@@ -17,8 +17,11 @@ run: build
 	./$(BIN) boot
 
 # Debian packages the tests need: the Vulkan loader and headers, Mesa's
-# lavapipe (Vulkan on the CPU) and glslc (the SPIR-V freshness check).
-APT_PACKAGES := libvulkan-dev mesa-vulkan-drivers glslc
+# lavapipe (Vulkan on the CPU) and glslc (the SPIR-V freshness check);
+# libvirt's daemon with its QEMU driver, QEMU and busybox (private libvirtd
+# and the tiny test guest).
+APT_PACKAGES := libvulkan-dev mesa-vulkan-drivers glslc \
+	libvirt-daemon libvirt-clients libvirt-daemon-driver-qemu qemu-system-x86 busybox-static
 
 # deps installs what the tests need that Go modules do not bring, only
 # when it is missing.
@@ -30,6 +33,9 @@ deps:
 		$$sudo apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq --no-install-recommends $$missing; \
 	fi
+	@# libvirt's QEMU driver will not initialise without this user (a normal
+	@# install's postinst creates it).
+	@id libvirt-qemu >/dev/null 2>&1 || { sudo=""; [ "$$(id -u)" = 0 ] || sudo=sudo; $$sudo useradd -r -U -s /usr/sbin/nologin libvirt-qemu; }
 
 vet:
 	$(GO) vet $(PKGS)

@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+
+	"github.com/rayos/engine/world/atomicfile"
 )
 
 // LayoutVersion is the version of the RAYOS_DATA layout this runtime
@@ -116,39 +118,9 @@ func (l Layout) Validate() error {
 	return nil
 }
 
-// WriteFileAtomic writes path through a temporary file in the same folder,
-// fsynced and renamed over path, so that a crash leaves either the old file
-// or the new one, never half of either; write fills the temporary file.
+// WriteFileAtomic writes path crash-safely; see atomicfile.Write.
 func WriteFileAtomic(path string, perm os.FileMode, write func(io.Writer) error) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	err = write(tmp)
-	if err == nil {
-		err = tmp.Chmod(perm)
-	}
-	if err == nil {
-		err = tmp.Sync()
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return err
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return err
-	}
-	if dir, err := os.Open(filepath.Dir(path)); err == nil {
-		dir.Sync() // make the rename itself durable
-		dir.Close()
-	}
-	return nil
+	return atomicfile.Write(path, perm, write)
 }
 
-// writeBytes is WriteFileAtomic for a byte slice.
-func writeBytes(path string, data []byte) error {
-	return WriteFileAtomic(path, 0o640, func(w io.Writer) error { _, err := w.Write(data); return err })
-}
+func writeBytes(path string, data []byte) error { return atomicfile.WriteBytes(path, data, 0o640) }

@@ -1,7 +1,6 @@
 package policy
 
 import (
-	"bufio"
 	_ "embed"
 	"errors"
 	"fmt"
@@ -12,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/BurntSushi/toml"
+	"github.com/rayos/engine/world/tomlpos"
 )
 
 //go:embed default-policy.toml
@@ -38,7 +38,7 @@ func Load(name, text string) (*Policy, error) {
 	if err != nil {
 		return nil, decodeError(name, text, err)
 	}
-	lines := keyLines(text)
+	lines := tomlpos.KeyLines(text)
 	var errs []error
 	bad := func(key, format string, args ...any) {
 		errs = append(errs, fmt.Errorf("%s:%d: %s: %s", name, lines[key], key, fmt.Sprintf(format, args...)))
@@ -60,9 +60,9 @@ func Load(name, text string) (*Policy, error) {
 	}
 	for _, id := range slices.Sorted(maps.Keys(f.Guests)) {
 		g := f.Guests[id]
-		prefix := "guests." + tomlKey(id) + "."
+		prefix := "guests." + tomlpos.Key(id) + "."
 		if id == "" || strings.ContainsAny(id, " \t:%\n") {
-			bad("guests."+tomlKey(id), "guest id %q must be non-empty without spaces, ':' or '%%'", id)
+			bad("guests."+tomlpos.Key(id), "guest id %q must be non-empty without spaces, ':' or '%%'", id)
 		}
 		if md.IsDefined("guests", id, "cpus") && (g.CPUs < 1 || g.CPUs > MaxCPUs) {
 			bad(prefix+"cpus", "%d is out of range [1, %d]", g.CPUs, MaxCPUs)
@@ -115,81 +115,3 @@ func decodeError(name, text string, err error) error {
 }
 
 var typeError = regexp.MustCompile(`^line (\d+) \(last key "([^"]*)"\): (.*)$`)
-
-// tomlKey quotes a key part when bare TOML would not allow it.
-func tomlKey(k string) string {
-	for _, r := range k {
-		if !(r == '-' || r == '_' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9') {
-			return fmt.Sprintf("%q", k)
-		}
-	}
-	if k == "" {
-		return `""`
-	}
-	return k
-}
-
-// keyLines maps every dotted key of a simple TOML document (tables and
-// key = value lines, as our schemas use) to the line that defines it, for
-// error messages. It is a best effort: an unmatched key reports line 0.
-func keyLines(text string) map[string]int {
-	lines := map[string]int{}
-	table := ""
-	sc := bufio.NewScanner(strings.NewReader(text))
-	sc.Buffer(make([]byte, 64*1024), 1<<20)
-	for n := 1; sc.Scan(); n++ {
-		line := strings.TrimSpace(sc.Text())
-		switch {
-		case line == "" || line[0] == '#':
-		case strings.HasPrefix(line, "["):
-			table = strings.Trim(strings.SplitN(line, "]", 2)[0], "[ ")
-			table = normaliseKey(table)
-			if _, ok := lines[table]; !ok {
-				lines[table] = n
-			}
-		default:
-			k, _, ok := strings.Cut(line, "=")
-			if !ok {
-				continue
-			}
-			key := normaliseKey(strings.TrimSpace(k))
-			if table != "" {
-				key = table + "." + key
-			}
-			if _, ok := lines[key]; !ok {
-				lines[key] = n
-			}
-		}
-	}
-	return lines
-}
-
-// normaliseKey rewrites a dotted key as toml.Key.String does: bare parts
-// as they are, others quoted.
-func normaliseKey(k string) string {
-	var parts []string
-	for _, p := range splitDotted(k) {
-		parts = append(parts, tomlKey(p))
-	}
-	return strings.Join(parts, ".")
-}
-
-// splitDotted splits a.b."c.d" into its parts, unquoting quoted ones.
-func splitDotted(k string) []string {
-	var parts []string
-	var cur strings.Builder
-	quoted := false
-	for i := 0; i < len(k); i++ {
-		c := k[i]
-		switch {
-		case c == '"':
-			quoted = !quoted
-		case c == '.' && !quoted:
-			parts = append(parts, strings.TrimSpace(cur.String()))
-			cur.Reset()
-		default:
-			cur.WriteByte(c)
-		}
-	}
-	return append(parts, strings.TrimSpace(cur.String()))
-}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/rayos/engine/components"
+	"github.com/rayos/engine/world/tomlpos"
 )
 
 // Verdict is what the policy says about one intent.
@@ -123,7 +124,7 @@ func compile(name string, f File) *Policy {
 		g := f.Guests[id]
 		var table [numActions]Decision
 		permit := func(a components.IntentAction, key string, allowed bool) {
-			name := "guests." + tomlKey(id) + "." + key
+			name := "guests." + tomlpos.Key(id) + "." + key
 			v, why := Deny, name+" is not true"
 			if allowed {
 				v, why = Allow, name+" = true"
@@ -138,15 +139,15 @@ func compile(name string, f File) *Policy {
 			a := actionByName(in)
 			permit(a, "inputs", slices.Contains(g.Inputs, in))
 			if table[a].Verdict == Deny {
-				p.why[table[a].Rule] = fmt.Sprintf("%q is not in guests.%s.inputs", in, tomlKey(id))
+				p.why[table[a].Rule] = fmt.Sprintf("%q is not in guests.%s.inputs", in, tomlpos.Key(id))
 			} else {
-				p.why[table[a].Rule] = fmt.Sprintf("%q is in guests.%s.inputs", in, tomlKey(id))
+				p.why[table[a].Rule] = fmt.Sprintf("%q is in guests.%s.inputs", in, tomlpos.Key(id))
 			}
 		}
 		for _, c := range g.Confirm {
 			a := actionByName(c)
 			if table[a].Verdict == Allow {
-				table[a] = Decision{Confirm, p.rule("guests."+tomlKey(id)+".confirm", fmt.Sprintf("%q is in guests.%s.confirm", c, tomlKey(id)))}
+				table[a] = Decision{Confirm, p.rule("guests."+tomlpos.Key(id)+".confirm", fmt.Sprintf("%q is in guests.%s.confirm", c, tomlpos.Key(id)))}
 			}
 		}
 		p.guestIndex[id] = len(p.guests)

@@ -1,0 +1,45 @@
+package guests
+
+import (
+	"context"
+
+	"github.com/rayos/engine/components"
+)
+
+// Driver is what the supervisor needs from a hypervisor. The real one
+// speaks to libvirtd (NewLibvirt); tests may use fakes as well, never only.
+type Driver interface {
+	// Define creates or updates the VM's definition from its spec.
+	Define(spec DomainSpec) error
+	// Start boots a defined VM (restoring its managed-save image if any).
+	Start(id string) error
+	// Shutdown asks the guest OS to power off; Destroy pulls the plug.
+	Shutdown(id string) error
+	Destroy(id string) error
+	// Suspend pauses the vCPUs; Resume continues them.
+	Suspend(id string) error
+	Resume(id string) error
+	// ManagedSave saves RAM and device state to disk and stops the VM; the
+	// next Start restores it.
+	ManagedSave(id string) error
+	// State is the VM's lifecycle state as the hypervisor sees it.
+	State(id string) (components.GuestState, error)
+	// XML is the VM's current definition.
+	XML(id string) (string, error)
+	// Events delivers lifecycle events until ctx ends or the connection
+	// drops (the channel closes).
+	Events(ctx context.Context) (<-chan Event, error)
+	// Close disconnects.
+	Close() error
+}
+
+// Event is a lifecycle event of one VM.
+type Event struct {
+	// ID is the VM's registry id ("" for domains RayOS does not manage).
+	ID string
+	// State is the state the event leaves the VM in.
+	State components.GuestState
+	// What names the event: defined, started, suspended, resumed, stopped,
+	// shutdown, crashed, undefined, saved.
+	What string
+}

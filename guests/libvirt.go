@@ -1,0 +1,182 @@
+package guests
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/digitalocean/go-libvirt"
+	"github.com/digitalocean/go-libvirt/socket/dialers"
+	"github.com/rayos/engine/components"
+)
+
+// Libvirt is the Driver over a real libvirtd, reached through its unix
+// socket with github.com/digitalocean/go-libvirt.
+type Libvirt struct {
+	l   *libvirt.Libvirt
+	uri string
+}
+
+// NewLibvirt connects to the libvirtd listening on socket and opens uri
+// ("test:///default" in CI, "qemu:///system" on a real host).
+func NewLibvirt(socket, uri string) (*Libvirt, error) {
+	l := libvirt.NewWithDialer(dialers.NewLocal(dialers.WithSocket(socket), dialers.WithLocalTimeout(5*time.Second)))
+	if err := l.ConnectToURI(libvirt.ConnectURI(uri)); err != nil {
+		return nil, fmt.Errorf("libvirt %s via %s: %w", uri, socket, err)
+	}
+	return &Libvirt{l: l, uri: uri}, nil
+}
+
+func (d *Libvirt) domain(id string) (libvirt.Domain, error) {
+	dom, err := d.l.DomainLookupByName(Name(id))
+	if err != nil {
+		return dom, fmt.Errorf("vm %s: %w", id, err)
+	}
+	return dom, nil
+}
+
+// Define implements Driver.
+func (d *Libvirt) Define(spec DomainSpec) error {
+	if spec.Type == "" && strings.HasPrefix(d.uri, "test:") {
+		spec.Type = "test"
+	}
+	x, err := DomainXML(spec)
+	if err != nil {
+		return err
+	}
+	if _, err := d.l.DomainDefineXML(x); err != nil {
+		return fmt.Errorf("vm %s: define: %w", spec.ID, err)
+	}
+	return nil
+}
+
+func (d *Libvirt) do(id, what string, op func(libvirt.Domain) error) error {
+	dom, err := d.domain(id)
+	if err != nil {
+		return err
+	}
+	if err := op(dom); err != nil {
+		return fmt.Errorf("vm %s: %s: %w", id, what, err)
+	}
+	return nil
+}
+
+// Start implements Driver.
+func (d *Libvirt) Start(id string) error { return d.do(id, "start", d.l.DomainCreate) }
+
+// Shutdown implements Driver.
+func (d *Libvirt) Shutdown(id string) error { return d.do(id, "shutdown", d.l.DomainShutdown) }
+
+// Destroy implements Driver.
+func (d *Libvirt) Destroy(id string) error { return d.do(id, "destroy", d.l.DomainDestroy) }
+
+// Suspend implements Driver.
+func (d *Libvirt) Suspend(id string) error { return d.do(id, "suspend", d.l.DomainSuspend) }
+
+// Resume implements Driver.
+func (d *Libvirt) Resume(id string) error { return d.do(id, "resume", d.l.DomainResume) }
+
+// ManagedSave implements Driver.
+func (d *Libvirt) ManagedSave(id string) error {
+	return d.do(id, "managed save", func(dom libvirt.Domain) error { return d.l.DomainManagedSave(dom, 0) })
+}
+
+// State implements Driver.
+func (d *Libvirt) State(id string) (components.GuestState, error) {
+	dom, err := d.domain(id)
+	if err != nil {
+		return components.GuestDefined, err
+	}
+	state, _, err := d.l.DomainGetState(dom, 0)
+	if err != nil {
+		return components.GuestDefined, fmt.Errorf("vm %s: state: %w", id, err)
+	}
+	return guestState(libvirt.DomainState(state)), nil
+}
+
+// guestState maps libvirt's domain states onto RayOS's. A running guest is
+// "hidden" until RayOS presents it: presentation is RayOS's, not libvirt's.
+func guestState(s libvirt.DomainState) components.GuestState {
+	switch s {
+	case libvirt.DomainRunning, libvirt.DomainBlocked:
+		return components.GuestHidden
+	case libvirt.DomainPaused, libvirt.DomainPmsuspended:
+		return components.GuestSuspended
+	case libvirt.DomainShutdown, libvirt.DomainShutoff:
+		return components.GuestStopped
+	case libvirt.DomainCrashed:
+		return components.GuestCrashed
+	}
+	return components.GuestDefined
+}
+
+// XML implements Driver.
+func (d *Libvirt) XML(id string) (string, error) {
+	dom, err := d.domain(id)
+	if err != nil {
+		return "", err
+	}
+	return d.l.DomainGetXMLDesc(dom, 0)
+}
+
+// Events implements Driver.
+func (d *Libvirt) Events(ctx context.Context) (<-chan Event, error) {
+	raw, err := d.l.LifecycleEvents(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("libvirt lifecycle events: %w", err)
+	}
+	out := make(chan Event, 64)
+	go func() {
+		defer close(out)
+		for msg := range raw {
+			id, ok := strings.CutPrefix(msg.Dom.Name, "rayos-")
+			if !ok {
+				continue // not a RayOS domain
+			}
+			ev := lifecycleEvent(libvirt.DomainEventType(msg.Event))
+			ev.ID = id
+			select {
+			case out <- ev:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	return out, nil
+}
+
+func lifecycleEvent(t libvirt.DomainEventType) Event {
+	switch t {
+	case libvirt.DomainEventDefined:
+		return Event{What: "defined", State: components.GuestDefined}
+	case libvirt.DomainEventUndefined:
+		return Event{What: "undefined", State: components.GuestDefined}
+	case libvirt.DomainEventStarted:
+		return Event{What: "started", State: components.GuestHidden}
+	case libvirt.DomainEventSuspended, libvirt.DomainEventPmsuspended:
+		return Event{What: "suspended", State: components.GuestSuspended}
+	case libvirt.DomainEventResumed:
+		return Event{What: "resumed", State: components.GuestHidden}
+	case libvirt.DomainEventStopped:
+		return Event{What: "stopped", State: components.GuestStopped}
+	case libvirt.DomainEventShutdown:
+		return Event{What: "shutdown", State: components.GuestStopped}
+	case libvirt.DomainEventCrashed:
+		return Event{What: "crashed", State: components.GuestCrashed}
+	}
+	return Event{What: fmt.Sprintf("event-%d", t), State: components.GuestDefined}
+}
+
+// Close implements Driver.
+func (d *Libvirt) Close() error {
+	err := d.l.Disconnect()
+	if errors.Is(err, context.Canceled) {
+		return nil
+	}
+	return err
+}
+
+// Disconnected is closed when the connection to libvirtd is lost.
+func (d *Libvirt) Disconnected() <-chan struct{} { return d.l.Disconnected() }
