@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/rayos/engine/gpu"
+	"github.com/rayos/engine/guests"
 	"github.com/rayos/engine/systems/attention"
 	"github.com/rayos/engine/systems/compose"
 	"github.com/rayos/engine/systems/gpusync"
@@ -61,4 +62,15 @@ func BuildWorld(cfg world.Config, backend gpu.Backend, p *policy.Policy) (*world
 	policy.Install(w.ECS, p)
 	sched, _, err := Assemble(w, backend)
 	return w, sched, err
+}
+
+// GuestLimits is what policy p allows guest id, in the supervisor's terms.
+// A guest the policy does not name, or a restricted policy, gets nothing:
+// no network, no virtio devices, no caps beyond the registry's.
+func GuestLimits(p *policy.Policy, id string) guests.Limits {
+	g, ok := p.File.Guests[id]
+	if !ok || p.Restricted {
+		return guests.Limits{}
+	}
+	return guests.Limits{Network: g.Network, CPUs: g.CPUs, MemoryMiB: g.MemoryMiB, Devices: g.Devices}
 }
