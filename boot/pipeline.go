@@ -3,10 +3,13 @@ package boot
 import (
 	"fmt"
 
+	"github.com/mlange-42/ark/ecs"
 	"github.com/rayos/engine/gpu"
 	"github.com/rayos/engine/guests"
 	"github.com/rayos/engine/systems/attention"
+	"github.com/rayos/engine/systems/bridge"
 	"github.com/rayos/engine/systems/compose"
+	"github.com/rayos/engine/systems/effects"
 	"github.com/rayos/engine/systems/gpusync"
 	"github.com/rayos/engine/systems/input"
 	"github.com/rayos/engine/systems/intent"
@@ -18,7 +21,7 @@ import (
 
 // Pipeline returns a fresh instance of every tick system, in run order.
 // The order is the design's: input → attention → intent resolution →
-// policy gating → (effects, later) → spatial scheduling → composition →
+// host requests → policy gating → effects → host ACKs → spatial scheduling → composition →
 // GPU sync. gpu-collect sits right after input so that the GPU's results
 // from the previous tick are readable by every system after it.
 func Pipeline() []world.System {
@@ -28,7 +31,10 @@ func Pipeline() []world.System {
 		attention.NewDecay(),
 		attention.New(),
 		intent.New(),
+		bridge.NewRequests(),
 		policy.NewGate(),
+		effects.New(),
+		bridge.NewAcks(),
 		schedule.New(),
 		compose.New(),
 		gpusync.NewSubmit(),
@@ -43,6 +49,12 @@ func Assemble(w *world.World, backend gpu.Backend) (*world.Scheduler, *gpu.Mirro
 	mirror, err := gpu.Install(w.ECS, backend, gpu.DefaultMirrorConfig)
 	if err != nil {
 		return nil, nil, fmt.Errorf("gpu mirror: %w", err)
+	}
+	if ecs.GetResource[bridge.Outbox](w.ECS) == nil {
+		bridge.Install(w.ECS)
+	}
+	if ecs.GetResource[effects.Hypervisor](w.ECS) == nil {
+		ecs.AddResource(w.ECS, &effects.Hypervisor{}) // simulated until a real one is attached
 	}
 	sched, err := world.NewScheduler(w, Pipeline()...)
 	if err != nil {

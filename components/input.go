@@ -16,17 +16,31 @@ const (
 	// InputPolicy carries a replaced policy file's text (in Text), so that
 	// a reload is journaled and replays identically.
 	InputPolicy
+	// InputHost is a control-socket request line (in Text); Device holds
+	// the request id its ACK is routed back by.
+	InputHost
+	// InputEffect is the completion of an effect (a hypervisor call): Text
+	// is "ok" or "err: <why>", Device the Source of the envelope it
+	// completes. Effects that leave the process come back as inputs, so
+	// replays need no hypervisor.
+	InputEffect
+	// InputGuestEvent is a hypervisor lifecycle event: Text is
+	// "<vm-id> <what>" (started, suspended, resumed, stopped, crashed, …).
+	InputGuestEvent
 )
 
 // InputKindNames maps each InputKind to its journal spelling.
 var InputKindNames = [...]string{
-	InputKey:     "key",
-	InputPointer: "pointer",
-	InputGaze:    "gaze",
-	InputText:    "text",
-	InputVoice:   "voice",
-	InputSignal:  "signal",
-	InputPolicy:  "policy",
+	InputKey:        "key",
+	InputPointer:    "pointer",
+	InputGaze:       "gaze",
+	InputText:       "text",
+	InputVoice:      "voice",
+	InputSignal:     "signal",
+	InputPolicy:     "policy",
+	InputHost:       "host",
+	InputEffect:     "effect",
+	InputGuestEvent: "guest-event",
 }
 
 // Input is one event, alive for exactly the tick it was fed into. Only the

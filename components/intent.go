@@ -47,6 +47,7 @@ const (
 	IntentDenied                          // policy denied it
 	IntentDone                            // effects completed it
 	IntentFailed                          // effects tried and failed
+	IntentRunning                         // effects started it; a completion will follow
 )
 
 // IntentStatusNames maps each IntentStatus to its spelling.
@@ -55,6 +56,7 @@ var IntentStatusNames = [...]string{
 	IntentConfirm: "confirm",
 	IntentAllowed: "allowed",
 	IntentDenied:  "denied",
+	IntentRunning: "running",
 	IntentDone:    "done",
 	IntentFailed:  "failed",
 }
@@ -77,8 +79,15 @@ type IntentEnvelope struct {
 	// Argument is the action's payload: text to type, key name, pointer
 	// coordinates as "x,y".
 	Argument string `json:"argument,omitempty"`
-	// Tick is the tick at which the envelope was created.
+	// Tick is the tick of the envelope's last status change.
 	Tick uint64 `json:"tick"`
+	// Request is the control-socket request this intent answers (its ACK
+	// goes back to that client), 0 for intents from the user's own input.
+	Request uint64 `json:"request,omitempty"`
+	// Acked is set once the request's ACK has been emitted.
+	Acked bool `json:"acked,omitempty"`
+	// Detail is the outcome in words (a denial's rule, an effect's error).
+	Detail string `json:"detail,omitempty"`
 }
 
 // PendingConfirmation is an allowed-but-unconfirmed intent waiting for the

@@ -80,12 +80,12 @@ func TestNameTablesCoverEveryValue(t *testing.T) {
 			t.Errorf("guest state %d has no name", i)
 		}
 	}
-	for i := InputKey; i <= InputPolicy; i++ {
+	for i := InputKey; i <= InputGuestEvent; i++ {
 		if InputKindNames[i] == "" {
 			t.Errorf("input kind %d has no name", i)
 		}
 	}
-	for i := IntentPending; i <= IntentFailed; i++ {
+	for i := IntentPending; i <= IntentRunning; i++ {
 		if IntentStatusNames[i] == "" {
 			t.Errorf("intent status %d has no name", i)
 		}

@@ -28,7 +28,7 @@ var bootOrder = []string{
 	`^RAYOS_BOOT:world:scene=demo seed=1 hz=1000 surfaces=4 guests=2 devices=4 tasks=32$`,
 	`^RAYOS_GUEST:linux:hidden$`,
 	`^RAYOS_GUEST:windows:hidden$`,
-	`^RAYOS_BOOT:systems:input,gpu-collect,attention-decay,attention,intent,policy,schedule,compose,gpu-submit$`,
+	`^RAYOS_BOOT:systems:input,gpu-collect,attention-decay,attention,intent,host-bridge,policy,effects,host-ack,schedule,compose,gpu-submit$`,
 	`^RAYOS_BOOT:services-started:entry=normal policy=valid$`,
 	`^RAYOS_BOOT:ready:tick=0$`,
 	`^RAYOS_BOOT:shutdown:reason=tick-limit tick=25$`,
@@ -99,10 +99,11 @@ func TestSameSeedAndJournalGiveIdenticalMarkersAndSnapshot(t *testing.T) {
 	if snapA != snapB {
 		t.Error("snapshots differ for the same seed and journal")
 	}
-	// The gazed-at "present" is allowed and waits for effects; typing into
-	// a hidden guest is denied by the policy.
-	if !strings.Contains(snapA, `"IntentEnvelope"`) || !strings.Contains(outA, `RAYOS_POLICY_VIOLATION:input.presented:action=type guest=linux confidence=1.00 source=3 argument="hello"`) {
-		t.Errorf("the journal's commands did not reach the world and the gate:\n%s", outA)
+	// "present linux" is allowed and carried out; typing into the now
+	// presented guest is allowed and injected.
+	if !strings.Contains(snapA, `"presented": true`) || !strings.Contains(outA, "RAYOS_GUEST:linux:presented\n") ||
+		!strings.Contains(outA, "RAYOS_AUDIT:type:guest=linux source=3 result=ok") {
+		t.Errorf("the journal's commands did not reach the world, the gate and the effects:\n%s", outA)
 	}
 	_, snapC := run("c", "12")
 	if snapC == snapA {
@@ -262,7 +263,7 @@ func TestHelpTeaches(t *testing.T) {
 		}
 	}
 	r = rayos(t, t.TempDir(), "boot", "--explain")
-	if r.code != 0 || !strings.Contains(r.stdout, " 1. input") || !strings.Contains(r.stdout, " 6. policy") || !strings.Contains(r.stdout, " 9. gpu-submit") {
+	if r.code != 0 || !strings.Contains(r.stdout, " 1. input") || !strings.Contains(r.stdout, " 7. policy") || !strings.Contains(r.stdout, "12. gpu-submit") {
 		t.Errorf("--explain: exit %d\n%s", r.code, r.stdout)
 	}
 	r = rayos(t, t.TempDir(), "version")

@@ -55,7 +55,7 @@ func TestBackendsAgreeOnTheWholeWorld(t *testing.T) {
 		t.Errorf("frame is %v", b)
 	}
 	// The RayOS bar is drawn at the top, its translucent panel blended
-	// over the background; the hidden guests' desktops are not drawn.
+	// over the background.
 	background := gpu.DefaultMirrorConfig.Background
 	pixel := func(x, y int) uint32 {
 		r, g, b, a := img.At(x, y).RGBA()
@@ -64,7 +64,12 @@ func TestBackendsAgreeOnTheWholeWorld(t *testing.T) {
 	if got, want := pixel(960, 20), gpu.Blend(gpu.RGBA(70, 110, 200, 200), background); got != want {
 		t.Errorf("top bar pixel is %08x, want the RayOS panel %08x", got, want)
 	}
-	if got := pixel(800, 360); got != background {
-		t.Errorf("hidden guest desktop is on screen: pixel %08x, want the background %08x", got, background)
+	// The journal presents linux: its desktop is composed; windows stays
+	// hidden, its place shows the background.
+	if got := pixel(800, 360); got == background {
+		t.Errorf("the presented linux desktop is not on screen: pixel %08x is the background", got)
+	}
+	if got := pixel(1500, 360); got != background {
+		t.Errorf("the hidden windows desktop is on screen: pixel %08x, want the background %08x", got, background)
 	}
 }

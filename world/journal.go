@@ -239,7 +239,8 @@ func (ji JournalInput) ToInput() (components.Input, error) {
 		if ji.Pointer == nil {
 			return in, errors.New("pointer needs a position")
 		}
-	case components.InputText, components.InputVoice, components.InputSignal, components.InputPolicy:
+	case components.InputText, components.InputVoice, components.InputSignal, components.InputPolicy,
+		components.InputHost, components.InputEffect, components.InputGuestEvent:
 		if strings.TrimSpace(ji.Text) == "" {
 			return in, fmt.Errorf("%s needs text", ji.Kind)
 		}

@@ -135,7 +135,7 @@ func (g *Gate) expire(w *world.World) {
 	for _, e := range g.resolved {
 		pc := g.pending.Get(e)
 		if env, ok := g.envelopeOf(w, pc.Envelope); ok {
-			env.Status = components.IntentDenied
+			env.Status, env.Detail = components.IntentDenied, "confirmation timed out"
 			env.Tick = w.Clock.Tick
 			w.Emit(marker.Audit("confirm-timeout", g.describe(w, env)))
 		}
@@ -185,7 +185,7 @@ func (g *Gate) decide(w *world.World, e ecs.Entity) {
 	env.Tick = w.Clock.Tick
 	switch d.Verdict {
 	case Deny:
-		env.Status = components.IntentDenied
+		env.Status, env.Detail = components.IntentDenied, "denied by policy rule "+rule
 		w.Emit(marker.PolicyViolation(rule, g.describe(w, env)))
 	case Confirm:
 		env.Status = components.IntentConfirm
@@ -205,7 +205,7 @@ func (g *Gate) decide(w *world.World, e ecs.Entity) {
 // resolveConfirmation applies a confirm or cancel to the oldest pending
 // confirmation not already resolved this tick.
 func (g *Gate) resolveConfirmation(w *world.World, answer *components.IntentEnvelope) {
-	answer.Status = components.IntentDone
+	answer.Status, answer.Detail = components.IntentDone, "resolved"
 	var oldest ecs.Entity
 	var oldestPC *components.PendingConfirmation
 	q := g.pendings.Query()
@@ -232,7 +232,7 @@ func (g *Gate) resolveConfirmation(w *world.World, answer *components.IntentEnve
 		env.Status = components.IntentAllowed
 		w.Emit(marker.Audit("confirmed", fmt.Sprintf("%s rule=%s", g.describe(w, env), oldestPC.Rule)))
 	} else {
-		env.Status = components.IntentDenied
+		env.Status, env.Detail = components.IntentDenied, "cancelled by the user"
 		w.Emit(marker.Audit("cancelled", g.describe(w, env)))
 	}
 }
