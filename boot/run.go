@@ -17,6 +17,8 @@ import (
 	"github.com/mlange-42/ark/ecs"
 	"github.com/rayos/engine/components"
 	"github.com/rayos/engine/gpu"
+	"github.com/rayos/engine/guests"
+	"github.com/rayos/engine/systems/bridge"
 	"github.com/rayos/engine/systems/policy"
 	"github.com/rayos/engine/world"
 	"github.com/rayos/engine/world/marker"
@@ -58,6 +60,8 @@ type Options struct {
 	FramePath string
 	// GPU selects the compute backend: auto, vulkan or cpu.
 	GPU string
+	// ControlPath is the control socket; empty means RAYOS_DATA/control.sock.
+	ControlPath string
 	// DebugPanic is a test hook: "before-ready" or "tick=N" makes the
 	// runtime panic there, to exercise crash reports and boot counting.
 	DebugPanic string
@@ -144,6 +148,7 @@ type runtime struct {
 	// registry the registry's, once loaded.
 	policyFile, registry string
 	policySeen           fileIdentity
+	control              *guests.ControlServer
 	closers              []func()
 }
 
@@ -284,13 +289,28 @@ func (rt *runtime) run() (err error) {
 	}
 	rt.bus.Emit(marker.Boot("ready", "tick=0"))
 
+	var requests <-chan guests.ControlRequest
+	if !o.Replay {
+		path := o.ControlPath
+		if path == "" {
+			path = filepath.Join(rt.layout.Root, "control.sock")
+		}
+		ctl, err := guests.ListenControl(path)
+		if err != nil {
+			return err
+		}
+		rt.control = ctl
+		rt.closers = append(rt.closers, func() { ctl.Close() })
+		requests = ctl.Requests()
+		rt.log.Info("control socket open", "path", path)
+	}
 	var policyUpdates <-chan string
 	if !o.Replay && rt.entry != EntryPrevious && rt.policyFile != "" {
 		updates, stop := watchFile(rt.policyFile, rt.policySeen, 200*time.Millisecond)
 		rt.closers = append(rt.closers, stop)
 		policyUpdates = updates
 	}
-	reason := rt.tick(sched, policyUpdates)
+	reason := rt.tick(sched, policyUpdates, requests)
 	rt.bus.Emit(marker.Boot("shutdown", fmt.Sprintf("reason=%s tick=%d", reason, w.Clock.Tick)))
 	rt.log.Info("stopped", "reason", reason, "ticks", w.Clock.Tick, "mean_tick", meanTick(w.Stats))
 
@@ -317,7 +337,8 @@ func (rt *runtime) run() (err error) {
 }
 
 // tick runs the loop and returns why it stopped.
-func (rt *runtime) tick(sched *world.Scheduler, policyUpdates <-chan string) string {
+func (rt *runtime) tick(sched *world.Scheduler, policyUpdates <-chan string, requests <-chan guests.ControlRequest) string {
+	outbox := ecs.GetResource[bridge.Outbox](rt.w.ECS)
 	w, o := rt.w, rt.o
 	var ticker *time.Ticker
 	var tickC <-chan time.Time
@@ -347,6 +368,8 @@ func (rt *runtime) tick(sched *world.Scheduler, policyUpdates <-chan string) str
 				feedSignal(w, sig)
 			case text := <-policyUpdates:
 				rt.feedPolicy(text)
+			case req := <-requests:
+				feedRequest(w, req)
 			default:
 			}
 		} else {
@@ -357,6 +380,8 @@ func (rt *runtime) tick(sched *world.Scheduler, policyUpdates <-chan string) str
 					waiting = false
 				case text := <-policyUpdates:
 					rt.feedPolicy(text)
+				case req := <-requests:
+					feedRequest(w, req)
 				case <-tickC:
 					waiting = false
 				}
@@ -369,6 +394,12 @@ func (rt *runtime) tick(sched *world.Scheduler, policyUpdates <-chan string) str
 			events = events[1:]
 		}
 		sched.Tick(w)
+		for _, a := range outbox.Acks {
+			if rt.control != nil {
+				rt.control.Reply(uint32(a.Request), a.Line)
+			}
+		}
+		outbox.Acks = outbox.Acks[:0]
 		if panicAt != 0 && w.Clock.Tick == panicAt {
 			panic(fmt.Sprintf("debug panic at tick %d (--debug-panic tick=%d)", panicAt, panicAt))
 		}
@@ -384,6 +415,12 @@ func (rt *runtime) tick(sched *world.Scheduler, policyUpdates <-chan string) str
 func (rt *runtime) feedPolicy(text string) {
 	rt.log.Info("policy file replaced; reloading", "path", rt.policyFile)
 	rt.w.Inbox.Feed(rt.w.Clock, components.Input{Kind: components.InputPolicy, Text: text})
+}
+
+// feedRequest feeds a control-socket request into the world; its answer
+// comes back through the bridge's outbox.
+func feedRequest(w *world.World, req guests.ControlRequest) {
+	w.Inbox.Feed(w.Clock, components.Input{Kind: components.InputHost, Device: req.ID, Text: req.Line})
 }
 
 // feedSignal turns a process signal into an input, so the shutdown is part

@@ -21,12 +21,12 @@ func TestDefaultRegistryLoads(t *testing.T) {
 
 func TestRegistryErrorsNameLineAndKey(t *testing.T) {
 	cases := map[string]string{
-		"version = 1\n[vm.linux]\nos = \"linux\"\nmemory_mib = 512\nvcpus = 1\ncolour = 3\n":    "r.toml:6: vm.linux.colour: unknown key",
-		"version = 1\n[vm.linux]\nos = \"beos\"\nmemory_mib = 512\nvcpus = 1\n":                 `r.toml:3: vm.linux.os: "beos" is not linux or windows`,
-		"version = 1\n[vm.linux]\nos = \"linux\"\nmemory_mib = 8\nvcpus = 1\n":                   "r.toml:4: vm.linux.memory_mib: 8 is out of range",
-		"version = 1\n[vm.linux]\nos = \"linux\"\nmemory_mib = 512\nvcpus = 0\n":                 "r.toml:5: vm.linux.vcpus: 0 is out of range",
-		"version = 1\n[vm.\"a b\"]\nos = \"linux\"\nmemory_mib = 512\nvcpus = 1\n":              `r.toml:2: vm."a b": id "a b" must be`,
-		"version = 2\n":                                                                        "r.toml:1: version: 2 is not supported",
+		"version = 1\n[vm.linux]\nos = \"linux\"\nmemory_mib = 512\nvcpus = 1\ncolour = 3\n": "r.toml:6: vm.linux.colour: unknown key",
+		"version = 1\n[vm.linux]\nos = \"beos\"\nmemory_mib = 512\nvcpus = 1\n":              `r.toml:3: vm.linux.os: "beos" is not linux or windows`,
+		"version = 1\n[vm.linux]\nos = \"linux\"\nmemory_mib = 8\nvcpus = 1\n":               "r.toml:4: vm.linux.memory_mib: 8 is out of range",
+		"version = 1\n[vm.linux]\nos = \"linux\"\nmemory_mib = 512\nvcpus = 0\n":             "r.toml:5: vm.linux.vcpus: 0 is out of range",
+		"version = 1\n[vm.\"a b\"]\nos = \"linux\"\nmemory_mib = 512\nvcpus = 1\n":           `r.toml:2: vm."a b": id "a b" must be`,
+		"version = 2\n": "r.toml:1: version: 2 is not supported",
 		"version = 1\n[vm.linux]\nos = \"linux\"\nmemory_mib = \"lots\"\n":                       "memory_mib",
 		"version = 1\n[vm.linux]\nos = \"linux\"\nmemory_mib = 512\nvcpus = 1\ninitrd = \"i\"\n": "vm.linux.initrd: an initrd needs a kernel",
 	}

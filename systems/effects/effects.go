@@ -182,6 +182,9 @@ func (s *System) apply(w *world.World, env *components.IntentEnvelope, g *compon
 		s.setState(w, g, components.GuestStopped)
 	case components.ActionSuspend:
 		s.setState(w, g, components.GuestSuspended)
+	default: // input injection: the guest's state does not change
+		s.finish(w, env, g, true, "delivered")
+		return
 	}
 	s.finish(w, env, g, true, components.GuestStateNames[g.State])
 }
