@@ -19,6 +19,7 @@ import (
 	"github.com/rayos/engine/gpu"
 	"github.com/rayos/engine/guests"
 	"github.com/rayos/engine/systems/bridge"
+	"github.com/rayos/engine/systems/effects"
 	"github.com/rayos/engine/systems/policy"
 	"github.com/rayos/engine/world"
 	"github.com/rayos/engine/world/marker"
@@ -62,6 +63,10 @@ type Options struct {
 	GPU string
 	// ControlPath is the control socket; empty means RAYOS_DATA/control.sock.
 	ControlPath string
+	// LibvirtSocket, when set, attaches the real hypervisor: libvirtd on
+	// that unix socket, opening LibvirtURI (test:///default, qemu:///system).
+	// Empty simulates one.
+	LibvirtSocket, LibvirtURI string
 	// DebugPanic is a test hook: "before-ready" or "tick=N" makes the
 	// runtime panic there, to exercise crash reports and boot counting.
 	DebugPanic string
@@ -149,6 +154,9 @@ type runtime struct {
 	policyFile, registry string
 	policySeen           fileIdentity
 	control              *guests.ControlServer
+	supervisor           *guests.Supervisor
+	registryData         *guests.Registry
+	autostart            []string
 	closers              []func()
 }
 
@@ -249,8 +257,11 @@ func (rt *runtime) run() (err error) {
 	}
 	rt.bus.Emit(marker.Boot("world", fmt.Sprintf("scene=%s seed=%d hz=%g surfaces=%d guests=%d devices=%d tasks=%d",
 		o.Scene, o.Seed, o.Hz, sum.Surfaces, len(sum.Guests), sum.Devices, sum.Tasks)))
-	rt.announceGuests(sum)
 	policy.Install(w.ECS, rt.policy)
+	if err := rt.hypervisor(); err != nil {
+		return err
+	}
+	rt.announceGuests(sum)
 
 	sched, mirror, err := Assemble(w, backend)
 	if err != nil {
@@ -269,6 +280,9 @@ func (rt *runtime) run() (err error) {
 			return fmt.Errorf("--record: %w", err)
 		}
 		header := world.JournalHeader{Seed: o.Seed, Scene: o.Scene, Hz: o.Hz, Entry: rt.entry, Policy: rt.source}
+		if rt.supervisor != nil {
+			header.Hypervisor = "libvirt"
+		}
 		if rec, err = world.NewJournalWriter(f, header); err != nil {
 			f.Close()
 			return fmt.Errorf("--record %s: %w", o.RecordPath, err)
@@ -276,6 +290,7 @@ func (rt *runtime) run() (err error) {
 		w.Inbox.OnFeed = rec.Record
 	}
 
+	rt.feedAutostart()
 	state := "valid"
 	if rt.policy.Restricted {
 		state = "restricted"
@@ -339,6 +354,11 @@ func (rt *runtime) run() (err error) {
 // tick runs the loop and returns why it stopped.
 func (rt *runtime) tick(sched *world.Scheduler, policyUpdates <-chan string, requests <-chan guests.ControlRequest) string {
 	outbox := ecs.GetResource[bridge.Outbox](rt.w.ECS)
+	var results <-chan guests.Result
+	var hvEvents <-chan guests.Event
+	if rt.supervisor != nil {
+		results, hvEvents = rt.supervisor.Results(), rt.supervisor.Events()
+	}
 	w, o := rt.w, rt.o
 	var ticker *time.Ticker
 	var tickC <-chan time.Time
@@ -370,6 +390,10 @@ func (rt *runtime) tick(sched *world.Scheduler, policyUpdates <-chan string, req
 				rt.feedPolicy(text)
 			case req := <-requests:
 				feedRequest(w, req)
+			case res := <-results:
+				feedResult(w, res)
+			case ev := <-hvEvents:
+				feedEvent(w, ev)
 			default:
 			}
 		} else {
@@ -382,6 +406,10 @@ func (rt *runtime) tick(sched *world.Scheduler, policyUpdates <-chan string, req
 					rt.feedPolicy(text)
 				case req := <-requests:
 					feedRequest(w, req)
+				case res := <-results:
+					feedResult(w, res)
+				case ev := <-hvEvents:
+					feedEvent(w, ev)
 				case <-tickC:
 					waiting = false
 				}
@@ -423,6 +451,15 @@ func feedRequest(w *world.World, req guests.ControlRequest) {
 	w.Inbox.Feed(w.Clock, components.Input{Kind: components.InputHost, Device: req.ID, Text: req.Line})
 }
 
+// feedResult feeds a hypervisor job's result; feedEvent a lifecycle event.
+func feedResult(w *world.World, res guests.Result) {
+	w.Inbox.Feed(w.Clock, components.Input{Kind: components.InputEffect, Device: uint32(res.Source), Text: res.Text})
+}
+
+func feedEvent(w *world.World, ev guests.Event) {
+	w.Inbox.Feed(w.Clock, components.Input{Kind: components.InputGuestEvent, Text: guests.EventText(ev)})
+}
+
 // feedSignal turns a process signal into an input, so the shutdown is part
 // of the journal and a replay stops at the same tick for the same reason.
 func feedSignal(w *world.World, sig os.Signal) {
@@ -438,17 +475,78 @@ func feedSignal(w *world.World, sig os.Signal) {
 	w.Inbox.Feed(w.Clock, components.Input{Kind: components.InputSignal, Text: name})
 }
 
-// announceGuests emits every guest's state. Guests start hidden; the
-// recovery entry starts none, so there they stay defined.
+// announceGuests emits every guest's state. With the simulated hypervisor
+// guests come up hidden at once. With a real one they begin defined, and
+// each autostart VM of the registry gets a "start" intent before the first
+// tick — through the policy and the effects like any other start. The
+// recovery entry starts none.
 func (rt *runtime) announceGuests(sum scene.Summary) {
-	guests := ecs.NewMap1[components.Guest](rt.w.ECS)
+	guestMap := ecs.NewMap1[components.Guest](rt.w.ECS)
+	real := rt.supervisor != nil || rt.o.Replay && rt.o.Journal.Header.Hypervisor != ""
 	for _, e := range sum.Guests {
-		g := guests.Get(e)
-		if rt.entry == EntryRecovery {
+		g := guestMap.Get(e)
+		if rt.entry == EntryRecovery || real {
 			g.State, g.Presented = components.GuestDefined, false
 		}
 		rt.w.Emit(marker.Guest(g.ID, components.GuestStateNames[g.State]))
+		if rt.supervisor != nil && rt.entry != EntryRecovery && rt.registryData != nil && rt.registryData.VMs[g.ID].Autostart {
+			rt.autostart = append(rt.autostart, g.ID)
+		}
 	}
+}
+
+// feedAutostart asks to start each autostart guest, once the journal is
+// recording so a replay sees the same intents.
+func (rt *runtime) feedAutostart() {
+	for _, id := range rt.autostart {
+		rt.w.Inbox.Feed(rt.w.Clock, components.Input{Kind: components.InputText, Text: "start " + id})
+	}
+}
+
+// hypervisor installs what carries out hypervisor work: the supervisor over
+// libvirtd when --libvirt-socket is given, nothing during a replay of such
+// a run (the results are in the journal), the simulation otherwise.
+func (rt *runtime) hypervisor() error {
+	hv := &effects.Hypervisor{}
+	switch {
+	case rt.o.Replay && rt.o.Journal.Header.Hypervisor != "":
+		hv.Executor = replayed{}
+	case !rt.o.Replay && rt.o.LibvirtSocket != "":
+		drv, err := guests.NewLibvirt(rt.o.LibvirtSocket, rt.o.LibvirtURI)
+		if err != nil {
+			return rt.fail("services-started", err)
+		}
+		sup, err := guests.NewSupervisor(drv, rt.domainSpec, guests.KeyMap{Text: bridge.Keystrokes, Key: bridge.KeyCode})
+		if err != nil {
+			drv.Close()
+			return rt.fail("services-started", err)
+		}
+		rt.supervisor = sup
+		rt.closers = append(rt.closers, func() { sup.Close() })
+		hv.Executor = sup
+		rt.log.Info("hypervisor attached", "socket", rt.o.LibvirtSocket, "uri", rt.o.LibvirtURI)
+	}
+	ecs.AddResource(rt.w.ECS, hv)
+	return nil
+}
+
+// replayed is the executor of a replay: results come from the journal.
+type replayed struct{}
+
+func (replayed) Execute(uint64, components.IntentAction, string, string) {}
+
+// domainSpec is the definition of VM id from the registry and the policy
+// in force; the supervisor asks for it on the tick that starts the VM.
+func (rt *runtime) domainSpec(id string) (guests.DomainSpec, error) {
+	if rt.registryData == nil {
+		return guests.DomainSpec{}, fmt.Errorf("no registry loaded")
+	}
+	vm, ok := rt.registryData.VMs[id]
+	if !ok {
+		return guests.DomainSpec{}, fmt.Errorf("vm %s is not in the registry", id)
+	}
+	cur := ecs.GetResource[policy.Current](rt.w.ECS)
+	return guests.DomainSpec{ID: id, VM: vm, Limits: GuestLimits(cur.Policy, id), Dir: guests.Dir(rt.layout.Root, id)}, nil
 }
 
 func meanTick(s *world.TickStats) time.Duration {

@@ -98,7 +98,7 @@ func (rt *runtime) boot() error {
 	case err != nil:
 		rt.bus.Emit(marker.Boot("registry-loaded", "error, recovery starts no guests anyway: "+err.Error()))
 	default:
-		rt.registry = registryPath
+		rt.registry, rt.registryData = registryPath, reg
 		rt.bus.Emit(marker.Boot("registry-loaded", "vms="+strings.Join(reg.IDs(), ",")))
 	}
 	return nil

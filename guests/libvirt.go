@@ -83,6 +83,19 @@ func (d *Libvirt) ManagedSave(id string) error {
 	return d.do(id, "managed save", func(dom libvirt.Domain) error { return d.l.DomainManagedSave(dom, 0) })
 }
 
+// SendKeys implements Driver: one virDomainSendKey per chord, in the
+// Linux key code set, held 10 ms.
+func (d *Libvirt) SendKeys(id string, chords [][]uint32) error {
+	return d.do(id, "send keys", func(dom libvirt.Domain) error {
+		for _, chord := range chords {
+			if err := d.l.DomainSendKey(dom, uint32(libvirt.KeycodeSetLinux), 10, chord, 0); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
 // State implements Driver.
 func (d *Libvirt) State(id string) (components.GuestState, error) {
 	dom, err := d.domain(id)

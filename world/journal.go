@@ -37,6 +37,9 @@ type JournalHeader struct {
 	// Policy is the text of the policy in force at the start; empty when
 	// the run was restricted (no valid policy).
 	Policy string `json:"policy,omitempty"`
+	// Hypervisor is "libvirt" when a real hypervisor carried out the
+	// effects (their results are in the journal), empty when simulated.
+	Hypervisor string `json:"hypervisor,omitempty"`
 }
 
 // JournalEvent is one input fed before tick Tick.

@@ -88,6 +88,8 @@ Every input fed into the world can be recorded (--record) and replayed
 	f.StringVar(&o.FramePath, "frame", "", "write the last composed frame (1920×1080) to this PNG file")
 	f.StringVar(&o.GPU, "gpu", gpu.ModeAuto, "compute backend: auto (a real GPU through Vulkan, else the Go CPU backend), vulkan (any Vulkan device, lavapipe too), cpu")
 	f.BoolVar(&explain, "explain", false, "print the tick pipeline, in order, and exit")
+	f.StringVar(&o.LibvirtSocket, "libvirt-socket", "", "attach the real hypervisor: libvirtd's unix socket (default: simulate guests)")
+	f.StringVar(&o.LibvirtURI, "libvirt-uri", "qemu:///system", "libvirt connection URI: qemu:///system on a real host, test:///default in CI")
 	f.StringVar(&o.ControlPath, "control", "", "control socket (default RAYOS_DATA/control.sock); rayos ctl talks to it")
 	f.StringVar(&o.BootInfoPath, "bootinfo", "", "BootInfo hand-off file from the bootloader (default: rayos.bootinfo= on the kernel command line, else synthesised from --data)")
 	f.StringVar(&o.Entry, "entry", "", "boot entry: normal, recovery (no guests, read-only policy) or previous (last known good); default: normal, or previous after 3 failed boots")

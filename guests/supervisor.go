@@ -1,0 +1,164 @@
+package guests
+
+import (
+	"context"
+	"fmt"
+	"sync"
+
+	"github.com/rayos/engine/components"
+)
+
+// Result is the outcome of one supervisor job, for the world: the Source of
+// the intent it carried out and "ok" or "err: <why>".
+type Result struct {
+	Source uint64
+	Text   string
+}
+
+// Supervisor runs hypervisor work off the tick. The effects system hands it
+// allowed intents (Execute); one worker carries them out in order through
+// the Driver and reports each result on Results. Lifecycle events of the
+// hypervisor arrive on Events. Nothing here decides anything: every job
+// has already passed the policy gate.
+type Supervisor struct {
+	driver   Driver
+	spec     func(id string) (DomainSpec, error)
+	keys     KeyMap
+	jobs     chan job
+	results  chan Result
+	events   chan Event
+	cancel   context.CancelFunc
+	wg       sync.WaitGroup
+	mu       sync.Mutex
+	closed   bool
+	inFlight int
+}
+
+type job struct {
+	source uint64
+	action components.IntentAction
+	vm     string
+	arg    string
+	spec   DomainSpec
+	err    error
+}
+
+// KeyMap turns what a user types into Linux key codes.
+type KeyMap struct {
+	// Text gives one chord per character of text.
+	Text func(text string) ([][]uint32, bool)
+	// Key gives the code of a key name ("enter", "f1").
+	Key func(name string) (uint32, bool)
+}
+
+// NewSupervisor starts the worker. spec gives the domain definition of a VM
+// (registry + policy) when it is started.
+func NewSupervisor(d Driver, spec func(id string) (DomainSpec, error), keys KeyMap) (*Supervisor, error) {
+	ctx, cancel := context.WithCancel(context.Background())
+	events, err := d.Events(ctx)
+	if err != nil {
+		cancel()
+		return nil, err
+	}
+	s := &Supervisor{driver: d, spec: spec, keys: keys, jobs: make(chan job, 1024), results: make(chan Result, 1024),
+		events: make(chan Event, 256), cancel: cancel}
+	s.wg.Add(2)
+	go s.work()
+	go func() {
+		defer s.wg.Done()
+		defer close(s.events)
+		for ev := range events {
+			s.events <- ev
+		}
+	}()
+	return s, nil
+}
+
+// Execute implements effects.Executor: it queues the job and returns. It
+// runs on the tick, so the domain definition of a start is taken here,
+// from the registry and the policy in force at this very tick.
+func (s *Supervisor) Execute(source uint64, action components.IntentAction, vm, argument string) {
+	j := job{source: source, action: action, vm: vm, arg: argument}
+	if action == components.ActionStart {
+		j.spec, j.err = s.spec(vm)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		s.results <- Result{source, "err: the supervisor is shutting down"}
+		return
+	}
+	select {
+	case s.jobs <- j:
+	default:
+		s.results <- Result{source, "err: too many hypervisor jobs waiting"}
+	}
+}
+
+// Results delivers job outcomes; Events the hypervisor's lifecycle events.
+func (s *Supervisor) Results() <-chan Result { return s.results }
+func (s *Supervisor) Events() <-chan Event   { return s.events }
+
+func (s *Supervisor) work() {
+	defer s.wg.Done()
+	for j := range s.jobs {
+		text := "ok"
+		if err := s.run(j); err != nil {
+			text = "err: " + err.Error()
+		}
+		s.results <- Result{j.source, text}
+	}
+}
+
+func (s *Supervisor) run(j job) error {
+	d := s.driver
+	switch j.action {
+	case components.ActionStart:
+		if j.err != nil {
+			return j.err
+		}
+		if err := d.Define(j.spec); err != nil {
+			return err
+		}
+		return d.Start(j.vm)
+	case components.ActionShutdown:
+		return d.Shutdown(j.vm)
+	case components.ActionSuspend:
+		return d.Suspend(j.vm)
+	case components.ActionResume:
+		return d.Resume(j.vm)
+	case components.ActionType:
+		chords, ok := s.keys.Text(j.arg)
+		if !ok {
+			return fmt.Errorf("cannot type %q on a US keyboard", j.arg)
+		}
+		return d.SendKeys(j.vm, chords)
+	case components.ActionPress:
+		code, ok := s.keys.Key(j.arg)
+		if !ok {
+			return fmt.Errorf("unknown key %q", j.arg)
+		}
+		return d.SendKeys(j.vm, [][]uint32{{code}})
+	case components.ActionMouse, components.ActionClick:
+		return fmt.Errorf("%s is not supported by the libvirt driver yet (needs QEMU's input-send-event)", components.IntentActionNames[j.action])
+	}
+	return fmt.Errorf("no hypervisor work for %s", components.IntentActionNames[j.action])
+}
+
+// Close stops the worker after the queued jobs and disconnects.
+func (s *Supervisor) Close() error {
+	s.mu.Lock()
+	if !s.closed {
+		s.closed = true
+		close(s.jobs)
+	}
+	s.mu.Unlock()
+	s.cancel()
+	err := s.driver.Close()
+	s.wg.Wait()
+	return err
+}
+
+// EventText is how a lifecycle event travels into the world as a
+// guest-event input: "<vm-id> <what>".
+func EventText(ev Event) string { return ev.ID + " " + ev.What }
