@@ -545,8 +545,18 @@ func (rt *runtime) domainSpec(id string) (guests.DomainSpec, error) {
 	if !ok {
 		return guests.DomainSpec{}, fmt.Errorf("vm %s is not in the registry", id)
 	}
+	// libvirtd resolves paths from its own working folder: give it
+	// absolute ones, and the VM's folder must exist for its serial log.
+	root, err := filepath.Abs(rt.layout.Root)
+	if err != nil {
+		return guests.DomainSpec{}, err
+	}
+	dir := guests.Dir(root, id)
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		return guests.DomainSpec{}, fmt.Errorf("vm %s: %w", id, err)
+	}
 	cur := ecs.GetResource[policy.Current](rt.w.ECS)
-	return guests.DomainSpec{ID: id, VM: vm, Limits: GuestLimits(cur.Policy, id), Dir: guests.Dir(rt.layout.Root, id)}, nil
+	return guests.DomainSpec{ID: id, VM: vm, Limits: GuestLimits(cur.Policy, id), Dir: dir}, nil
 }
 
 func meanTick(s *world.TickStats) time.Duration {

@@ -41,6 +41,9 @@ type VM struct {
 	Kernel  string `toml:"kernel,omitempty"`
 	Initrd  string `toml:"initrd,omitempty"`
 	Cmdline string `toml:"cmdline,omitempty"`
+	// Ready is a line the guest prints on its serial console once it is
+	// up; RayOS then marks it RAYOS_GUEST:<id>:ready.
+	Ready string `toml:"ready,omitempty"`
 }
 
 // DefaultRegistry is the registry first boot writes: the two harness

@@ -3,7 +3,11 @@ package guests
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
 	"sync"
+	"time"
 
 	"github.com/rayos/engine/components"
 )
@@ -28,6 +32,7 @@ type Supervisor struct {
 	results  chan Result
 	events   chan Event
 	cancel   context.CancelFunc
+	done     chan struct{}
 	wg       sync.WaitGroup
 	mu       sync.Mutex
 	closed   bool
@@ -61,14 +66,18 @@ func NewSupervisor(d Driver, spec func(id string) (DomainSpec, error), keys KeyM
 		return nil, err
 	}
 	s := &Supervisor{driver: d, spec: spec, keys: keys, jobs: make(chan job, 1024), results: make(chan Result, 1024),
-		events: make(chan Event, 256), cancel: cancel}
+		events: make(chan Event, 256), cancel: cancel, done: make(chan struct{})}
 	s.wg.Add(2)
 	go s.work()
 	go func() {
 		defer s.wg.Done()
-		defer close(s.events)
+		// s.events is never closed: watchers may still report until Close.
 		for ev := range events {
-			s.events <- ev
+			select {
+			case s.events <- ev:
+			case <-s.done:
+				return
+			}
 		}
 	}()
 	return s, nil
@@ -120,7 +129,19 @@ func (s *Supervisor) run(j job) error {
 		if err := d.Define(j.spec); err != nil {
 			return err
 		}
-		return d.Start(j.vm)
+		serial := filepath.Join(j.spec.Dir, "serial.log")
+		var from int64
+		if info, err := os.Stat(serial); err == nil {
+			from = info.Size() // the log appends across boots: only new lines count
+		}
+		if err := d.Start(j.vm); err != nil {
+			return err
+		}
+		if j.spec.VM.Ready != "" {
+			s.wg.Add(1)
+			go s.watchReady(j.vm, serial, from, j.spec.VM.Ready)
+		}
+		return nil
 	case components.ActionShutdown:
 		return d.Shutdown(j.vm)
 	case components.ActionSuspend:
@@ -145,6 +166,37 @@ func (s *Supervisor) run(j job) error {
 	return fmt.Errorf("no hypervisor work for %s", components.IntentActionNames[j.action])
 }
 
+// readyTimeout bounds the wait for a guest's readiness line.
+const readyTimeout = 5 * time.Minute
+
+// watchReady polls a guest's serial log for its readiness line and reports
+// a "ready" event when it appears.
+func (s *Supervisor) watchReady(id, serial string, from int64, line string) {
+	defer s.wg.Done()
+	deadline := time.Now().Add(readyTimeout)
+	t := time.NewTicker(100 * time.Millisecond)
+	defer t.Stop()
+	for time.Now().Before(deadline) {
+		select {
+		case <-s.done:
+			return
+		case <-t.C:
+		}
+		data, err := os.ReadFile(serial)
+		if err != nil || int64(len(data)) < from {
+			from = 0 // a restore empties the log
+			continue
+		}
+		if strings.Contains(string(data[from:]), line) {
+			select {
+			case s.events <- Event{ID: id, What: "ready"}:
+			case <-s.done:
+			}
+			return
+		}
+	}
+}
+
 // Close stops the worker after the queued jobs and disconnects.
 func (s *Supervisor) Close() error {
 	s.mu.Lock()
@@ -154,6 +206,7 @@ func (s *Supervisor) Close() error {
 	}
 	s.mu.Unlock()
 	s.cancel()
+	close(s.done)
 	err := s.driver.Close()
 	s.wg.Wait()
 	return err

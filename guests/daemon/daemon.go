@@ -107,11 +107,16 @@ func (d *Daemon) Kill() error {
 	return syscall.Kill(pid, syscall.SIGKILL)
 }
 
-// Stop terminates libvirtd and virtlogd by their pids and waits for them.
+// Stop terminates the daemon's QEMU processes (libvirtd leaves running
+// domains alone when it exits), then libvirtd and virtlogd, by their pids,
+// and waits for them.
 func (d *Daemon) Stop() error {
 	var errs []error
-	for _, name := range []string{"libvirtd.pid", "virtlogd.pid"} {
-		pid, err := readPID(filepath.Join(d.Dir, name))
+	// /run/libvirt inside the namespace is mount 0; QEMU pid files live in
+	// its qemu/ folder.
+	pidFiles, _ := filepath.Glob(filepath.Join(d.Dir, "root", "0", "qemu", "*.pid"))
+	for _, path := range append(pidFiles, filepath.Join(d.Dir, "libvirtd.pid"), filepath.Join(d.Dir, "virtlogd.pid")) {
+		pid, err := readPID(path)
 		if err != nil {
 			continue
 		}

@@ -1,0 +1,81 @@
+package tests
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rayos/engine/guests/daemon"
+)
+
+// The real thing: a tiny Linux guest (Debian's kernel, a busybox initramfs
+// built by testguest/build.sh and cached) under QEMU through a private
+// libvirtd. It starts hidden, its serial readiness line becomes
+// RAYOS_GUEST:linux:ready, typed text reaches it only while presented.
+func TestRealLinuxGuest(t *testing.T) {
+	out, err := exec.Command("bash", "testguest/build.sh").CombinedOutput()
+	if err != nil {
+		t.Fatalf("build the test guest: %v\n%s", err, out)
+	}
+	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	cache := lines[len(lines)-1]
+	d, err := daemon.Start(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Stop()
+	dir := t.TempDir()
+	boot(t, dir)
+	os.WriteFile(filepath.Join(dir, "data", "vm", "registry.toml"), []byte(`version = 1
+[vm.linux]
+os = "linux"
+autostart = true
+memory_mib = 256
+vcpus = 1
+kernel = "`+filepath.Join(cache, "vmlinuz")+`"
+initrd = "`+filepath.Join(cache, "initrd.gz")+`"
+cmdline = "console=ttyS0 quiet"
+ready = "RAYOS_TESTGUEST_READY"
+`), 0o644)
+	os.WriteFile(filepath.Join(dir, "data", "policy", "rayos-policy.toml"), []byte(`version = 1
+[guests.linux]
+start = true
+present = true
+shutdown = true
+inputs = ["type", "press"]
+`), 0o644)
+	r := startRayos(t, dir, "--hz", "50", "--libvirt-socket", d.Socket, "--libvirt-uri", "qemu:///system")
+	r.waitFor(t, "RAYOS_GUEST:linux:hidden")
+	r.waitFor(t, "RAYOS_GUEST:linux:ready")
+	serial := filepath.Join(dir, "data", "vm", "linux", "serial.log")
+	ctl := func(args ...string) result {
+		return rayos(t, dir, append([]string{"ctl", "--data", "data"}, args...)...)
+	}
+	if res := ctl("type", "linux", "secret"); res.code != 1 || !strings.Contains(res.stdout, "input.presented") {
+		t.Errorf("type while hidden: exit %d %q", res.code, res.stdout)
+	}
+	for _, args := range [][]string{{"present", "linux"}, {"type", "linux", "hello"}, {"press", "linux", "enter"}} {
+		if res := ctl(args...); res.code != 0 {
+			t.Fatalf("ctl %v: exit %d %q", args, res.code, res.stdout)
+		}
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		log, _ := os.ReadFile(serial)
+		if strings.Contains(string(log), "typed: hello") {
+			if strings.Contains(string(log), "secret") {
+				t.Error("text typed while the guest was hidden reached it")
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the guest never echoed the typed line; serial log:\n%s", log)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	mustContain(t, "markers", r.output(), "RAYOS_GUEST:linux:presented\n", "RAYOS_AUDIT:type:guest=linux")
+	r.stop(t)
+}
