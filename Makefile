@@ -63,10 +63,13 @@ fuzz:
 
 # Benchmarks with their hand-written baselines, run side by side; the
 # report prints medians and ratios to the baseline (bench/RESULTS.md).
+# The GPU figures come from bench/gpu.sh; the control-plane benchmarks run
+# once each (they measure 1,000 requests, and a 30 s load, per run).
 BENCH_COUNT ?= 5
 bench: deps
 	@mkdir -p bin
-	$(GO) test -run '^$$' -bench . -benchmem -count $(BENCH_COUNT) ./bench/ ./systems/policy/ | tee bin/bench.txt
+	$(GO) test -run '^$$' -bench '^Benchmark(AttentionDecay|EmptyTick|DemoTick|Decide)$$' -benchmem -count $(BENCH_COUNT) ./bench/ ./systems/policy/ | tee bin/bench.txt
+	$(GO) test -run '^$$' -bench '^BenchmarkControl' -benchtime 1x ./bench/ | tee -a bin/bench.txt
 	$(GO) run ./bench/report < bin/bench.txt
 
 clean:
