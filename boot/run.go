@@ -512,13 +512,13 @@ func (rt *runtime) hypervisor() error {
 	case rt.o.Replay && rt.o.Journal.Header.Hypervisor != "":
 		hv.Executor = replayed{}
 	case !rt.o.Replay && rt.o.LibvirtSocket != "":
-		drv, err := guests.NewLibvirt(rt.o.LibvirtSocket, rt.o.LibvirtURI)
-		if err != nil {
-			return rt.fail("services-started", err)
+		connect := func() (guests.Driver, error) { return guests.NewLibvirt(rt.o.LibvirtSocket, rt.o.LibvirtURI) }
+		var vms []string
+		if rt.registryData != nil {
+			vms = rt.registryData.IDs()
 		}
-		sup, err := guests.NewSupervisor(drv, rt.domainSpec, guests.KeyMap{Text: bridge.Keystrokes, Key: bridge.KeyCode})
+		sup, err := guests.NewSupervisor(connect, vms, rt.domainSpec, guests.KeyMap{Text: bridge.Keystrokes, Key: bridge.KeyCode})
 		if err != nil {
-			drv.Close()
 			return rt.fail("services-started", err)
 		}
 		rt.supervisor = sup

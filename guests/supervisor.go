@@ -25,6 +25,10 @@ type Result struct {
 // hypervisor arrive on Events. Nothing here decides anything: every job
 // has already passed the policy gate.
 type Supervisor struct {
+	connect  func() (Driver, error)
+	vms      []string
+	mu2      sync.Mutex // guards driver and up
+	up       bool
 	driver   Driver
 	spec     func(id string) (DomainSpec, error)
 	keys     KeyMap
@@ -56,31 +60,117 @@ type KeyMap struct {
 	Key func(name string) (uint32, bool)
 }
 
-// NewSupervisor starts the worker. spec gives the domain definition of a VM
-// (registry + policy) when it is started.
-func NewSupervisor(d Driver, spec func(id string) (DomainSpec, error), keys KeyMap) (*Supervisor, error) {
+// NewSupervisor connects and starts the worker. connect opens a Driver (it
+// is called again to reconnect after the hypervisor went away); vms are the
+// registry ids to reconcile after a reconnect; spec gives the domain
+// definition of a VM (registry + policy) when it is started.
+func NewSupervisor(connect func() (Driver, error), vms []string, spec func(id string) (DomainSpec, error), keys KeyMap) (*Supervisor, error) {
+	d, err := connect()
+	if err != nil {
+		return nil, err
+	}
 	ctx, cancel := context.WithCancel(context.Background())
+	s := &Supervisor{connect: connect, vms: vms, driver: d, up: true, spec: spec, keys: keys, jobs: make(chan job, 1024),
+		results: make(chan Result, 1024), events: make(chan Event, 256), cancel: cancel, done: make(chan struct{})}
 	events, err := d.Events(ctx)
 	if err != nil {
 		cancel()
+		d.Close()
 		return nil, err
 	}
-	s := &Supervisor{driver: d, spec: spec, keys: keys, jobs: make(chan job, 1024), results: make(chan Result, 1024),
-		events: make(chan Event, 256), cancel: cancel, done: make(chan struct{})}
 	s.wg.Add(2)
 	go s.work()
-	go func() {
-		defer s.wg.Done()
-		// s.events is never closed: watchers may still report until Close.
+	go s.watch(ctx, events)
+	return s, nil
+}
+
+// Hypervisor connection events, sent with ID "-".
+const (
+	EventLost       = "lost"
+	EventReconciled = "reconciled"
+)
+
+// reconnectBackoff bounds the wait between reconnection attempts.
+var reconnectBackoff = []time.Duration{100 * time.Millisecond, 250 * time.Millisecond, 500 * time.Millisecond, time.Second, 2 * time.Second, 5 * time.Second}
+
+// watch forwards lifecycle events; when the event stream ends because the
+// hypervisor went away, it says so, reconnects with backoff, re-lists every
+// VM's state for the world to reconcile, and goes on. s.events is never
+// closed: watchers may still report until Close.
+func (s *Supervisor) watch(ctx context.Context, events <-chan Event) {
+	defer s.wg.Done()
+	for {
 		for ev := range events {
-			select {
-			case s.events <- ev:
-			case <-s.done:
+			if !s.emit(ev) {
 				return
 			}
 		}
-	}()
-	return s, nil
+		if ctx.Err() != nil {
+			return
+		}
+		s.mu2.Lock()
+		s.up = false
+		old := s.driver
+		s.mu2.Unlock()
+		old.Close()
+		if !s.emit(Event{ID: "-", What: EventLost}) {
+			return
+		}
+		for attempt := 0; ; attempt++ {
+			select {
+			case <-s.done:
+				return
+			case <-time.After(reconnectBackoff[min(attempt, len(reconnectBackoff)-1)]):
+			}
+			d, err := s.connect()
+			if err != nil {
+				continue
+			}
+			ev, err := d.Events(ctx)
+			if err != nil {
+				d.Close()
+				continue
+			}
+			s.mu2.Lock()
+			s.driver, s.up, events = d, true, ev
+			s.mu2.Unlock()
+			break
+		}
+		for _, id := range s.vms {
+			state, err := s.current().State(id)
+			if err != nil {
+				state = components.GuestDefined // not defined in this hypervisor (any more)
+			}
+			if !s.emit(Event{ID: id, What: "is:" + components.GuestStateNames[state], State: state}) {
+				return
+			}
+		}
+		if !s.emit(Event{ID: "-", What: EventReconciled}) {
+			return
+		}
+	}
+}
+
+func (s *Supervisor) emit(ev Event) bool {
+	select {
+	case s.events <- ev:
+		return true
+	case <-s.done:
+		return false
+	}
+}
+
+// current returns the driver in use and whether it is connected.
+func (s *Supervisor) current() Driver {
+	s.mu2.Lock()
+	defer s.mu2.Unlock()
+	return s.driver
+}
+
+func (s *Supervisor) connected() bool {
+	s.mu2.Lock()
+	defer s.mu2.Unlock()
+	return s.up
 }
 
 // Execute implements effects.Executor: it queues the job and returns. It
@@ -112,7 +202,9 @@ func (s *Supervisor) work() {
 	defer s.wg.Done()
 	for j := range s.jobs {
 		text := "ok"
-		if err := s.run(j); err != nil {
+		if !s.connected() {
+			text = "err: the hypervisor is unavailable (reconnecting)"
+		} else if err := s.run(j); err != nil {
 			text = "err: " + err.Error()
 		}
 		s.results <- Result{j.source, text}
@@ -120,7 +212,7 @@ func (s *Supervisor) work() {
 }
 
 func (s *Supervisor) run(j job) error {
-	d := s.driver
+	d := s.current()
 	switch j.action {
 	case components.ActionStart:
 		if j.err != nil {
@@ -207,7 +299,7 @@ func (s *Supervisor) Close() error {
 	s.mu.Unlock()
 	s.cancel()
 	close(s.done)
-	err := s.driver.Close()
+	err := s.current().Close()
 	s.wg.Wait()
 	return err
 }

@@ -89,3 +89,46 @@ start = true
 		t.Errorf("replay differs:\n%s\n---\n%s", got, want)
 	}
 }
+
+// libvirtd killed mid-run: the world keeps ticking and answering, requests
+// that need the hypervisor fail with an err ACK instead of hanging, and
+// after libvirtd restarts the supervisor reconnects and reconciles.
+func TestHypervisorLossAndReconcile(t *testing.T) {
+	d, err := daemon.Start(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Stop()
+	dir := t.TempDir()
+	boot(t, dir)
+	os.WriteFile(filepath.Join(dir, "data", "policy", "rayos-policy.toml"), []byte("version = 1\n[guests.linux]\nstart = true\nshutdown = true\n[guests.windows]\nstart = true\n"), 0o644)
+	r := startRayos(t, dir, "--hz", "100", "--libvirt-socket", d.Socket, "--libvirt-uri", "test:///default")
+	r.waitFor(t, "RAYOS_AUDIT:start:guest=linux")
+	if err := d.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	r.waitFor(t, "RAYOS_AUDIT:hypervisor:lost")
+	ctl := func(args ...string) result {
+		return rayos(t, dir, append([]string{"ctl", "--data", "data"}, args...)...)
+	}
+	if res := ctl("status"); res.code != 0 {
+		t.Errorf("the world stopped answering without its hypervisor: %q", res.stdout)
+	}
+	if res := ctl("shutdown", "linux"); res.code != 1 || !strings.Contains(res.stdout, "hypervisor is unavailable") {
+		t.Errorf("shutdown during the outage: exit %d %q", res.code, res.stdout)
+	}
+	if err := d.Restart(); err != nil {
+		t.Fatal(err)
+	}
+	r.waitFor(t, "RAYOS_AUDIT:hypervisor:reconciled")
+	// The test driver forgets its domains when libvirtd restarts: the
+	// world now agrees that linux is only defined, and it can start again.
+	mustContain(t, "markers", r.output(), "RAYOS_GUEST:linux:defined\n")
+	if res := ctl("status", "linux"); !strings.Contains(res.stdout, "linux=defined") {
+		t.Errorf("status after reconcile: %q", res.stdout)
+	}
+	if res := ctl("start", "linux"); res.code != 0 {
+		t.Errorf("start after reconnect: exit %d %q", res.code, res.stdout)
+	}
+	r.stop(t)
+}

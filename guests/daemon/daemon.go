@@ -148,3 +148,27 @@ func tail(s string, n int) string {
 	}
 	return s
 }
+
+// Restart starts libvirtd again after Kill, inside the same mount
+// namespace (entered through the still-running virtlogd), as a system
+// service manager would.
+func (d *Daemon) Restart() error {
+	vl, err := readPID(filepath.Join(d.Dir, "virtlogd.pid"))
+	if err != nil {
+		return err
+	}
+	cmd := exec.Command("nsenter", "-t", strconv.Itoa(vl), "-m", "libvirtd", "-d",
+		"-f", filepath.Join(d.Dir, "libvirtd.conf"), "-p", filepath.Join(d.Dir, "libvirtd.pid"))
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("daemon: restart: %w: %s", err, out)
+	}
+	deadline := time.Now().Add(15 * time.Second)
+	for time.Now().Before(deadline) {
+		if conn, err := dial(d.Socket); err == nil {
+			conn.Close()
+			return nil
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return fmt.Errorf("daemon: libvirtd did not come back within 15 s")
+}

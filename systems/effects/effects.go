@@ -204,6 +204,22 @@ func (s *System) finish(w *world.World, env *components.IntentEnvelope, g *compo
 	w.Emit(marker.Audit(components.IntentActionNames[env.Action], fmt.Sprintf("guest=%s source=%d result=%s %s", id, env.Source, result, detail)))
 }
 
+// reconcile makes a guest agree with the state the hypervisor reports after
+// a reconnect. A running guest keeps being presented if it was.
+func (s *System) reconcile(w *world.World, g *components.Guest, state string) {
+	for st, name := range components.GuestStateNames {
+		if name != state {
+			continue
+		}
+		target := components.GuestState(st)
+		if target == components.GuestHidden && g.State == components.GuestPresented {
+			return
+		}
+		s.setState(w, g, target)
+		return
+	}
+}
+
 // setPresented shows or hides a guest's desktop surface.
 func (s *System) setPresented(w *world.World, g *components.Guest, present bool) {
 	if e, ok := w.Resolve(g.Desktop); ok && s.surface.HasAll(e) {
@@ -242,9 +258,15 @@ func (s *System) setPresentedFlagsOff(w *world.World, g *components.Guest) {
 	g.Presented = false
 }
 
-// guestEvent applies a hypervisor lifecycle event "<vm-id> <what>".
+// guestEvent applies a hypervisor event "<vm-id> <what>": a lifecycle
+// event, a reconciled state "is:<state>", or, for id "-", the connection
+// itself going away or being reconciled.
 func (s *System) guestEvent(w *world.World, text string) {
 	id, what, _ := strings.Cut(text, " ")
+	if id == "-" {
+		w.Emit(marker.Audit("hypervisor", what))
+		return
+	}
 	q := s.guests.Query()
 	for q.Next() {
 		g := q.Get()
@@ -266,6 +288,10 @@ func (s *System) guestEvent(w *world.World, text string) {
 			if !g.Ready {
 				g.Ready = true
 				w.Emit(marker.Guest(g.ID, "ready"))
+			}
+		default:
+			if state, ok := strings.CutPrefix(what, "is:"); ok {
+				s.reconcile(w, g, state)
 			}
 		}
 	}
