@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"os"
 	"path/filepath"
 	"runtime/debug"
@@ -327,6 +328,7 @@ func (rt *runtime) run() (err error) {
 	}
 	reason := rt.tick(sched, policyUpdates, requests)
 	rt.bus.Emit(marker.Boot("shutdown", fmt.Sprintf("reason=%s tick=%d", reason, w.Clock.Tick)))
+	rt.saveGuests()
 	rt.log.Info("stopped", "reason", reason, "ticks", w.Clock.Tick, "mean_tick", meanTick(w.Stats))
 
 	var errs []error
@@ -528,6 +530,29 @@ func (rt *runtime) hypervisor() error {
 	}
 	ecs.AddResource(rt.w.ECS, hv)
 	return nil
+}
+
+// saveGuests takes a managed-save image of every running guest after the
+// world stopped, so the next boot restores them. Its markers follow the
+// shutdown marker: they are the host's teardown, not the world's.
+func (rt *runtime) saveGuests() {
+	if rt.supervisor == nil || rt.registryData == nil {
+		return
+	}
+	var specs []guests.DomainSpec
+	for _, id := range rt.registryData.IDs() {
+		if spec, err := rt.domainSpec(id); err == nil {
+			specs = append(specs, spec)
+		}
+	}
+	saved := rt.supervisor.SaveAll(specs)
+	for _, id := range slices.Sorted(maps.Keys(saved)) {
+		if saved[id] == "saved" {
+			rt.bus.Emit(marker.Guest(id, "saved"))
+		} else {
+			rt.bus.Emit(marker.Audit("managed-save", "guest="+id+" result="+saved[id]))
+		}
+	}
 }
 
 // replayed is the executor of a replay: results come from the journal.

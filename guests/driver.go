@@ -22,6 +22,10 @@ type Driver interface {
 	// ManagedSave saves RAM and device state to disk and stops the VM; the
 	// next Start restores it.
 	ManagedSave(id string) error
+	// HasManagedSave reports a saved image the next Start would restore;
+	// RemoveManagedSave discards it (the next Start boots cold).
+	HasManagedSave(id string) (bool, error)
+	RemoveManagedSave(id string) error
 	// SendKeys presses each chord (Linux key codes held together) in turn.
 	SendKeys(id string, chords [][]uint32) error
 	// State is the VM's lifecycle state as the hypervisor sees it.

@@ -83,6 +83,22 @@ func (d *Libvirt) ManagedSave(id string) error {
 	return d.do(id, "managed save", func(dom libvirt.Domain) error { return d.l.DomainManagedSave(dom, 0) })
 }
 
+// HasManagedSave implements Driver.
+func (d *Libvirt) HasManagedSave(id string) (bool, error) {
+	var has bool
+	err := d.do(id, "managed save image", func(dom libvirt.Domain) error {
+		n, err := d.l.DomainHasManagedSaveImage(dom, 0)
+		has = n == 1
+		return err
+	})
+	return has, err
+}
+
+// RemoveManagedSave implements Driver.
+func (d *Libvirt) RemoveManagedSave(id string) error {
+	return d.do(id, "remove managed save", func(dom libvirt.Domain) error { return d.l.DomainManagedSaveRemove(dom, 0) })
+}
+
 // SendKeys implements Driver: one virDomainSendKey per chord, in the
 // Linux key code set, held 10 ms.
 func (d *Libvirt) SendKeys(id string, chords [][]uint32) error {

@@ -2,6 +2,8 @@ package guests
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -10,6 +12,7 @@ import (
 	"time"
 
 	"github.com/rayos/engine/components"
+	"github.com/rayos/engine/world/atomicfile"
 )
 
 // Result is the outcome of one supervisor job, for the world: the Source of
@@ -218,6 +221,10 @@ func (s *Supervisor) run(j job) error {
 		if j.err != nil {
 			return j.err
 		}
+		restore, err := s.checkSavedState(d, j.spec)
+		if err != nil {
+			return err
+		}
 		if err := d.Define(j.spec); err != nil {
 			return err
 		}
@@ -229,7 +236,13 @@ func (s *Supervisor) run(j job) error {
 		if err := d.Start(j.vm); err != nil {
 			return err
 		}
-		if j.spec.VM.Ready != "" {
+		if restore != "" {
+			s.emit(Event{ID: j.vm, What: "restore:" + restore})
+		}
+		if restore == "ok" && j.spec.VM.Ready != "" {
+			s.emit(Event{ID: j.vm, What: "ready"}) // it was ready when saved
+		}
+		if j.spec.VM.Ready != "" && restore != "ok" {
 			s.wg.Add(1)
 			go s.watchReady(j.vm, serial, from, j.spec.VM.Ready)
 		}
@@ -256,6 +269,74 @@ func (s *Supervisor) run(j job) error {
 		return fmt.Errorf("%s is not supported by the libvirt driver yet (needs QEMU's input-send-event)", components.IntentActionNames[j.action])
 	}
 	return fmt.Errorf("no hypervisor work for %s", components.IntentActionNames[j.action])
+}
+
+// savedDefinition is the file, in the VM's folder, holding the hash of the
+// definition its managed-save image was taken under.
+const savedDefinition = "saved-definition.sha256"
+
+func definitionHash(spec DomainSpec) (string, error) {
+	x, err := DomainXML(spec)
+	if err != nil {
+		return "", err
+	}
+	sum := sha256.Sum256([]byte(x))
+	return hex.EncodeToString(sum[:]), nil
+}
+
+// checkSavedState decides what happens to a managed-save image before a
+// start: restored ("ok") when it was taken under exactly the definition the
+// VM is about to get, discarded ("discarded …") otherwise — RAM state saved
+// under other devices or caps must not be loaded into a changed machine.
+// "" means there is no image.
+func (s *Supervisor) checkSavedState(d Driver, spec DomainSpec) (string, error) {
+	has, err := d.HasManagedSave(spec.ID)
+	if err != nil || !has {
+		return "", nil // not defined yet, or nothing saved
+	}
+	want, err := definitionHash(spec)
+	if err != nil {
+		return "", err
+	}
+	got, _ := os.ReadFile(filepath.Join(spec.Dir, savedDefinition))
+	if strings.TrimSpace(string(got)) == want {
+		return "ok", nil
+	}
+	if err := d.RemoveManagedSave(spec.ID); err != nil {
+		return "", err
+	}
+	return "discarded (the definition changed since the save)", nil
+}
+
+// SaveAll takes a managed-save image of every running VM among ids, so
+// their RAM state survives a RayOS restart, and records the definition each
+// was saved under. It runs at shutdown, after the world stopped, and
+// reports per VM "saved" or the error.
+func (s *Supervisor) SaveAll(specs []DomainSpec) map[string]string {
+	out := map[string]string{}
+	if !s.connected() {
+		return out
+	}
+	d := s.current()
+	for _, spec := range specs {
+		state, err := d.State(spec.ID)
+		if err != nil || (state != components.GuestHidden && state != components.GuestSuspended) {
+			continue
+		}
+		hash, err := definitionHash(spec)
+		if err == nil {
+			err = atomicfile.WriteBytes(filepath.Join(spec.Dir, savedDefinition), []byte(hash+"\n"), 0o640)
+		}
+		if err == nil {
+			err = d.ManagedSave(spec.ID)
+		}
+		if err != nil {
+			out[spec.ID] = "err: " + err.Error()
+			continue
+		}
+		out[spec.ID] = "saved"
+	}
+	return out
 }
 
 // readyTimeout bounds the wait for a guest's readiness line.

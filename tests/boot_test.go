@@ -128,13 +128,21 @@ func TestSameSeedAndJournalGiveIdenticalMarkersAndSnapshot(t *testing.T) {
 	}
 }
 
-// fromWorld cuts the host stages (start, data-ready) off a marker stream.
+// fromWorld is the world's part of a marker stream: from the world marker
+// to the shutdown marker, without the host's boot stages before it and its
+// teardown (managed saves) after it.
 func fromWorld(stream string) string {
 	i := strings.Index(stream, "RAYOS_BOOT:world:")
 	if i < 0 {
 		return ""
 	}
-	return stream[i:]
+	stream = stream[i:]
+	if j := strings.Index(stream, "RAYOS_BOOT:shutdown:"); j >= 0 {
+		if k := strings.IndexByte(stream[j:], '\n'); k >= 0 {
+			stream = stream[:j+k+1]
+		}
+	}
+	return stream
 }
 
 func TestSIGTERMShutsDownCleanlyAndReplaysToTheSameTick(t *testing.T) {

@@ -78,4 +78,30 @@ inputs = ["type", "press"]
 	}
 	mustContain(t, "markers", r.output(), "RAYOS_GUEST:linux:presented\n", "RAYOS_AUDIT:type:guest=linux")
 	r.stop(t)
+	// Shutting RayOS down saves the guest's RAM; the next boot restores it
+	// with its state: the same init, mid-loop, still echoing.
+	mustContain(t, "teardown", r.output(), "RAYOS_GUEST:linux:saved\n")
+	r2 := startRayos(t, dir, "--hz", "50", "--libvirt-socket", d.Socket, "--libvirt-uri", "qemu:///system")
+	r2.waitFor(t, "RAYOS_AUDIT:restore:guest=linux result=ok")
+	r2.waitFor(t, "RAYOS_GUEST:linux:ready")
+	for _, args := range [][]string{{"present", "linux"}, {"type", "linux", "again"}, {"press", "linux", "enter"}} {
+		if res := ctl(args...); res.code != 0 {
+			t.Fatalf("after restore, ctl %v: exit %d %q", args, res.code, res.stdout)
+		}
+	}
+	deadline = time.Now().Add(30 * time.Second)
+	for {
+		log, _ := os.ReadFile(serial)
+		if strings.Contains(string(log), "typed: again") {
+			if strings.Contains(string(log), "RAYOS_TESTGUEST_READY") && !strings.Contains(string(log), "typed: hello") {
+				t.Error("the guest booted afresh instead of being restored")
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the restored guest never echoed; serial log:\n%s", log)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	r2.stop(t)
 }

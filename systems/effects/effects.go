@@ -293,6 +293,9 @@ func (s *System) guestEvent(w *world.World, text string) {
 			if state, ok := strings.CutPrefix(what, "is:"); ok {
 				s.reconcile(w, g, state)
 			}
+			if result, ok := strings.CutPrefix(what, "restore:"); ok {
+				w.Emit(marker.Audit("restore", "guest="+g.ID+" result="+result))
+			}
 		}
 	}
 }
