@@ -358,8 +358,13 @@ func (rt *runtime) tick(sched *world.Scheduler, policyUpdates <-chan string, req
 	outbox := ecs.GetResource[bridge.Outbox](rt.w.ECS)
 	var results <-chan guests.Result
 	var hvEvents <-chan guests.Event
+	var frames <-chan guests.Frame
+	var captureC <-chan time.Time
 	if rt.supervisor != nil {
-		results, hvEvents = rt.supervisor.Results(), rt.supervisor.Events()
+		results, hvEvents, frames = rt.supervisor.Results(), rt.supervisor.Events(), rt.supervisor.Frames()
+		capture := time.NewTicker(CaptureInterval)
+		defer capture.Stop()
+		captureC = capture.C
 	}
 	w, o := rt.w, rt.o
 	var ticker *time.Ticker
@@ -396,6 +401,10 @@ func (rt *runtime) tick(sched *world.Scheduler, policyUpdates <-chan string, req
 				feedResult(w, res)
 			case ev := <-hvEvents:
 				feedEvent(w, ev)
+			case f := <-frames:
+				rt.showFrame(f)
+			case <-captureC:
+				rt.capture()
 			default:
 			}
 		} else {
@@ -412,6 +421,10 @@ func (rt *runtime) tick(sched *world.Scheduler, policyUpdates <-chan string, req
 					feedResult(w, res)
 				case ev := <-hvEvents:
 					feedEvent(w, ev)
+				case f := <-frames:
+					rt.showFrame(f)
+				case <-captureC:
+					rt.capture()
 				case <-tickC:
 					waiting = false
 				}
@@ -451,6 +464,46 @@ func (rt *runtime) feedPolicy(text string) {
 // comes back through the bridge's outbox.
 func feedRequest(w *world.World, req guests.ControlRequest) {
 	w.Inbox.Feed(w.Clock, components.Input{Kind: components.InputHost, Device: req.ID, Text: req.Line})
+}
+
+// CaptureInterval is how often presented guests' displays are pulled into
+// their surfaces (the v0 "single embedded desktop" transport).
+const CaptureInterval = 500 * time.Millisecond
+
+// capture asks the supervisor for the displays of the presented guests.
+func (rt *runtime) capture() {
+	var ids []string
+	q := ecs.NewFilter1[components.Guest](rt.w.ECS).Query()
+	for q.Next() {
+		if g := q.Get(); g.Presented {
+			ids = append(ids, g.ID)
+		}
+	}
+	if len(ids) > 0 {
+		rt.supervisor.Capture(ids, 1024, 768)
+	}
+}
+
+// showFrame puts a captured display into its guest's desktop surface. The
+// pixels are presentation, not world state: they go to the GPU mirror's
+// atlas, not into components, so snapshots and replays stay exact.
+func (rt *runtime) showFrame(f guests.Frame) {
+	q := ecs.NewFilter1[components.Guest](rt.w.ECS).Query()
+	var desktop components.EntityRef
+	for q.Next() {
+		if g := q.Get(); g.ID == f.ID && g.Presented {
+			desktop = g.Desktop
+		}
+	}
+	e, ok := rt.w.Resolve(desktop)
+	if !ok {
+		return
+	}
+	if m := ecs.GetResource[gpu.Mirror](rt.w.ECS); m != nil {
+		if err := m.SetTexture(e, f.Width, f.Height, f.Texels); err != nil {
+			rt.log.Warn("guest display", "vm", f.ID, "err", err)
+		}
+	}
 }
 
 // feedResult feeds a hypervisor job's result; feedEvent a lifecycle event.

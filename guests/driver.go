@@ -2,6 +2,7 @@ package guests
 
 import (
 	"context"
+	"image"
 
 	"github.com/rayos/engine/components"
 )
@@ -26,6 +27,8 @@ type Driver interface {
 	// RemoveManagedSave discards it (the next Start boots cold).
 	HasManagedSave(id string) (bool, error)
 	RemoveManagedSave(id string) error
+	// Screenshot returns the guest's display as an image.
+	Screenshot(id string) (image.Image, error)
 	// SendKeys presses each chord (Linux key codes held together) in turn.
 	SendKeys(id string, chords [][]uint32) error
 	// State is the VM's lifecycle state as the hypervisor sees it.

@@ -28,22 +28,24 @@ type Result struct {
 // hypervisor arrive on Events. Nothing here decides anything: every job
 // has already passed the policy gate.
 type Supervisor struct {
-	connect  func() (Driver, error)
-	vms      []string
-	mu2      sync.Mutex // guards driver and up
-	up       bool
-	driver   Driver
-	spec     func(id string) (DomainSpec, error)
-	keys     KeyMap
-	jobs     chan job
-	results  chan Result
-	events   chan Event
-	cancel   context.CancelFunc
-	done     chan struct{}
-	wg       sync.WaitGroup
-	mu       sync.Mutex
-	closed   bool
-	inFlight int
+	connect   func() (Driver, error)
+	vms       []string
+	mu2       sync.Mutex // guards driver and up
+	up        bool
+	capturing bool
+	frames    chan Frame
+	driver    Driver
+	spec      func(id string) (DomainSpec, error)
+	keys      KeyMap
+	jobs      chan job
+	results   chan Result
+	events    chan Event
+	cancel    context.CancelFunc
+	done      chan struct{}
+	wg        sync.WaitGroup
+	mu        sync.Mutex
+	closed    bool
+	inFlight  int
 }
 
 type job struct {
@@ -74,7 +76,8 @@ func NewSupervisor(connect func() (Driver, error), vms []string, spec func(id st
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &Supervisor{connect: connect, vms: vms, driver: d, up: true, spec: spec, keys: keys, jobs: make(chan job, 1024),
-		results: make(chan Result, 1024), events: make(chan Event, 256), cancel: cancel, done: make(chan struct{})}
+		results: make(chan Result, 1024), events: make(chan Event, 256), cancel: cancel, done: make(chan struct{}),
+		frames: make(chan Frame, 4)}
 	events, err := d.Events(ctx)
 	if err != nil {
 		cancel()
@@ -338,6 +341,50 @@ func (s *Supervisor) SaveAll(specs []DomainSpec) map[string]string {
 	}
 	return out
 }
+
+// Frame is a guest display capture for its surface.
+type Frame struct {
+	ID     string
+	Width  int
+	Height int
+	Texels []uint32
+}
+
+// Capture takes a screenshot of each VM in ids off the tick and delivers
+// the frames on Frames; a capture still running is not started again, so
+// the rate is bounded by how often the caller asks and how fast the
+// hypervisor answers.
+func (s *Supervisor) Capture(ids []string, maxW, maxH int) {
+	s.mu2.Lock()
+	if s.capturing || !s.up {
+		s.mu2.Unlock()
+		return
+	}
+	s.capturing = true
+	d := s.driver
+	s.mu2.Unlock()
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		defer func() { s.mu2.Lock(); s.capturing = false; s.mu2.Unlock() }()
+		for _, id := range ids {
+			img, err := d.Screenshot(id)
+			if err != nil {
+				continue // no display (yet), or a driver without screenshots
+			}
+			w, h, texels := Texels(img, maxW, maxH)
+			select {
+			case s.frames <- Frame{ID: id, Width: w, Height: h, Texels: texels}:
+			case <-s.done:
+				return
+			default: // the runtime is behind: drop this frame, a newer comes
+			}
+		}
+	}()
+}
+
+// Frames delivers display captures.
+func (s *Supervisor) Frames() <-chan Frame { return s.frames }
 
 // readyTimeout bounds the wait for a guest's readiness line.
 const readyTimeout = 5 * time.Minute

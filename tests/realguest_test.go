@@ -1,6 +1,7 @@
 package tests
 
 import (
+	"image/png"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -47,7 +48,7 @@ present = true
 shutdown = true
 inputs = ["type", "press"]
 `), 0o644)
-	r := startRayos(t, dir, "--hz", "50", "--libvirt-socket", d.Socket, "--libvirt-uri", "qemu:///system")
+	r := startRayos(t, dir, "--hz", "50", "--libvirt-socket", d.Socket, "--libvirt-uri", "qemu:///system", "--frame", "frame.png")
 	r.waitFor(t, "RAYOS_GUEST:linux:hidden")
 	r.waitFor(t, "RAYOS_GUEST:linux:ready")
 	serial := filepath.Join(dir, "data", "vm", "linux", "serial.log")
@@ -77,7 +78,30 @@ inputs = ["type", "press"]
 		time.Sleep(200 * time.Millisecond)
 	}
 	mustContain(t, "markers", r.output(), "RAYOS_GUEST:linux:presented\n", "RAYOS_AUDIT:type:guest=linux")
+	time.Sleep(1500 * time.Millisecond) // a few display captures
 	r.stop(t)
+	// The guest's display arrived as pixels in its surface: its VGA text
+	// console is black, which the placeholder checkerboard never is.
+	f, err := os.Open(filepath.Join(dir, "frame.png"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err := png.Decode(f)
+	f.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	black := 0
+	for y := 170; y < 550; y += 10 {
+		for x := 490; x < 1110; x += 10 {
+			if r, g, b, _ := img.At(x, y).RGBA(); r == 0 && g == 0 && b == 0 {
+				black++
+			}
+		}
+	}
+	if black < 100 {
+		t.Errorf("the presented guest's display is not in its surface (%d black samples)", black)
+	}
 	// Shutting RayOS down saves the guest's RAM; the next boot restores it
 	// with its state: the same init, mid-loop, still echoing.
 	mustContain(t, "teardown", r.output(), "RAYOS_GUEST:linux:saved\n")
