@@ -31,6 +31,10 @@ type Driver interface {
 	Screenshot(id string) (image.Image, error)
 	// SendKeys presses each chord (Linux key codes held together) in turn.
 	SendKeys(id string, chords [][]uint32) error
+	// MovePointer moves the pointer by dx, dy; Click presses and releases
+	// a button (1 left, 2 right, 4 middle).
+	MovePointer(id string, dx, dy int) error
+	Click(id string, button int) error
 	// State is the VM's lifecycle state as the hypervisor sees it.
 	State(id string) (components.GuestState, error)
 	// XML is the VM's current definition.

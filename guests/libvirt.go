@@ -146,6 +146,34 @@ func (d *Libvirt) Screenshot(id string) (image.Image, error) {
 	return img, nil
 }
 
+// hmp runs a human monitor command on a QEMU domain.
+func (d *Libvirt) hmp(id, what, cmd string) error {
+	if !strings.HasPrefix(d.uri, "qemu") {
+		return fmt.Errorf("vm %s: %s needs the QEMU driver (not %s)", id, what, d.uri)
+	}
+	return d.do(id, what, func(dom libvirt.Domain) error {
+		const hmp = 1 // VIR_DOMAIN_QEMU_MONITOR_COMMAND_HMP
+		out, err := d.l.QEMUDomainMonitorCommand(dom, cmd, hmp)
+		if err == nil && strings.TrimSpace(out) != "" {
+			err = errors.New(strings.TrimSpace(out))
+		}
+		return err
+	})
+}
+
+// MovePointer implements Driver through QEMU's input events (HMP mouse_move).
+func (d *Libvirt) MovePointer(id string, dx, dy int) error {
+	return d.hmp(id, "mouse", fmt.Sprintf("mouse_move %d %d", dx, dy))
+}
+
+// Click implements Driver (HMP mouse_button: press, then release).
+func (d *Libvirt) Click(id string, button int) error {
+	if err := d.hmp(id, "click", fmt.Sprintf("mouse_button %d", button)); err != nil {
+		return err
+	}
+	return d.hmp(id, "click", "mouse_button 0")
+}
+
 // SendKeys implements Driver: one virDomainSendKey per chord, in the
 // Linux key code set, held 10 ms.
 func (d *Libvirt) SendKeys(id string, chords [][]uint32) error {

@@ -268,8 +268,18 @@ func (s *Supervisor) run(j job) error {
 			return fmt.Errorf("unknown key %q", j.arg)
 		}
 		return d.SendKeys(j.vm, [][]uint32{{code}})
-	case components.ActionMouse, components.ActionClick:
-		return fmt.Errorf("%s is not supported by the libvirt driver yet (needs QEMU's input-send-event)", components.IntentActionNames[j.action])
+	case components.ActionMouse:
+		var dx, dy int
+		if _, err := fmt.Sscanf(j.arg, "%d %d", &dx, &dy); err != nil {
+			return fmt.Errorf("mouse %q: want X Y", j.arg)
+		}
+		return d.MovePointer(j.vm, dx, dy)
+	case components.ActionClick:
+		button := map[string]int{"": 1, "left": 1, "right": 2, "middle": 4}[j.arg]
+		if button == 0 {
+			return fmt.Errorf("unknown button %q", j.arg)
+		}
+		return d.Click(j.vm, button)
 	}
 	return fmt.Errorf("no hypervisor work for %s", components.IntentActionNames[j.action])
 }

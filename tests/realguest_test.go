@@ -46,7 +46,7 @@ ready = "RAYOS_TESTGUEST_READY"
 start = true
 present = true
 shutdown = true
-inputs = ["type", "press"]
+inputs = ["type", "press", "mouse", "click"]
 `), 0o644)
 	r := startRayos(t, dir, "--hz", "50", "--libvirt-socket", d.Socket, "--libvirt-uri", "qemu:///system", "--frame", "frame.png")
 	r.waitFor(t, "RAYOS_GUEST:linux:hidden")
@@ -58,7 +58,7 @@ inputs = ["type", "press"]
 	if res := ctl("type", "linux", "secret"); res.code != 1 || !strings.Contains(res.stdout, "input.presented") {
 		t.Errorf("type while hidden: exit %d %q", res.code, res.stdout)
 	}
-	for _, args := range [][]string{{"present", "linux"}, {"type", "linux", "hello"}, {"press", "linux", "enter"}} {
+	for _, args := range [][]string{{"present", "linux"}, {"type", "linux", "hello"}, {"press", "linux", "enter"}, {"mouse", "linux", "10", "5"}, {"click", "linux"}} {
 		if res := ctl(args...); res.code != 0 {
 			t.Fatalf("ctl %v: exit %d %q", args, res.code, res.stdout)
 		}
