@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/mlange-42/ark/ecs"
+	"github.com/rayos/engine/components"
 	"github.com/rayos/engine/gpu"
 	"github.com/rayos/engine/guests"
 	"github.com/rayos/engine/systems/attention"
@@ -71,6 +72,11 @@ func BuildWorld(cfg world.Config, backend gpu.Backend, p *policy.Policy) (*world
 	if _, err := scene.Build(cfg.Scene, w); err != nil {
 		return nil, nil, err
 	}
+	reg, err := guests.ParseRegistry("default registry", guests.DefaultRegistry)
+	if err != nil {
+		return nil, nil, err
+	}
+	scene.AddGuests(w, GuestSpecs(reg))
 	policy.Install(w.ECS, p)
 	sched, _, err := Assemble(w, backend)
 	return w, sched, err
@@ -85,4 +91,17 @@ func GuestLimits(p *policy.Policy, id string) guests.Limits {
 		return guests.Limits{}
 	}
 	return guests.Limits{Network: g.Network, CPUs: g.CPUs, MemoryMiB: g.MemoryMiB, Devices: g.Devices}
+}
+
+// GuestSpecs lists a registry's VMs as scene guests, in id order.
+func GuestSpecs(r *guests.Registry) []scene.GuestSpec {
+	var specs []scene.GuestSpec
+	for _, id := range r.IDs() {
+		os := components.OSLinux
+		if r.VMs[id].OS == "windows" {
+			os = components.OSWindows
+		}
+		specs = append(specs, scene.GuestSpec{ID: id, OS: os})
+	}
+	return specs
 }

@@ -157,6 +157,7 @@ type runtime struct {
 	control              *guests.ControlServer
 	supervisor           *guests.Supervisor
 	registryData         *guests.Registry
+	guestSpecs           []scene.GuestSpec
 	autostart            []string
 	closers              []func()
 }
@@ -256,6 +257,9 @@ func (rt *runtime) run() (err error) {
 	if err != nil {
 		return err
 	}
+	rt.guestSpecs = rt.worldGuests()
+	sum.Guests = scene.AddGuests(w, rt.guestSpecs)
+	sum.Surfaces += len(sum.Guests)
 	rt.bus.Emit(marker.Boot("world", fmt.Sprintf("scene=%s seed=%d hz=%g surfaces=%d guests=%d devices=%d tasks=%d",
 		o.Scene, o.Seed, o.Hz, sum.Surfaces, len(sum.Guests), sum.Devices, sum.Tasks)))
 	policy.Install(w.ECS, rt.policy)
@@ -283,6 +287,9 @@ func (rt *runtime) run() (err error) {
 		header := world.JournalHeader{Seed: o.Seed, Scene: o.Scene, Hz: o.Hz, Entry: rt.entry, Policy: rt.source}
 		if rt.supervisor != nil {
 			header.Hypervisor = "libvirt"
+		}
+		for _, g := range rt.guestSpecs {
+			header.Guests = append(header.Guests, g.ID+":"+components.OSKindNames[g.OS])
 		}
 		if rec, err = world.NewJournalWriter(f, header); err != nil {
 			f.Close()
@@ -556,6 +563,27 @@ func (rt *runtime) feedAutostart() {
 	for _, id := range rt.autostart {
 		rt.w.Inbox.Feed(rt.w.Clock, components.Input{Kind: components.InputText, Text: "start " + id})
 	}
+}
+
+// worldGuests are the guests the world gets: the registry's VMs (none when
+// it could not be loaded), or the journal's in a replay.
+func (rt *runtime) worldGuests() []scene.GuestSpec {
+	if rt.o.Replay {
+		var specs []scene.GuestSpec
+		for _, g := range rt.o.Journal.Header.Guests {
+			id, osName, _ := strings.Cut(g, ":")
+			os := components.OSLinux
+			if osName == "windows" {
+				os = components.OSWindows
+			}
+			specs = append(specs, scene.GuestSpec{ID: id, OS: os})
+		}
+		return specs
+	}
+	if rt.registryData == nil {
+		return nil
+	}
+	return GuestSpecs(rt.registryData)
 }
 
 // hypervisor installs what carries out hypervisor work: the supervisor over

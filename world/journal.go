@@ -40,6 +40,8 @@ type JournalHeader struct {
 	// Hypervisor is "libvirt" when a real hypervisor carried out the
 	// effects (their results are in the journal), empty when simulated.
 	Hypervisor string `json:"hypervisor,omitempty"`
+	// Guests are the registry's VMs the world was given, as "id:os".
+	Guests []string `json:"guests,omitempty"`
 }
 
 // JournalEvent is one input fed before tick Tick.

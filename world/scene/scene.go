@@ -54,12 +54,11 @@ const (
 	wallZ     = -2.0
 )
 
-// Demo is the default world: a RayOS shell bar and launcher, the desktops of
-// two hidden guests (linux, windows), one gaze ray, four compute devices and
-// 32 tasks whose data sits at seeded random places.
+// Demo is the default world: a RayOS shell bar and launcher, one gaze ray,
+// four compute devices and 32 tasks whose data sits at seeded random places.
+// Its guests come from the VM registry (AddGuests).
 func Demo(w *world.World) Summary {
 	surfaces := ecs.NewMap1[components.Surface](w.ECS)
-	guests := ecs.NewMap1[components.Guest](w.ECS)
 	var sum Summary
 
 	wall := func(cx, cy, halfW, halfH float32, rect components.Rect, owner, layer uint32, flags uint32) ecs.Entity {
@@ -74,21 +73,6 @@ func Demo(w *world.World) Summary {
 	visible := components.SurfaceVisible
 	wall(0, eyeHeight+0.95, 1.6, 0.05, components.Rect{X: 0, Y: 0, W: 1920, H: 40}, components.OwnerRayOS, 2, visible)
 	wall(-1.2, eyeHeight-0.2, 0.35, 0.6, components.Rect{X: 40, Y: 80, W: 400, H: 900}, components.OwnerRayOS, 1, visible)
-
-	for i, g := range []struct {
-		id string
-		os components.OSKind
-		cx float32
-	}{{"linux", components.OSLinux, 0}, {"windows", components.OSWindows, 1.1}} {
-		number := uint32(i + 1)
-		// Guest desktops exist from boot but stay off screen until presented.
-		desktop := wall(g.cx, eyeHeight, 0.5, 0.3, components.Rect{X: 480 + int32(i)*720, Y: 160, W: 640, H: 400}, number, 0, 0)
-		e := guests.NewEntity(&components.Guest{
-			ID: g.id, Number: number, OS: g.os, State: components.GuestHidden,
-			Desktop: world.Ref(desktop),
-		})
-		sum.Guests = append(sum.Guests, e)
-	}
 
 	rays := ecs.NewMap1[components.AttentionRay](w.ECS)
 	rays.NewEntity(&components.AttentionRay{Origin: components.Vec3{0, eyeHeight, 0}, Direction: components.Vec3{0, 0, -1}})
@@ -175,4 +159,32 @@ func Synthetic(w *world.World, size Size) Summary {
 		}, &components.Placement{})
 	}
 	return Summary{Surfaces: size.Surfaces, Rays: size.Rays, Devices: size.Devices, Tasks: size.Tasks}
+}
+
+// GuestSpec is a guest to add to a world: its registry id and OS.
+type GuestSpec struct {
+	ID string
+	OS components.OSKind
+}
+
+// AddGuests gives each guest a Guest entity (hidden) and a desktop surface
+// on the wall, two per row, off screen until presented. Guest numbers
+// follow the order of specs, from 1.
+func AddGuests(w *world.World, specs []GuestSpec) []ecs.Entity {
+	surfaces := ecs.NewMap1[components.Surface](w.ECS)
+	guests := ecs.NewMap1[components.Guest](w.ECS)
+	var out []ecs.Entity
+	for i, g := range specs {
+		number := uint32(i + 1)
+		col, row := int32(i%2), int32(i/2)
+		desktop := surfaces.NewEntity(&components.Surface{
+			Center: components.Vec3{1.1 * float32(col), eyeHeight - 0.7*float32(row), wallZ}, Z: float32(100 + i),
+			Right: components.Vec3{1, 0, 0}, HalfWidth: 0.5, Up: components.Vec3{0, 1, 0}, HalfHeight: 0.3,
+			Rect: components.Rect{X: 480 + col*720, Y: 160 + row*440, W: 640, H: 400}, Owner: number,
+		})
+		out = append(out, guests.NewEntity(&components.Guest{
+			ID: g.ID, Number: number, OS: g.OS, State: components.GuestHidden, Desktop: world.Ref(desktop),
+		}))
+	}
+	return out
 }
