@@ -374,12 +374,15 @@ func (rt *runtime) tick(sched *world.Scheduler, policyUpdates <-chan string, req
 		captureC = capture.C
 	}
 	w, o := rt.w, rt.o
-	var ticker *time.Ticker
 	var tickC <-chan time.Time
 	if o.Paced {
-		ticker = time.NewTicker(w.Clock.Dt)
+		ticker := time.NewTicker(w.Clock.Dt)
 		defer ticker.Stop()
 		tickC = ticker.C
+	} else {
+		always := make(chan time.Time)
+		close(always)
+		tickC = always
 	}
 	panicAt := uint64(0)
 	if n, ok := strings.CutPrefix(o.DebugPanic, "tick="); ok {
@@ -393,13 +396,14 @@ func (rt *runtime) tick(sched *world.Scheduler, policyUpdates <-chan string, req
 		if o.Ticks > 0 && w.Clock.Tick >= o.Ticks {
 			return "tick-limit"
 		}
-		// Wait for the next tick, feeding what arrives meanwhile; an
-		// unpaced run only takes what is already there. (A nil channel
-		// never delivers.)
-		if tickC == nil {
+		// Wait for the next tick, feeding what arrives meanwhile. (A nil
+		// channel never delivers; an unpaced run's tick channel is closed,
+		// so it never waits.)
+		for waiting := true; waiting; {
 			select {
 			case sig := <-o.Signals:
 				feedSignal(w, sig)
+				waiting = false
 			case text := <-policyUpdates:
 				rt.feedPolicy(text)
 			case req := <-requests:
@@ -412,29 +416,8 @@ func (rt *runtime) tick(sched *world.Scheduler, policyUpdates <-chan string, req
 				rt.showFrame(f)
 			case <-captureC:
 				rt.capture()
-			default:
-			}
-		} else {
-			for waiting := true; waiting; {
-				select {
-				case sig := <-o.Signals:
-					feedSignal(w, sig)
-					waiting = false
-				case text := <-policyUpdates:
-					rt.feedPolicy(text)
-				case req := <-requests:
-					feedRequest(w, req)
-				case res := <-results:
-					feedResult(w, res)
-				case ev := <-hvEvents:
-					feedEvent(w, ev)
-				case f := <-frames:
-					rt.showFrame(f)
-				case <-captureC:
-					rt.capture()
-				case <-tickC:
-					waiting = false
-				}
+			case <-tickC:
+				waiting = false
 			}
 		}
 		next := w.Clock.Tick + 1

@@ -8,8 +8,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/rayos/engine/guests/daemon"
 )
 
 // The real thing: a tiny Linux guest (Debian's kernel, a busybox initramfs
@@ -23,11 +21,7 @@ func TestRealLinuxGuest(t *testing.T) {
 	}
 	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
 	cache := lines[len(lines)-1]
-	d, err := daemon.Start(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer d.Stop()
+	d := privateDaemon(t)
 	dir := t.TempDir()
 	boot(t, dir)
 	os.WriteFile(filepath.Join(dir, "data", "vm", "registry.toml"), []byte(`version = 1
