@@ -11,22 +11,10 @@ import (
 	"github.com/rayos/engine/guests/daemon"
 )
 
-// startDaemon starts a private libvirtd for one test; make deps installs
-// what it needs, so it never skips.
-func startDaemon(t *testing.T) *daemon.Daemon {
-	t.Helper()
-	d, err := daemon.Start(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { d.Stop() })
-	return d
-}
-
 // The real driver against a real libvirtd (test driver): definition from
 // registry and policy, the lifecycle, states and events.
 func TestLibvirtDriverLifecycle(t *testing.T) {
-	d := startDaemon(t)
+	d := daemon.Private(t)
 	drv, err := guests.NewLibvirt(d.Socket, "test:///default")
 	if err != nil {
 		t.Fatal(err)

@@ -14,7 +14,7 @@ import (
 // at boot, and every control request reaches the hypervisor through the
 // policy; the recorded run replays without one.
 func TestRealHypervisorThroughTheControlPlane(t *testing.T) {
-	d := privateDaemon(t)
+	d := daemon.Private(t)
 	dir := t.TempDir()
 	boot(t, dir)
 	policyText := `version = 1
@@ -90,7 +90,7 @@ start = true
 // that need the hypervisor fail with an err ACK instead of hanging, and
 // after libvirtd restarts the supervisor reconnects and reconciles.
 func TestHypervisorLossAndReconcile(t *testing.T) {
-	d := privateDaemon(t)
+	d := daemon.Private(t)
 	dir := t.TempDir()
 	boot(t, dir)
 	os.WriteFile(filepath.Join(dir, "data", "policy", "rayos-policy.toml"), []byte("version = 1\n[guests.linux]\nstart = true\nshutdown = true\n[guests.windows]\nstart = true\n"), 0o644)
@@ -123,16 +123,4 @@ func TestHypervisorLossAndReconcile(t *testing.T) {
 		t.Errorf("start after reconnect: exit %d %q", res.code, res.stdout)
 	}
 	r.stop(t)
-}
-
-// privateDaemon starts a private libvirtd for one test (make deps installs
-// what it needs, so it never skips) and stops it, with its guests, after.
-func privateDaemon(t *testing.T) *daemon.Daemon {
-	t.Helper()
-	d, err := daemon.Start(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { d.Stop() })
-	return d
 }

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/rayos/engine/guests/daemon"
 )
 
 // The real thing: a tiny Linux guest (Debian's kernel, a busybox initramfs
@@ -21,7 +23,7 @@ func TestRealLinuxGuest(t *testing.T) {
 	}
 	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
 	cache := lines[len(lines)-1]
-	d := privateDaemon(t)
+	d := daemon.Private(t)
 	dir := t.TempDir()
 	boot(t, dir)
 	os.WriteFile(filepath.Join(dir, "data", "vm", "registry.toml"), []byte(`version = 1

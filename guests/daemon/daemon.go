@@ -172,3 +172,24 @@ func (d *Daemon) Restart() error {
 	}
 	return fmt.Errorf("daemon: libvirtd did not come back within 15 s")
 }
+
+// TB is the part of testing.TB that Private needs.
+type TB interface {
+	Helper()
+	TempDir() string
+	Fatal(args ...any)
+	Cleanup(func())
+}
+
+// Private starts a daemon for one test and stops it, with its guests, when
+// the test ends; like httptest.NewServer. make deps installs what it needs,
+// so it fails rather than skips when something is missing.
+func Private(t TB) *Daemon {
+	t.Helper()
+	d, err := Start(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { d.Stop() })
+	return d
+}
