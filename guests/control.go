@@ -9,6 +9,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/rayos/engine/world/marker"
@@ -65,7 +66,12 @@ func ListenControl(path string) (*ControlServer, error) {
 			return nil, fmt.Errorf("control socket %s: %w", path, err)
 		}
 	}
+	// Create the socket owner-only from the start, not chmod it after a
+	// window in which anyone could connect. Nothing else creates files
+	// while the runtime opens its socket, so the process-wide umask is safe.
+	old := syscall.Umask(0o177)
 	ln, err := net.Listen("unix", path)
+	syscall.Umask(old)
 	if err != nil {
 		return nil, fmt.Errorf("control socket: %w", err)
 	}
