@@ -59,7 +59,7 @@ inputs = ["type", "press", "mouse", "click"]
 			t.Fatalf("ctl %v: exit %d %q", args, res.code, res.stdout)
 		}
 	}
-	deadline := time.Now().Add(30 * time.Second)
+	deadline := time.Now().Add(90 * time.Second)
 	for {
 		log, _ := os.ReadFile(serial)
 		if strings.Contains(string(log), "typed: hello") {
@@ -109,7 +109,7 @@ inputs = ["type", "press", "mouse", "click"]
 			t.Fatalf("after restore, ctl %v: exit %d %q", args, res.code, res.stdout)
 		}
 	}
-	deadline = time.Now().Add(30 * time.Second)
+	deadline = time.Now().Add(90 * time.Second)
 	for {
 		log, _ := os.ReadFile(serial)
 		if strings.Contains(string(log), "typed: again") {
