@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"image/png"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -71,5 +72,25 @@ func TestBackendsAgreeOnTheWholeWorld(t *testing.T) {
 	}
 	if got := pixel(1500, 360); got != background {
 		t.Errorf("the hidden windows desktop is on screen: pixel %08x, want the background %08x", got, background)
+	}
+}
+
+// No usable Vulkan (here: no driver manifest for the loader to find) is
+// never fatal: a warning that says why, and the CPU backend.
+func TestNoVulkanFallsBackToTheCPUBackend(t *testing.T) {
+	dir := t.TempDir()
+	cmd := exec.Command(rayosBin, "boot", "--data", "data", "--gpu", "vulkan", "--ticks", "3", "--hz", "1000")
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "VK_ICD_FILENAMES="+filepath.Join(dir, "no-such-driver.json"), "VK_DRIVER_FILES="+filepath.Join(dir, "no-such-driver.json"))
+	var out, errOut bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("exit: %v\n%s", err, errOut.String())
+	}
+	if !strings.Contains(out.String(), `RAYOS_BOOT:gpu:backend=cpu type=cpu`) || !strings.Contains(out.String(), `why="vulkan unavailable"`) {
+		t.Errorf("markers:\n%s", out.String())
+	}
+	if !strings.Contains(errOut.String(), "Vulkan unavailable; using the CPU backend") {
+		t.Errorf("no warning on stderr:\n%s", errOut.String())
 	}
 }
