@@ -258,7 +258,7 @@ func TestBadInputGetsAClearErrorAndChangesNothing(t *testing.T) {
 }
 
 func TestHelpTeaches(t *testing.T) {
-	for _, args := range [][]string{{"--help"}, {"boot", "--help"}, {"replay", "--help"}, {"version", "--help"}} {
+	for _, args := range [][]string{{"--help"}, {"boot", "--help"}, {"replay", "--help"}, {"ctl", "--help"}, {"policy", "--help"}, {"guest", "--help"}, {"bench", "--help"}, {"version", "--help"}} {
 		r := rayos(t, t.TempDir(), args...)
 		if r.code != 0 || !strings.Contains(r.stdout, "Usage:") {
 			t.Errorf("rayos %v: exit %d, output %q", args, r.code, r.stdout)
@@ -273,6 +273,13 @@ func TestHelpTeaches(t *testing.T) {
 	r = rayos(t, t.TempDir(), "boot", "--explain")
 	if r.code != 0 || !strings.Contains(r.stdout, " 1. input") || !strings.Contains(r.stdout, " 7. policy") || !strings.Contains(r.stdout, "12. gpu-submit") {
 		t.Errorf("--explain: exit %d\n%s", r.code, r.stdout)
+	}
+	r = rayos(t, t.TempDir(), "bench", "--ticks", "5", "--warmup", "1")
+	if r.code != 0 || !strings.Contains(r.stdout, "tick: p50") || !strings.Contains(r.stdout, "gpu-submit") {
+		t.Errorf("bench: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	if r := rayos(t, t.TempDir(), "bench", "--scene", "moon"); r.code != 2 || !strings.Contains(r.stderr, "--scene") {
+		t.Errorf("bench with a bad scene: exit %d %q", r.code, r.stderr)
 	}
 	r = rayos(t, t.TempDir(), "version")
 	if r.code != 0 || !regexp.MustCompile(`^rayos \S+ \(go1\.\d+`).MatchString(r.stdout) {

@@ -58,7 +58,7 @@ diagnostics go to stderr.`,
 	}
 	root.PersistentFlags().StringVar(&logLevel, "log-level", "info", "diagnostics level on stderr: debug, info, warn, error")
 	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error { return usageError{err} })
-	root.AddCommand(newBootCmd(), newReplayCmd(), newCtlCmd(), newPolicyCmd(), newGuestCmd(), newVersionCmd())
+	root.AddCommand(newBootCmd(), newReplayCmd(), newCtlCmd(), newPolicyCmd(), newGuestCmd(), newBenchCmd(), newVersionCmd())
 	var setFlagErrors func(c *cobra.Command)
 	setFlagErrors = func(c *cobra.Command) {
 		c.SetFlagErrorFunc(root.FlagErrorFunc())
