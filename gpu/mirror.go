@@ -3,6 +3,7 @@ package gpu
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 
 	"github.com/mlange-42/ark/ecs"
@@ -52,7 +53,7 @@ type Mirror struct {
 	hostStay                                               []float32
 	hostOrder                                              []uint32
 	hostTextures                                           []Texture
-	texByEntity                                            map[uint32]Texture
+	texByEntity                                            map[ecs.Entity]Texture
 	atlasHost                                              []uint32
 	atlasDirty                                             bool
 	program                                                Program
@@ -97,7 +98,7 @@ func NewMirror(w *ecs.World, b Backend, cfg MirrorConfig) (*Mirror, error) {
 	if cfg.FrameWidth <= 0 || cfg.FrameHeight <= 0 {
 		return nil, fmt.Errorf("gpu: framebuffer %d×%d", cfg.FrameWidth, cfg.FrameHeight)
 	}
-	m := &Mirror{Backend: b, cfg: cfg, texByEntity: map[uint32]Texture{},
+	m := &Mirror{Backend: b, cfg: cfg, texByEntity: map[ecs.Entity]Texture{},
 		placements: ecs.NewMap[components.Placement](w), surfaces: ecs.NewMap[components.Surface](w)}
 	var err error
 	if m.Surfaces, err = NewColumn[components.Surface](w, b, 0); err != nil {
@@ -150,22 +151,53 @@ func (m *Mirror) SetTexture(surface ecs.Entity, width, height int, texels []uint
 	if width <= 0 || height <= 0 || len(texels) != width*height {
 		return fmt.Errorf("gpu: texture %d×%d with %d texels", width, height, len(texels))
 	}
-	tex, ok := m.texByEntity[surface.ID()]
+	tex, ok := m.texByEntity[surface]
 	if !ok || int(tex.Width) != width || int(tex.Height) != height {
+		m.compactAtlas(width * height)
 		tex = Texture{Offset: uint32(len(m.atlasHost)), Width: uint32(width), Height: uint32(height)}
 		m.atlasHost = append(m.atlasHost, texels...)
 	} else {
 		copy(m.atlasHost[tex.Offset:], texels)
 	}
-	m.texByEntity[surface.ID()] = tex
+	m.texByEntity[surface] = tex
 	m.atlasDirty = true
 	m.ComposeRequested = true
 	return nil
 }
 
+// compactAtlas rebuilds the atlas from the textures of live surfaces when
+// the space lost to replaced or removed textures would make it more than
+// twice what is live once next more texels are added. Textures are keyed by
+// entity and generation, so a recycled entity id never inherits pixels.
+func (m *Mirror) compactAtlas(next int) {
+	live := 0
+	for e, tex := range m.texByEntity {
+		if _, _, ok := m.Surfaces.Slot(e); ok {
+			live += int(tex.Width * tex.Height)
+		}
+	}
+	if len(m.atlasHost)+next <= 2*(live+next) {
+		return
+	}
+	atlas := make([]uint32, 0, live+next)
+	for _, e := range slices.SortedFunc(maps.Keys(m.texByEntity), func(a, b ecs.Entity) int { return int(a.ID()) - int(b.ID()) }) {
+		tex := m.texByEntity[e]
+		if _, _, ok := m.Surfaces.Slot(e); !ok {
+			delete(m.texByEntity, e)
+			continue
+		}
+		n := tex.Width * tex.Height
+		moved := Texture{Offset: uint32(len(atlas)), Width: tex.Width, Height: tex.Height}
+		atlas = append(atlas, m.atlasHost[tex.Offset:tex.Offset+n]...)
+		m.texByEntity[e] = moved
+	}
+	m.atlasHost = atlas
+	m.atlasDirty = true
+}
+
 // HasTexture reports whether surface has pixels.
 func (m *Mirror) HasTexture(surface ecs.Entity) bool {
-	_, ok := m.texByEntity[surface.ID()]
+	_, ok := m.texByEntity[surface]
 	return ok
 }
 
@@ -306,7 +338,7 @@ func (m *Mirror) prepareCompose(p *ComposeParams) error {
 	m.hostOrder = m.hostOrder[:0]
 	m.hostTextures = m.hostTextures[:0]
 	for slot, e := range m.Surfaces.entities {
-		m.hostTextures = append(m.hostTextures, m.texByEntity[e.ID()])
+		m.hostTextures = append(m.hostTextures, m.texByEntity[e])
 		if m.surfaces.Get(e).Flags&components.SurfaceVisible != 0 {
 			m.hostOrder = append(m.hostOrder, uint32(slot))
 		}

@@ -95,3 +95,42 @@ func TestMirrorGrowsAndKeepsResultsWithTheirEntities(t *testing.T) {
 		})
 	}
 }
+
+// Replacing textures with ones of other sizes, and removing surfaces, does
+// not grow the atlas without bound; a recycled entity id gets no pixels of
+// its predecessor.
+func TestAtlasCompactsAndForgetsDeadSurfaces(t *testing.T) {
+	w := ecs.NewWorld()
+	m, err := gpu.Install(w, gpu.NewCPU(), gpu.MirrorConfig{FrameWidth: 8, FrameHeight: 8})
+	if err != nil {
+		t.Fatal(err)
+	}
+	surfaces := ecs.NewMap1[components.Surface](w)
+	a := surfaces.NewEntity(&components.Surface{})
+	for size := 1; size <= 200; size++ { // a guest display changing resolution
+		if err := m.SetTexture(a, size, 10, make([]uint32, size*10)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := m.Submit(); err != nil {
+		t.Fatal(err)
+	}
+	if got := m.Stats().AuxBytes; got > 3*200*10*4+4096 {
+		t.Errorf("atlas upload %d bytes: the atlas kept the replaced textures", got)
+	}
+	b := surfaces.NewEntity(&components.Surface{})
+	if err := m.SetTexture(b, 2, 2, []uint32{1, 2, 3, 4}); err != nil {
+		t.Fatal(err)
+	}
+	w.RemoveEntity(b)
+	c := surfaces.NewEntity(&components.Surface{}) // recycles b's id
+	if c.ID() != b.ID() {
+		t.Fatal("ark did not recycle the id; test needs updating")
+	}
+	if m.HasTexture(c) {
+		t.Error("a recycled entity id inherited its predecessor's texture")
+	}
+	if !m.HasTexture(a) {
+		t.Error("a live surface lost its texture")
+	}
+}
