@@ -97,11 +97,15 @@ func GuestLimits(p *policy.Policy, id string) guests.Limits {
 func GuestSpecs(r *guests.Registry) []scene.GuestSpec {
 	var specs []scene.GuestSpec
 	for _, id := range r.IDs() {
-		os := components.OSLinux
-		if r.VMs[id].OS == "windows" {
-			os = components.OSWindows
-		}
-		specs = append(specs, scene.GuestSpec{ID: id, OS: os})
+		specs = append(specs, scene.GuestSpec{ID: id, OS: osKind(r.VMs[id].OS)})
 	}
 	return specs
+}
+
+// osKind maps a registry OS name to the component's kind.
+func osKind(name string) components.OSKind {
+	if name == "windows" {
+		return components.OSWindows
+	}
+	return components.OSLinux
 }

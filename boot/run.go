@@ -555,11 +555,7 @@ func (rt *runtime) worldGuests() []scene.GuestSpec {
 		var specs []scene.GuestSpec
 		for _, g := range rt.o.Journal.Header.Guests {
 			id, osName, _ := strings.Cut(g, ":")
-			os := components.OSLinux
-			if osName == "windows" {
-				os = components.OSWindows
-			}
-			specs = append(specs, scene.GuestSpec{ID: id, OS: os})
+			specs = append(specs, scene.GuestSpec{ID: id, OS: osKind(osName)})
 		}
 		return specs
 	}

@@ -109,33 +109,7 @@ func (d *Libvirt) RemoveManagedSave(id string) error {
 // display is dumped through the monitor's screendump into a private
 // temporary file instead; other drivers get the stream call.
 func (d *Libvirt) Screenshot(id string) (image.Image, error) {
-	var data []byte
-	err := d.do(id, "screenshot", func(dom libvirt.Domain) error {
-		if strings.HasPrefix(d.uri, "qemu") {
-			dir, err := os.MkdirTemp("", "rayos-screendump-")
-			if err != nil {
-				return err
-			}
-			defer os.RemoveAll(dir)
-			// QEMU may run as another user: let it write the one file.
-			if err := os.Chmod(dir, 0o733); err != nil {
-				return err
-			}
-			path := filepath.Join(dir, "screen.ppm")
-			const hmp = 1 // VIR_DOMAIN_QEMU_MONITOR_COMMAND_HMP
-			if out, err := d.l.QEMUDomainMonitorCommand(dom, "screendump "+path, hmp); err != nil {
-				return err
-			} else if strings.TrimSpace(out) != "" {
-				return fmt.Errorf("screendump: %s", strings.TrimSpace(out))
-			}
-			data, err = os.ReadFile(path)
-			return err
-		}
-		var buf bytes.Buffer
-		_, err := d.l.DomainScreenshot(dom, &buf, 0, 0)
-		data = buf.Bytes()
-		return err
-	})
+	data, err := d.screenData(id)
 	if err != nil {
 		return nil, err
 	}
@@ -144,6 +118,33 @@ func (d *Libvirt) Screenshot(id string) (image.Image, error) {
 		return nil, fmt.Errorf("vm %s: screenshot: %w", id, err)
 	}
 	return img, nil
+}
+
+// screenData fetches the raw display image: the monitor's screendump into
+// a private temporary file on QEMU, the screenshot stream elsewhere.
+func (d *Libvirt) screenData(id string) ([]byte, error) {
+	if strings.HasPrefix(d.uri, "qemu") {
+		dir, err := os.MkdirTemp("", "rayos-screendump-")
+		if err != nil {
+			return nil, err
+		}
+		defer os.RemoveAll(dir)
+		// QEMU may run as another user: let it write the one file.
+		if err := os.Chmod(dir, 0o733); err != nil {
+			return nil, err
+		}
+		path := filepath.Join(dir, "screen.ppm")
+		if err := d.hmp(id, "screenshot", "screendump "+path); err != nil {
+			return nil, err
+		}
+		return os.ReadFile(path)
+	}
+	var buf bytes.Buffer
+	err := d.do(id, "screenshot", func(dom libvirt.Domain) error {
+		_, err := d.l.DomainScreenshot(dom, &buf, 0, 0)
+		return err
+	})
+	return buf.Bytes(), err
 }
 
 // hmp runs a human monitor command on a QEMU domain.
