@@ -453,7 +453,7 @@ func (rt *runtime) feedPolicy(text string) {
 // feedRequest feeds a control-socket request into the world; its answer
 // comes back through the bridge's outbox.
 func feedRequest(w *world.World, req guests.ControlRequest) {
-	w.Inbox.Feed(w.Clock, components.Input{Kind: components.InputHost, Device: req.ID, Text: req.Line})
+	w.Inbox.Feed(w.Clock, components.Input{Kind: components.InputHost, Device: req.ID, Client: req.Client, Text: req.Line})
 }
 
 // CaptureInterval is how often presented guests' displays are pulled into

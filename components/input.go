@@ -55,7 +55,12 @@ type Input struct {
 	// nanoseconds since boot.
 	TimeNs int64 `json:"time_ns"`
 	// Device distinguishes several devices of one kind (two gaze trackers).
+	// For InputHost it is the request id the ACK is routed back by.
 	Device uint32 `json:"device,omitempty"`
+	// Client is the control-socket connection an InputHost request came
+	// from (0 for the local user's own inputs): "confirm" without an id
+	// resolves only that client's own pending request.
+	Client uint32 `json:"client,omitempty"`
 	// Key is a Linux input key code (KEY_A = 30) for InputKey; Pressed
 	// tells press from release.
 	Key     uint16 `json:"key,omitempty"`

@@ -20,8 +20,13 @@ const MaxControlLine = 4096
 
 // ControlRequest is one line from a client, numbered for its answer.
 type ControlRequest struct {
-	ID   uint32
-	Line string
+	// ID numbers the request across all clients; its ACK is routed by it.
+	ID uint32
+	// Client numbers the connection (from 1), so that the world can tell
+	// one client's requests from another's ("confirm" without an id
+	// resolves only the same client's pending request).
+	Client uint32
+	Line   string
 }
 
 // ControlServer is the control socket: a unix socket (mode 0600) with a
@@ -38,13 +43,15 @@ type ControlServer struct {
 	waiting  map[uint32]*controlConn
 	conns    map[*controlConn]bool
 	next     uint32
+	clients  uint32
 	closed   bool
 	wg       sync.WaitGroup
 }
 
 type controlConn struct {
-	c  net.Conn
-	mu sync.Mutex
+	c      net.Conn
+	client uint32
+	mu     sync.Mutex
 }
 
 func (cc *controlConn) send(line string) {
@@ -111,6 +118,8 @@ func (s *ControlServer) serve(cc *controlConn) {
 		cc.c.Close()
 		return
 	}
+	s.clients++
+	cc.client = s.clients
 	s.conns[cc] = true
 	s.mu.Unlock()
 	defer func() {
@@ -165,11 +174,22 @@ func (s *ControlServer) submit(cc *controlConn, line string) bool {
 	}
 	id := s.next
 	select {
-	case s.requests <- ControlRequest{ID: id, Line: line}:
+	case s.requests <- ControlRequest{ID: id, Client: cc.client, Line: line}:
 		s.waiting[id] = cc
 		return true
 	default:
 		return false
+	}
+}
+
+// Notify sends a notice about request id (a line before its ACK, such as
+// the policy asking for confirmation) to its client, if still connected.
+func (s *ControlServer) Notify(id uint32, line string) {
+	s.mu.Lock()
+	cc := s.waiting[id]
+	s.mu.Unlock()
+	if cc != nil {
+		cc.send(line)
 	}
 }
 

@@ -56,6 +56,7 @@ type JournalEvent struct {
 type JournalInput struct {
 	Kind      string           `json:"kind"`
 	Device    uint32           `json:"device,omitempty"`
+	Client    uint32           `json:"client,omitempty"`
 	Key       uint16           `json:"key,omitempty"`
 	Pressed   bool             `json:"pressed,omitempty"`
 	Pointer   *[2]float32      `json:"pointer,omitempty"`
@@ -211,7 +212,7 @@ func (ji JournalInput) ToInput() (components.Input, error) {
 			kind = components.InputKind(k)
 		}
 	}
-	in := components.Input{Kind: kind, Device: ji.Device, Key: ji.Key, Pressed: ji.Pressed, Buttons: ji.Buttons, Text: ji.Text}
+	in := components.Input{Kind: kind, Device: ji.Device, Client: ji.Client, Key: ji.Key, Pressed: ji.Pressed, Buttons: ji.Buttons, Text: ji.Text}
 	if ji.Pointer != nil {
 		in.Pointer = *ji.Pointer
 	}
@@ -265,7 +266,7 @@ func kindNames() []string {
 
 // FromInput is the journal form of an input.
 func FromInput(in components.Input) JournalInput {
-	ji := JournalInput{Kind: components.InputKindNames[in.Kind], Device: in.Device, Key: in.Key, Pressed: in.Pressed, Buttons: in.Buttons, Text: in.Text}
+	ji := JournalInput{Kind: components.InputKindNames[in.Kind], Device: in.Device, Client: in.Client, Key: in.Key, Pressed: in.Pressed, Buttons: in.Buttons, Text: in.Text}
 	switch in.Kind {
 	case components.InputPointer:
 		p := in.Pointer
