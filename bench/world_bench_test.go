@@ -20,6 +20,16 @@ func perEntity(b *testing.B, n int) {
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(n), "ns/entity")
 }
 
+// rayWorld is RayWorld for a benchmark: a world it cannot build fails it.
+func rayWorld(b *testing.B, n int) *world.World {
+	b.Helper()
+	w, err := RayWorld(n)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return w
+}
+
 // Weights never reach the snap-to-zero floor during a run: factor 1-1e-9
 // keeps the work identical on every iteration for every variant.
 const factor = float32(1 - 1e-9)
@@ -27,7 +37,7 @@ const factor = float32(1 - 1e-9)
 func BenchmarkAttentionDecay(b *testing.B) {
 	for _, n := range sizes {
 		b.Run(fmt.Sprintf("ecs/n=%d", n), func(b *testing.B) {
-			w := RayWorld(n)
+			w := rayWorld(b, n)
 			sys := attention.NewDecay()
 			if err := sys.Init(w); err != nil {
 				b.Fatal(err)
@@ -38,7 +48,7 @@ func BenchmarkAttentionDecay(b *testing.B) {
 			perEntity(b, n)
 		})
 		b.Run(fmt.Sprintf("ecs-entity-by-entity/n=%d", n), func(b *testing.B) {
-			w := RayWorld(n)
+			w := rayWorld(b, n)
 			f := ecs.NewFilter1[components.AttentionRay](w.ECS).Register()
 			for b.Loop() {
 				q := f.Query()

@@ -3,12 +3,16 @@ package bench
 import (
 	"github.com/mlange-42/ark/ecs"
 	"github.com/rayos/engine/components"
+	"github.com/rayos/engine/gpu"
 	"github.com/rayos/engine/world"
 )
 
 // RayWorld returns a world holding n attention rays with weights spread
-// over (0, 1], as a stress scene for the attention systems.
-func RayWorld(n int) *world.World {
+// over (0, 1], as a stress scene for the attention systems. The world has
+// a GPU mirror on the CPU backend, as every world the runtime builds does:
+// the attention systems mark the rays they change in it, so they refuse
+// to start without one.
+func RayWorld(n int) (*world.World, error) {
 	w := world.New(world.Config{Seed: 1, Hz: 60, Scene: "rays"}, nil)
 	rays := ecs.NewMap1[components.AttentionRay](w.ECS)
 	rays.NewBatchFn(n, func(_ ecs.Entity, r *components.AttentionRay) {
@@ -16,5 +20,8 @@ func RayWorld(n int) *world.World {
 		r.Direction = components.Vec3{0, 0, -1}
 		r.Weight = 1 - float32(w.RNG.Float64())
 	})
-	return w
+	if _, err := gpu.Install(w.ECS, gpu.NewCPU(), gpu.DefaultMirrorConfig); err != nil {
+		return nil, err
+	}
+	return w, nil
 }

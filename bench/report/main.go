@@ -4,6 +4,12 @@
 // the same run, and their ratio.
 //
 //	go test -run '^$' -bench . -count 5 ./bench/ | go run ./bench/report
+//
+// A table with a row missing reads as a complete table, so the report
+// refuses to print one: it exits 1, naming what is missing, when a
+// benchmark failed (a "--- FAIL" line), a package failed, a variant of a
+// family has no result at one of the family's sizes, or a benchmark named
+// in -require has no result at all.
 package main
 
 import (
@@ -22,19 +28,36 @@ import (
 // line matches "BenchmarkName-2   N   12.3 ns/op   0.5 ns/entity ...".
 var line = regexp.MustCompile(`^Benchmark(\S+?)(?:-\d+)?\s+\d+\s+(.*)$`)
 
+// failed matches go test's "--- FAIL: BenchmarkName" (indented for a
+// sub-benchmark); failedPkg its "FAIL	package [build failed]" summary.
+var (
+	failed    = regexp.MustCompile(`^\s*--- FAIL: Benchmark(\S+)`)
+	failedPkg = regexp.MustCompile(`^FAIL\s+(\S+)`)
+)
+
 type key struct{ family, param string }
 
 func main() {
 	baseline := flag.String("baseline", "slice,copy,cpu,interpreted", "variants the others are compared with: per benchmark, the first of these it has")
 	unit := flag.String("unit", "ns/entity", "metric to compare when a benchmark reports it (ns/op otherwise)")
+	require := flag.String("require", "", "comma-separated benchmarks the tables need (Family, Family/variant or a full name, without the Benchmark prefix); one without a result fails the report")
 	flag.Parse()
-	if err := report(os.Stdin, os.Stdout, *baseline, *unit); err != nil {
+	var required []string
+	if *require != "" {
+		required = strings.Split(*require, ",")
+	}
+	if err := report(os.Stdin, os.Stdout, *baseline, *unit, required...); err != nil {
 		fmt.Fprintln(os.Stderr, "report:", err)
 		os.Exit(1)
 	}
 }
 
-func report(in io.Reader, out io.Writer, baseline, unit string) error {
+// report writes the tables for the benchmark output on in, or, when a
+// benchmark the tables need is missing or failed, writes nothing and
+// returns an error naming each one.
+func report(in io.Reader, out io.Writer, baseline, unit string, required ...string) error {
+	var problems []string
+	seen := map[string]bool{} // every benchmark name with a result
 	samples := map[key]map[string][]float64{}
 	units := map[key]string{}
 	others := map[key]map[string]map[string][]float64{} // key → variant → unit → samples
@@ -43,6 +66,14 @@ func report(in io.Reader, out io.Writer, baseline, unit string) error {
 	singleUnit := map[string]string{}
 	sc := bufio.NewScanner(in)
 	for sc.Scan() {
+		if f := failed.FindStringSubmatch(sc.Text()); f != nil {
+			problems = append(problems, f[1]+" failed")
+			continue
+		}
+		if f := failedPkg.FindStringSubmatch(sc.Text()); f != nil {
+			problems = append(problems, "package "+f[1]+" failed")
+			continue
+		}
 		m := line.FindStringSubmatch(sc.Text())
 		if m == nil {
 			continue
@@ -51,6 +82,7 @@ func report(in io.Reader, out io.Writer, baseline, unit string) error {
 		if !ok {
 			continue
 		}
+		seen[m[1]] = true
 		extra := extras(m[2], u)
 		parts := strings.Split(m[1], "/")
 		if len(parts) != 3 {
@@ -80,8 +112,22 @@ func report(in io.Reader, out io.Writer, baseline, unit string) error {
 	if err := sc.Err(); err != nil {
 		return err
 	}
-	if len(samples) == 0 && len(singles) == 0 {
+	if len(samples) == 0 && len(singles) == 0 && len(problems) == 0 {
 		return fmt.Errorf("no benchmark lines on input")
+	}
+	for _, p := range incomplete(samples) {
+		// A failed benchmark is named once, as failed.
+		if name, _ := strings.CutSuffix(p, " has no result"); !slices.Contains(problems, name+" failed") {
+			problems = append(problems, p)
+		}
+	}
+	for _, r := range required {
+		if !hasResult(seen, strings.TrimPrefix(strings.TrimSpace(r), "Benchmark")) {
+			problems = append(problems, strings.TrimSpace(r)+" has no result")
+		}
+	}
+	if len(problems) > 0 {
+		return fmt.Errorf("the tables need benchmarks that are missing or failed (nothing printed):\n  %s", strings.Join(problems, "\n  "))
 	}
 	keys := make([]key, 0, len(samples))
 	for k := range samples {
@@ -131,6 +177,48 @@ func report(in io.Reader, out io.Writer, baseline, unit string) error {
 		}
 	}
 	return nil
+}
+
+// incomplete names every variant that lacks a result at a size where its
+// family has others: a row its table would silently drop.
+func incomplete(samples map[key]map[string][]float64) []string {
+	params := map[string][]string{}
+	variants := map[string]map[string]bool{}
+	for k, vs := range samples {
+		params[k.family] = append(params[k.family], k.param)
+		if variants[k.family] == nil {
+			variants[k.family] = map[string]bool{}
+		}
+		for v := range vs {
+			variants[k.family][v] = true
+		}
+	}
+	var out []string
+	for family, ps := range params {
+		for v := range variants[family] {
+			for _, p := range ps {
+				if _, ok := samples[key{family, p}][v]; !ok {
+					out = append(out, family+"/"+v+"/"+p+" has no result")
+				}
+			}
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// hasResult says whether name, or a benchmark under it (name/…), has a
+// result line.
+func hasResult(seen map[string]bool, name string) bool {
+	if seen[name] {
+		return true
+	}
+	for s := range seen {
+		if strings.HasPrefix(s, name+"/") {
+			return true
+		}
+	}
+	return false
 }
 
 // extras returns the other metrics of a result line: everything but the
