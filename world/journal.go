@@ -24,6 +24,12 @@ const (
 // not something to buffer without limit.
 const maxJournalLine = 1 << 20
 
+// MaxJournalTick bounds the ticks a journal may name (its events and its
+// end): 2^32 ticks is over two years of a run at 60 Hz and about 5 days at
+// MaxHz, far beyond any recording, while a corrupt end of 2^64−1 would
+// have a replay tick for ever.
+const MaxJournalTick = 1 << 32
+
 // JournalHeader is the first line of a journal: what a replay needs to
 // rebuild the same world before feeding the same inputs.
 type JournalHeader struct {
@@ -137,6 +143,9 @@ func ReadJournal(r io.Reader, name string) (*Journal, error) {
 			if n := len(j.Events); end.End == 0 || n > 0 && end.End < j.Events[n-1].Tick {
 				return nil, fail("end tick %d is before the last event", end.End)
 			}
+			if end.End > MaxJournalTick {
+				return nil, fail("end tick %d is beyond the last tick a journal may name (%d)", end.End, uint64(MaxJournalTick))
+			}
 			j.End = end.End
 			continue
 		}
@@ -146,6 +155,11 @@ func ReadJournal(r io.Reader, name string) (*Journal, error) {
 		}
 		if ev.Tick == 0 {
 			return nil, fail("tick must be ≥ 1 (inputs are fed before a tick)")
+		}
+		// Without an end line a replay runs to the last event's tick,
+		// so an event's tick is bounded like the end.
+		if ev.Tick > MaxJournalTick {
+			return nil, fail("tick %d is beyond the last tick a journal may name (%d)", ev.Tick, uint64(MaxJournalTick))
 		}
 		if n := len(j.Events); n > 0 && ev.Tick < j.Events[n-1].Tick {
 			return nil, fail("tick %d goes back in time (previous event is at tick %d)", ev.Tick, j.Events[n-1].Tick)
@@ -196,10 +210,19 @@ func (h JournalHeader) validate() error {
 	return nil
 }
 
-// ValidateHz rejects tick rates that are not finite numbers in (0, MaxHz].
+// MinHz bounds the tick rate from below: a tick of 1/MinHz = 1000 s is
+// already longer than any use of RayOS needs, and keeps the tick's Dt
+// (time.Duration, nanoseconds in an int64, at most ≈ 292 years) and the
+// simulation time of long runs far from overflow. Below it, 1e-300 Hz
+// passed validation and the tick length overflowed into a panic.
+const MinHz = 0.001
+
+// ValidateHz rejects tick rates that are not finite numbers in
+// [MinHz, MaxHz]; the runtime's --hz and a journal header's hz both pass
+// through it.
 func ValidateHz(hz float64) error {
-	if math.IsNaN(hz) || math.IsInf(hz, 0) || hz <= 0 || hz > MaxHz {
-		return fmt.Errorf("hz %v out of range: want a number in (0, %d]", hz, MaxHz)
+	if !(hz >= MinHz && hz <= MaxHz) { // false for NaN too
+		return fmt.Errorf("hz %v out of range: want a number in [%v, %d]", hz, MinHz, MaxHz)
 	}
 	return nil
 }

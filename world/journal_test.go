@@ -2,10 +2,13 @@ package world_test
 
 import (
 	"bytes"
+	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/rayos/engine/components"
 	"github.com/rayos/engine/world"
@@ -69,6 +72,11 @@ func TestJournalErrorsNameFileAndLine(t *testing.T) {
 		"end too early":  {header + "\n{\"tick\":5,\"input\":{\"kind\":\"text\",\"text\":\"a\"}}\n{\"end\":3}", "j.jsonl:3: end tick 3"},
 		"two values":     {header + "\n{\"tick\":1,\"input\":{\"kind\":\"text\",\"text\":\"a\"}} {}", "j.jsonl:2: more than one JSON value"},
 		"too long":       {header + "\n" + strings.Repeat("x", 2<<20), "j.jsonl:2: line longer than"},
+		"tiny hz":        {`{"format":"rayos-journal","version":1,"seed":1,"scene":"demo","hz":1e-300}`, "j.jsonl:1: header: hz 1e-300 out of range"},
+		// 2^64−1 replayed for ever; one past the bound is refused too.
+		"endless end":   {header + "\n{\"end\":18446744073709551615}", "j.jsonl:2: end tick 18446744073709551615 is beyond"},
+		"end past max":  {header + "\n{\"end\":4294967297}", "j.jsonl:2: end tick 4294967297 is beyond"},
+		"endless event": {header + "\n{\"tick\":18446744073709551615,\"input\":{\"kind\":\"text\",\"text\":\"a\"}}", "j.jsonl:2: tick 18446744073709551615 is beyond"},
 	}
 	for name, c := range cases {
 		_, err := world.ReadJournal(strings.NewReader(c.text), "j.jsonl")
@@ -100,5 +108,41 @@ func TestJournalWithoutEndRunsToTheLastEvent(t *testing.T) {
 	}
 	if j.End != 0 || j.LastTick() != 8 {
 		t.Errorf("End %d LastTick %d", j.End, j.LastTick())
+	}
+}
+
+func TestJournalTicksUpToTheBoundAreAccepted(t *testing.T) {
+	text := fmt.Sprintf(`{"format":"rayos-journal","version":1,"seed":1,"scene":"demo","hz":60}
+{"tick":%d,"input":{"kind":"text","text":"hide linux"}}
+{"end":%d}
+`, uint64(world.MaxJournalTick), uint64(world.MaxJournalTick))
+	j, err := world.ReadJournal(strings.NewReader(text), "long.jsonl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if j.LastTick() != world.MaxJournalTick {
+		t.Errorf("LastTick %d, want %d", j.LastTick(), uint64(world.MaxJournalTick))
+	}
+}
+
+func TestValidateHzBounds(t *testing.T) {
+	for _, hz := range []float64{world.MinHz, 0.5, world.DefaultHz, world.MaxHz} {
+		if err := world.ValidateHz(hz); err != nil {
+			t.Errorf("hz %v refused: %v", hz, err)
+		}
+	}
+	for _, hz := range []float64{0, -1, 1e-300, world.MinHz / 2, world.MaxHz + 1, math.NaN(), math.Inf(1), math.Inf(-1)} {
+		if err := world.ValidateHz(hz); err == nil {
+			t.Errorf("hz %v accepted", hz)
+		}
+	}
+	// The slowest accepted rate still has a tick that fits a Duration
+	// with room to spare: its clock holds millions of ticks (decades).
+	w := world.New(world.Config{Hz: world.MinHz}, nil)
+	if w.Clock.Dt != 1000*time.Second {
+		t.Errorf("Dt at MinHz = %v, want 1000s", w.Clock.Dt)
+	}
+	if ticks := time.Duration(math.MaxInt64) / w.Clock.Dt; ticks < 1_000_000 {
+		t.Errorf("a Duration holds only %d ticks at MinHz", ticks)
 	}
 }
