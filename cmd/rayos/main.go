@@ -44,7 +44,13 @@ gaze attention rays, compute tasks and their placements — in one ECS world,
 and advances it one tick at a time through a fixed pipeline of systems.
 
 Markers (one stable line each, documented in docs/markers.md) go to stdout;
-diagnostics go to stderr.`,
+diagnostics go to stderr.
+
+Environment:
+  RAYOS_DATA  the RAYOS_DATA folder for every subcommand with a --data flag
+              (boot, ctl, guest, policy explain) when --data is not given;
+              --data wins over it. Neither may be empty.`,
+		Version:       versionLine(),
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		PersistentPreRunE: func(cmd *cobra.Command, args []string) error {
@@ -53,21 +59,67 @@ diagnostics go to stderr.`,
 				return usageError{fmt.Errorf("--log-level %q: want debug, info, warn or error", logLevel)}
 			}
 			slog.SetDefault(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level})))
-			return nil
+			return dataFromEnv(cmd)
 		},
 	}
+	// A subcommand that adds its own PersistentPreRunE must not skip the
+	// root's: that is where --data learns RAYOS_DATA.
+	cobra.EnableTraverseRunHooks = true
+	root.SetVersionTemplate("{{.Version}}\n")
 	root.PersistentFlags().StringVar(&logLevel, "log-level", "info", "diagnostics level on stderr: debug, info, warn, error")
 	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error { return usageError{err} })
 	root.AddCommand(newBootCmd(), newReplayCmd(), newCtlCmd(), newPolicyCmd(), newGuestCmd(), newBenchCmd(), newVersionCmd())
-	var setFlagErrors func(c *cobra.Command)
-	setFlagErrors = func(c *cobra.Command) {
+	var walk func(c *cobra.Command)
+	walk = func(c *cobra.Command) {
 		c.SetFlagErrorFunc(root.FlagErrorFunc())
+		f := c.Flags().Lookup(dataFlag)
+		if f == nil {
+			f = c.PersistentFlags().Lookup(dataFlag)
+		}
+		if f != nil && !strings.Contains(f.Usage, "$"+dataEnv) {
+			f.Usage += " (default: $" + dataEnv + " when set)"
+		}
 		for _, sub := range c.Commands() {
-			setFlagErrors(sub)
+			walk(sub)
 		}
 	}
-	setFlagErrors(root)
+	walk(root)
 	return root
+}
+
+// dataFlag is the flag that names RAYOS_DATA, in every subcommand that has
+// one; dataEnv is the environment variable that stands in for it.
+const (
+	dataFlag = "data"
+	dataEnv  = "RAYOS_DATA"
+)
+
+// dataFromEnv fills --data from RAYOS_DATA when the user did not give it,
+// once for every subcommand, and refuses an empty folder name from either:
+// an empty RAYOS_DATA resolved to the current folder, where boot then
+// overwrote the policy and the registry.
+func dataFromEnv(cmd *cobra.Command) error {
+	f := cmd.Flags().Lookup(dataFlag)
+	if f == nil {
+		return nil
+	}
+	if f.Changed {
+		if strings.TrimSpace(f.Value.String()) == "" {
+			return usageError{fmt.Errorf("--%s is empty: name the RAYOS_DATA folder (or leave --%s out for $%s, else %s)", dataFlag, dataFlag, dataEnv, f.DefValue)}
+		}
+		return nil
+	}
+	v, ok := os.LookupEnv(dataEnv)
+	if !ok {
+		return nil
+	}
+	if strings.TrimSpace(v) == "" {
+		return usageError{fmt.Errorf("%s is set but empty: name the RAYOS_DATA folder, or unset it for --%s's default %s", dataEnv, dataFlag, f.DefValue)}
+	}
+	if err := f.Value.Set(v); err != nil {
+		return usageError{fmt.Errorf("%s=%q: %w", dataEnv, v, err)}
+	}
+	return nil
 }
 
 // exactArgs is cobra.ExactArgs with an error that counts as bad usage.

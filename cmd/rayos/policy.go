@@ -85,7 +85,9 @@ func newPolicyExplainCmd() *cobra.Command {
 			if guest == "" {
 				return usageError{errors.New("--guest is required")}
 			}
-			if confidence < 0 || confidence > 1 {
+			// Written so that NaN fails too: every comparison with NaN is
+			// false, and a NaN confidence once explained as allow.
+			if !(confidence >= 0 && confidence <= 1) {
 				return usageError{fmt.Errorf("--confidence %v: want a number in [0, 1]", confidence)}
 			}
 			if file == "" {

@@ -2,6 +2,9 @@ package main
 
 import (
 	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
 
 	"github.com/rayos/engine/boot"
 	"github.com/rayos/engine/world"
@@ -18,7 +21,8 @@ every recorded input before the same tick, and runs to the recorded end
 without pacing. It prints the same markers as the recorded run from
 RAYOS_BOOT:gpu on (the lines before it describe the host: replay touches
 no RAYOS_DATA; the journal carries the boot entry and the policy), and
---snapshot gives the same final world.`,
+--snapshot gives the same final world. SIGINT/SIGTERM stop it cleanly
+(RAYOS_BOOT:shutdown, exit status 0) before the recorded end.`,
 		Example: `  rayos boot --ticks 200 --record run.jsonl
   rayos replay run.jsonl
   rayos replay run.jsonl --snapshot replayed.json`,
@@ -39,6 +43,14 @@ no RAYOS_DATA; the journal carries the boot entry and the policy), and
 			if err := o.Validate(); err != nil {
 				return usageError{err}
 			}
+			// A replay runs unpaced and may be long: SIGINT/SIGTERM end it
+			// the way they end a boot, with a RAYOS_BOOT:shutdown marker
+			// (reason=signal) and exit status 0, instead of killing it
+			// mid-line.
+			sigs := make(chan os.Signal, 2)
+			signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
+			defer signal.Stop(sigs)
+			o.Signals = sigs
 			return boot.Run(o)
 		},
 	}

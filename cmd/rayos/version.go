@@ -16,16 +16,23 @@ func newVersionCmd() *cobra.Command {
 		Example: "  rayos version",
 		Args:    exactArgs(0, "none"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ark := "unknown"
-			if info, ok := debug.ReadBuildInfo(); ok {
-				for _, dep := range info.Deps {
-					if dep.Path == "github.com/mlange-42/ark" {
-						ark = dep.Version
-					}
-				}
-			}
-			_, err := fmt.Fprintf(cmd.OutOrStdout(), "rayos %s (%s %s/%s, ark %s)\n", boot.Version, runtime.Version(), runtime.GOOS, runtime.GOARCH, ark)
+			_, err := fmt.Fprintln(cmd.OutOrStdout(), versionLine())
 			return err
 		},
 	}
+}
+
+// versionLine is what `rayos version` and `rayos --version` print: the
+// engine's version, the Go toolchain and platform, and the ECS it was
+// built with (the world's layout and costs follow from ark's version).
+func versionLine() string {
+	ark := "unknown"
+	if info, ok := debug.ReadBuildInfo(); ok {
+		for _, dep := range info.Deps {
+			if dep.Path == "github.com/mlange-42/ark" {
+				ark = dep.Version
+			}
+		}
+	}
+	return fmt.Sprintf("rayos %s (%s %s/%s, ark %s)", boot.Version, runtime.Version(), runtime.GOOS, runtime.GOARCH, ark)
 }
