@@ -2,6 +2,7 @@ package tests
 
 import (
 	"bufio"
+	"bytes"
 	"fmt"
 	"net"
 	"os/exec"
@@ -13,23 +14,51 @@ import (
 	"time"
 )
 
-// running is a rayos boot in the background whose markers are collected.
+// running is a rayos boot in the background whose markers (stdout) and
+// diagnostics (stderr) are collected.
 type running struct {
-	cmd   *exec.Cmd
-	mu    sync.Mutex
-	lines []string
-	done  chan struct{}
+	cmd    *exec.Cmd
+	mu     sync.Mutex
+	lines  []string
+	stderr syncBuffer
+	done   chan struct{}
+}
+
+// syncBuffer is a bytes.Buffer safe to write from the process's stderr
+// copier and read from the test.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
 
 func startRayos(t *testing.T, dir string, args ...string) *running {
 	t.Helper()
-	cmd := exec.Command(rayosBin, append([]string{"boot", "--data", "data", "--gpu", "cpu"}, args...)...)
+	return startCommand(t, dir, exec.Command(rayosBin, append([]string{"boot", "--data", "data", "--gpu", "cpu"}, args...)...))
+}
+
+// startCommand starts a command that runs rayos boot (possibly under a
+// wrapper such as prlimit) and waits for it to be ready.
+func startCommand(t *testing.T, dir string, cmd *exec.Cmd) *running {
+	t.Helper()
 	cmd.Dir = dir
 	out, _ := cmd.StdoutPipe()
+	r := &running{cmd: cmd, done: make(chan struct{})}
+	cmd.Stderr = &r.stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	r := &running{cmd: cmd, done: make(chan struct{})}
 	go func() {
 		defer close(r.done)
 		sc := bufio.NewScanner(out)
@@ -111,8 +140,8 @@ func TestControlSocketDrivesGuestsThroughThePolicy(t *testing.T) {
 		"RAYOS_AUDIT:type:guest=linux source=",
 		"RAYOS_GUEST:linux:hidden\n")
 
-	// Malformed, over-long and binary lines, and many concurrent clients:
-	// every request gets exactly one ACK and nothing crashes.
+	// Malformed, over-long, binary and empty lines, and many concurrent
+	// clients: every line gets exactly one ACK and nothing crashes.
 	sock := filepath.Join(dir, "data", "control.sock")
 	const clients, each = 8, 40
 	var wg sync.WaitGroup
@@ -132,7 +161,7 @@ func TestControlSocketDrivesGuestsThroughThePolicy(t *testing.T) {
 			for i := 0; i < each; i++ {
 				lines = append(lines, []string{"status", "present linux", "hide linux", "zap", "type linux"}[i%5])
 			}
-			wantAcks := len(lines) - 1 // the empty line is ignored
+			wantAcks := len(lines) // the empty line is answered too
 			for _, l := range lines {
 				fmt.Fprintln(conn, l)
 			}

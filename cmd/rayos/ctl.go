@@ -2,12 +2,19 @@ package main
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
+	"io"
+	"log/slog"
 	"net"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
+	"github.com/rayos/engine/guests"
 	"github.com/rayos/engine/world/marker"
 	"github.com/spf13/cobra"
 )
@@ -15,62 +22,241 @@ import (
 func newCtlCmd() *cobra.Command {
 	var data, control string
 	var timeout time.Duration
+	var confirm bool
 	cmd := &cobra.Command{
 		Use:   "ctl OP [ARGS…]",
 		Short: "Send one request to a running RayOS over its control socket and print the ACK",
 		Long: `ctl is the client of the control socket (the v0 host bridge). It sends one
 request line and prints the RAYOS_HOST_ACK that answers it, once the request's
-effect completed or failed; it exits 0 on ok and 1 on err.
+effect completed or failed; it exits 0 on ok, 1 on err and 2 on bad usage.
 
 Requests:
   start VM | present VM | hide VM | shutdown VM | suspend VM | resume VM
   type VM TEXT… | press VM KEY | mouse VM X Y | click VM [left|right|middle]
   status [VM]
+  pending            list the requests waiting for confirmation, with their ids
+  confirm [ID]       allow a request waiting for confirmation
+  cancel [ID]        refuse it
+  (without ID, confirm and cancel act on your own latest waiting request,
+  made over the same connection; from another shell, give the ID)
 
 Every request goes through the policy like any other intent: input reaches a
-guest only while it is presented and the policy allows that input kind.`,
+guest only while it is presented and the policy allows that input kind. When
+the policy asks for confirmation, ctl says so on stderr with the request's ID
+and keeps waiting: confirm or cancel it from another shell, or pass --confirm
+to confirm it yourself. Arguments are one line of text: control characters
+(newlines included) are refused.`,
 		Example: `  rayos ctl start linux
   rayos ctl present linux
   rayos ctl type linux hello world
   rayos ctl press linux enter
-  rayos ctl status`,
+  rayos ctl status
+
+  # shutdown asks for confirmation under the default policy:
+  rayos ctl shutdown linux            # waits; stderr names the ID to confirm
+  rayos ctl pending                   # from another shell: 17 shutdown linux rule=… expires=…
+  rayos ctl confirm 17                # or: rayos ctl cancel 17
+  rayos ctl --confirm shutdown linux  # ask and confirm in one go`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) == 0 {
 				return usageError{fmt.Errorf("ctl needs an OP (see rayos ctl --help)")}
 			}
-			return nil
+			_, err := requestLine(args)
+			return err
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
+			line, _ := requestLine(args) // checked by Args
 			if control == "" {
 				control = filepath.Join(data, "control.sock")
 			}
-			c, err := net.DialTimeout("unix", control, 5*time.Second)
+			conn, err := net.DialTimeout("unix", control, 5*time.Second)
 			if err != nil {
 				return fmt.Errorf("control socket %s: %w (is rayos boot running?)", control, err)
 			}
-			defer c.Close()
-			c.SetDeadline(time.Now().Add(timeout))
-			if _, err := fmt.Fprintln(c, strings.Join(args, " ")); err != nil {
-				return fmt.Errorf("control socket %s: %w", control, err)
+			defer conn.Close()
+			conn.SetDeadline(time.Now().Add(timeout))
+			s := &ctlSession{
+				conn: conn, r: bufio.NewReader(conn), control: control, timeout: timeout,
+				stdout: cmd.OutOrStdout(), stderr: cmd.ErrOrStderr(),
+				again: ctlAgain(cmd, data, control),
 			}
-			line, err := bufio.NewReader(c).ReadString('\n')
-			if err != nil {
-				return fmt.Errorf("control socket %s: no answer within %v: %w", control, timeout, err)
-			}
-			line = strings.TrimRight(line, "\n")
-			fmt.Fprintln(cmd.OutOrStdout(), line)
-			m, err := marker.Parse(line)
-			if err != nil || m.Kind != marker.KindHostAck {
-				return fmt.Errorf("unexpected answer %q", line)
-			}
-			if m.Fields[1] != "ok" {
-				return fmt.Errorf("%s: %s", m.Fields[0], m.Fields[2])
-			}
-			return nil
+			return s.run(line, confirm)
 		},
 	}
 	cmd.Flags().StringVar(&data, "data", "./rayos-data", "RAYOS_DATA of the running RayOS (its control.sock)")
 	cmd.Flags().StringVar(&control, "control", "", "control socket path (overrides --data)")
 	cmd.Flags().DurationVar(&timeout, "timeout", 60*time.Second, "how long to wait for the ACK")
+	cmd.Flags().BoolVar(&confirm, "confirm", false, "if the policy asks for confirmation, give it (on the same connection)")
 	return cmd
+}
+
+// requestLine joins the arguments into the request line, refusing what
+// would not arrive as one line of text: a newline in an argument would
+// otherwise smuggle in a second request.
+func requestLine(args []string) (string, error) {
+	for i, a := range args {
+		if !utf8.ValidString(a) {
+			return "", usageError{fmt.Errorf("argument %d %q is not UTF-8 text", i+1, a)}
+		}
+		if j := strings.IndexFunc(a, unicode.IsControl); j >= 0 {
+			r, _ := utf8.DecodeRuneInString(a[j:])
+			return "", usageError{fmt.Errorf("argument %d %q contains a control character (%U); a request is one line of text", i+1, a, r)}
+		}
+	}
+	line := strings.Join(args, " ")
+	if len(line) > guests.MaxControlLine {
+		return "", usageError{fmt.Errorf("the request is %d bytes; the control socket takes at most %d", len(line), guests.MaxControlLine)}
+	}
+	return line, nil
+}
+
+// ctlAgain is how to run ctl against the same RayOS, for the hint that
+// names the confirm and cancel commands.
+func ctlAgain(cmd *cobra.Command, data, control string) string {
+	again := "rayos ctl"
+	switch {
+	case cmd.Flags().Changed("control"):
+		again += " --control " + strconv.Quote(control)
+	case cmd.Flags().Changed("data"):
+		again += " --data " + strconv.Quote(data)
+	}
+	return again
+}
+
+// ctlSession is one connection to the control socket.
+type ctlSession struct {
+	conn           net.Conn
+	r              *bufio.Reader
+	control        string
+	timeout        time.Duration
+	stdout, stderr io.Writer
+	again          string // "rayos ctl" with the flags that reach this RayOS
+}
+
+// run sends line and prints its ACK; with confirm, a confirmation the
+// policy asks for is given on the same connection, and the confirm's own
+// ACK (which comes after the request's) is printed too.
+func (s *ctlSession) run(line string, confirm bool) error {
+	if err := s.send(line); err != nil {
+		return err
+	}
+	confirming := false
+	ack, err := s.awaitAck(func(n confirmNotice) error {
+		if !confirm || confirming {
+			fmt.Fprintf(s.stderr, "rayos ctl: %s waits for confirmation (rule %s): %s\n", n.what(), n.rule, n.howTo(s.again))
+			return nil
+		}
+		confirming = true
+		fmt.Fprintf(s.stderr, "rayos ctl: %s waits for confirmation (rule %s); confirming it (--confirm)\n", n.what(), n.rule)
+		if n.source == "" {
+			return s.send("confirm") // this connection's own latest waiting request: ours
+		}
+		return s.send("confirm " + n.source)
+	})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(s.stdout, ack.String())
+	outcome := ackError(ack)
+	if confirming {
+		confirmAck, err := s.awaitAck(func(n confirmNotice) error { return nil })
+		if err != nil {
+			return err
+		}
+		fmt.Fprintln(s.stdout, confirmAck.String())
+		outcome = errors.Join(outcome, ackError(confirmAck))
+	}
+	return outcome
+}
+
+func (s *ctlSession) send(line string) error {
+	if _, err := io.WriteString(s.conn, line+"\n"); err != nil {
+		return fmt.Errorf("control socket %s: %w", s.control, err)
+	}
+	return nil
+}
+
+// awaitAck reads lines until an ACK. Lines before it are notices about the
+// request: a policy-confirm goes to onConfirm, others are skipped.
+func (s *ctlSession) awaitAck(onConfirm func(confirmNotice) error) (marker.Marker, error) {
+	for {
+		line, err := s.r.ReadString('\n')
+		if err != nil {
+			if errors.Is(err, io.EOF) {
+				return marker.Marker{}, fmt.Errorf("control socket %s: closed before the ACK", s.control)
+			}
+			return marker.Marker{}, fmt.Errorf("control socket %s: no answer within %v: %w", s.control, s.timeout, err)
+		}
+		line = strings.TrimRight(line, "\r\n")
+		m, err := marker.Parse(line)
+		switch {
+		case err == nil && m.Kind == marker.KindHostAck:
+			return m, nil
+		case err == nil && m.Kind == marker.KindAudit && m.Fields[0] == "policy-confirm":
+			if err := onConfirm(parseConfirmNotice(m.Fields[1])); err != nil {
+				return marker.Marker{}, err
+			}
+		default:
+			slog.Debug("control socket: skipping a line before the ACK", "line", line)
+		}
+	}
+}
+
+// ackError is nil for an ok ACK and says what failed for an err one.
+func ackError(ack marker.Marker) error {
+	if ack.Fields[1] == "ok" {
+		return nil
+	}
+	return fmt.Errorf("%s: %s", ack.Fields[0], ack.Fields[2])
+}
+
+// confirmNotice is what ctl needs from a policy-confirm notice.
+type confirmNotice struct {
+	action, guest, rule string
+	source              string // the request id to confirm; "" when the notice has none
+}
+
+func (n confirmNotice) what() string {
+	if n.guest == "" || n.guest == "-" {
+		return n.action
+	}
+	return n.action + " " + n.guest
+}
+
+// howTo says which commands answer the confirmation.
+func (n confirmNotice) howTo(ctl string) string {
+	if n.source == "" {
+		return fmt.Sprintf("run '%s pending' for its id, then '%s confirm ID' or '%s cancel ID'", ctl, ctl, ctl)
+	}
+	return fmt.Sprintf("run '%s confirm %s' or '%s cancel %s'", ctl, n.source, ctl, n.source)
+}
+
+// parseConfirmNotice reads "action=shutdown guest=linux confidence=1.00
+// source=17 rule=guests.linux.confirm expires=3017"; a quoted value (an
+// argument) may hold spaces and never ends the field list early.
+func parseConfirmNotice(detail string) confirmNotice {
+	fields := map[string]string{}
+	for rest := strings.TrimSpace(detail); rest != ""; rest = strings.TrimSpace(rest) {
+		key, after, ok := strings.Cut(rest, "=")
+		if !ok || strings.Contains(key, " ") {
+			break
+		}
+		value := after
+		if q, err := strconv.QuotedPrefix(after); err == nil {
+			value, rest = q, after[len(q):]
+			if u, err := strconv.Unquote(q); err == nil {
+				value = u
+			}
+		} else {
+			value, rest, _ = strings.Cut(after, " ")
+		}
+		if _, seen := fields[key]; !seen {
+			fields[key] = value
+		}
+	}
+	n := confirmNotice{action: fields["action"], guest: fields["guest"], rule: fields["rule"], source: fields["source"]}
+	if _, err := strconv.ParseUint(n.source, 10, 32); err != nil {
+		n.source = "" // not an id ctl can pass on
+	}
+	return n
 }
