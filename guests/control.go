@@ -417,7 +417,7 @@ func (s *ControlServer) Close() error {
 	close(s.done)
 	err := s.ln.Close()
 	for _, wr := range waiting {
-		wr.client.answer(wr.slot, marker.HostAck("?", false, "RayOS shut down before the request completed").String())
+		wr.client.answer(wr.slot, marker.HostAck(wr.slot.op, false, "RayOS shut down before the request completed").String())
 	}
 	for _, c := range clients {
 		c.stopReading()

@@ -40,6 +40,7 @@ type controlClient struct {
 // controlSlot is one request line's place in its client's order.
 type controlSlot struct {
 	id       uint32   // the world's request id (0 when answered here); guarded by the server's mu
+	op       string   // the request's first word, for the ACKs RayOS gives itself; set before it is queued
 	lines    []string // notices not yet taken by the writer
 	ack      string
 	answered bool
@@ -86,11 +87,18 @@ func (c *controlClient) handle(text string) {
 	case !isRequestText(text):
 		c.queueAnswered("request has control characters or is not UTF-8 text")
 	default:
-		slot := c.queue(&controlSlot{})
+		slot := c.queue(&controlSlot{op: requestOp(text)})
 		if refusal := c.s.submit(c, slot, text); refusal != "" {
-			c.answer(slot, marker.HostAck("?", false, refusal).String())
+			c.answer(slot, marker.HostAck(slot.op, false, refusal).String())
 		}
 	}
+}
+
+// requestOp is a request's first word, which its ACK names when RayOS
+// answers it without the world (refused while shutting down).
+func requestOp(line string) string {
+	op, _, _ := strings.Cut(strings.TrimSpace(line), " ")
+	return op
 }
 
 // isRequestText is true for a line of UTF-8 text without control

@@ -52,10 +52,43 @@ func TestControlServerRoutesAnswersAndRefusesBadLines(t *testing.T) {
 	fmt.Fprintln(conn, "present linux")
 	<-s.Requests()
 	s.Close()
-	if line, _ := r.ReadString('\n'); !strings.Contains(line, ":err:RayOS shut down") {
+	if line, _ := r.ReadString('\n'); line != "RAYOS_HOST_ACK:present:err:RayOS shut down before the request completed\n" {
 		t.Errorf("pending at close: %q", line)
 	}
 	if _, err := os.Stat(path); !os.IsNotExist(err) {
 		t.Error("socket file left behind")
+	}
+}
+
+// Close answers what it has read: a request the world holds gets "shut
+// down before it completed", one read but not yet handed over (the client
+// was at its outstanding cap) "shutting down"; then the connection closes.
+func TestControlCloseAnswersEveryRequestItRead(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "control.sock")
+	s, err := guests.ListenControlWith(path, guests.ControlOptions{MaxOutstanding: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn, err := net.Dial("unix", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	fmt.Fprint(conn, "present linux\nhide linux\n") // one write: RayOS reads both lines at once
+	if req := <-s.Requests(); req.Line != "present linux" {
+		t.Fatalf("request %+v", req)
+	}
+	s.Close()
+	r := bufio.NewReader(conn)
+	for _, want := range []string{
+		"RAYOS_HOST_ACK:present:err:RayOS shut down before the request completed\n",
+		"RAYOS_HOST_ACK:hide:err:RayOS is shutting down; try again\n",
+	} {
+		if line, err := r.ReadString('\n'); line != want {
+			t.Errorf("%q, %v; want %q", line, err, want)
+		}
+	}
+	if line, err := r.ReadString('\n'); err == nil {
+		t.Errorf("after the answers: %q; want the connection closed", line)
 	}
 }

@@ -116,11 +116,22 @@ func ctlAgain(cmd *cobra.Command, data, control string) string {
 	again := "rayos ctl"
 	switch {
 	case cmd.Flags().Changed("control"):
-		again += " --control " + strconv.Quote(control)
+		again += " --control " + shellWord(control)
 	case cmd.Flags().Changed("data"):
-		again += " --data " + strconv.Quote(data)
+		again += " --data " + shellWord(data)
 	}
 	return again
+}
+
+// shellWord quotes a path for a command line a user may paste, unless it
+// needs none.
+func shellWord(s string) string {
+	if s != "" && !strings.ContainsFunc(s, func(r rune) bool {
+		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("._/-+,=@%", r))
+	}) {
+		return s
+	}
+	return strconv.Quote(s)
 }
 
 // ctlSession is one connection to the control socket.
