@@ -159,7 +159,10 @@ type runtime struct {
 	registryData         *guests.Registry
 	guestSpecs           []scene.GuestSpec
 	autostart            []string
-	closers              []func()
+	// deferAutostart holds the autostart intents until the hypervisor,
+	// unavailable at boot, is first reconciled.
+	deferAutostart bool
+	closers        []func()
 }
 
 // Run boots RayOS (or replays a journal) and ticks until Ticks, a signal
@@ -169,10 +172,13 @@ func Run(o Options) (err error) {
 	if err := o.Validate(); err != nil {
 		return err
 	}
-	rt := &runtime{o: &o, log: o.Logger, bus: marker.NewBus(o.Stdout)}
+	rt := &runtime{o: &o, log: o.Logger}
 	if rt.log == nil {
 		rt.log = slog.Default()
 	}
+	stdout, flush := rt.stdoutSink(o.Stdout) // never blocks the tick; boot/sinks.go
+	defer flush()
+	rt.bus = marker.NewBus(stdout)
 	defer func() {
 		for i := len(rt.closers) - 1; i >= 0; i-- {
 			rt.closers[i]()
@@ -198,6 +204,7 @@ func Run(o Options) (err error) {
 
 // fail emits the failed-stage marker and returns the error.
 func (rt *runtime) fail(stage string, err error) error {
+	rt.recordFailedAttempt() // every failed boot counts; boot/sequence.go
 	rt.bus.Emit(marker.Boot("failed", "stage="+stage+" "+err.Error()))
 	return fmt.Errorf("boot stage %s: %w", stage, err)
 }
@@ -355,7 +362,9 @@ func (rt *runtime) run() (err error) {
 		}
 	}
 	if err := rt.bus.Err(); err != nil {
-		errs = append(errs, fmt.Errorf("marker sink: %w", err))
+		// A marker sink is a copy of the stream: its failure is reported,
+		// never the run's exit status.
+		rt.log.Warn("marker sink failed", "err", err)
 	}
 	return errors.Join(errs...)
 }
@@ -412,6 +421,10 @@ func (rt *runtime) tick(sched *world.Scheduler, policyUpdates <-chan string, req
 				feedResult(w, res)
 			case ev := <-hvEvents:
 				feedEvent(w, ev)
+				if rt.deferAutostart && ev.ID == "-" && ev.What == guests.EventReconciled {
+					rt.deferAutostart = false
+					rt.feedAutostart()
+				}
 			case f := <-frames:
 				rt.showFrame(f)
 			case <-captureC:
@@ -428,7 +441,11 @@ func (rt *runtime) tick(sched *world.Scheduler, policyUpdates <-chan string, req
 		}
 		sched.Tick(w)
 		for _, a := range outbox.Acks {
-			if rt.control != nil {
+			switch {
+			case rt.control == nil:
+			case a.Notice:
+				rt.control.Notify(uint32(a.Request), a.Line)
+			default:
 				rt.control.Reply(uint32(a.Request), a.Line)
 			}
 		}
@@ -543,6 +560,9 @@ func (rt *runtime) announceGuests(sum scene.Summary) {
 // feedAutostart asks to start each autostart guest, once the journal is
 // recording so a replay sees the same intents.
 func (rt *runtime) feedAutostart() {
+	if rt.deferAutostart {
+		return
+	}
 	for _, id := range rt.autostart {
 		rt.w.Inbox.Feed(rt.w.Clock, components.Input{Kind: components.InputText, Text: "start " + id})
 	}
@@ -586,7 +606,15 @@ func (rt *runtime) hypervisor() error {
 		rt.supervisor = sup
 		rt.closers = append(rt.closers, func() { sup.Close() })
 		hv.Executor = sup
-		rt.log.Info("hypervisor attached", "socket", rt.o.LibvirtSocket, "uri", rt.o.LibvirtURI)
+		if why := sup.Unavailable(); why != nil {
+			// Not up yet is not a failed boot: RayOS boots on, says so
+			// (RAYOS_AUDIT:hypervisor:unavailable), and the supervisor
+			// keeps trying; autostart waits for the connection.
+			rt.deferAutostart = true
+			rt.log.Warn("hypervisor unavailable; booting on and reconnecting", "socket", rt.o.LibvirtSocket, "err", why)
+		} else {
+			rt.log.Info("hypervisor attached", "socket", rt.o.LibvirtSocket, "uri", rt.o.LibvirtURI)
+		}
 	}
 	ecs.AddResource(rt.w.ECS, hv)
 	return nil
@@ -619,6 +647,7 @@ func (rt *runtime) saveGuests() {
 type replayed struct{}
 
 func (replayed) Execute(uint64, components.IntentAction, string, string) {}
+func (replayed) Grant(string, components.ActionSet)                      {}
 
 // domainSpec is the definition of VM id from the registry and the policy
 // in force; the supervisor asks for it on the tick that starts the VM.

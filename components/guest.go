@@ -56,4 +56,10 @@ type Guest struct {
 	Ready bool `json:"ready"`
 	// Desktop is the surface that shows this guest's display.
 	Desktop EntityRef `json:"desktop"`
+	// Permitted is what the policy in force does not deny this guest
+	// (inputs as if it were presented, at full confidence). The policy gate
+	// rewrites it whenever the policy changes; effects check it again at
+	// the moment they carry an intent out, so that a reload that revokes
+	// something is obeyed by work already decided.
+	Permitted ActionSet `json:"permitted"`
 }

@@ -36,6 +36,13 @@ var IntentActionNames = [...]string{
 	ActionResume:   "resume",
 }
 
+// ActionSet is a set of IntentActions, bit 1<<action.
+type ActionSet uint16
+
+// InputActions are the input injections: they reach a guest only while it
+// is presented and the policy in force allows that kind.
+const InputActions = ActionSet(1<<ActionType | 1<<ActionPress | 1<<ActionMouse | 1<<ActionClick)
+
 // IntentStatus is where an envelope is on its way through the pipeline.
 type IntentStatus uint8
 
@@ -84,6 +91,19 @@ type IntentEnvelope struct {
 	// Request is the control-socket request this intent answers (its ACK
 	// goes back to that client), 0 for intents from the user's own input.
 	Request uint64 `json:"request,omitempty"`
+	// Client is the control-socket connection the request came from, 0
+	// for the user's own input and for RayOS's own intents. A "confirm"
+	// without an id resolves only its own client's pending requests.
+	Client uint32 `json:"client,omitempty"`
+	// Order is the envelope's place in the order requests take effect:
+	// its own Source, or, once a confirmation allowed it, the Source of
+	// that confirm. Effects carry out envelopes in Order, so requests take
+	// effect in the order they were received whatever the ECS's storage
+	// order.
+	Order uint64 `json:"order"`
+	// Notified is set once the client was told that the request waits
+	// for confirmation.
+	Notified bool `json:"notified,omitempty"`
 	// Acked is set once the request's ACK has been emitted.
 	Acked bool `json:"acked,omitempty"`
 	// Detail is the outcome in words (a denial's rule, an effect's error).

@@ -46,6 +46,12 @@ type Supervisor struct {
 	mu        sync.Mutex
 	closed    bool
 	inFlight  int
+	// grants is what each VM may receive now (effects.Executor.Grant):
+	// checked by the worker right before it delivers an injection.
+	grantsMu sync.Mutex
+	grants   map[string]components.ActionSet
+	// unavailable is why the first connection failed, if it did.
+	unavailable error
 }
 
 type job struct {
@@ -65,24 +71,29 @@ type KeyMap struct {
 	Key func(name string) (uint32, bool)
 }
 
-// NewSupervisor connects and starts the worker. connect opens a Driver (it
+// NewSupervisor starts the worker and connects. connect opens a Driver (it
 // is called again to reconnect after the hypervisor went away); vms are the
 // registry ids to reconcile after a reconnect; spec gives the domain
-// definition of a VM (registry + policy) when it is started.
+// definition of a VM (registry + policy) when it is started. A hypervisor
+// that is not up yet does not stop RayOS: the supervisor reports it
+// unavailable, fails work meanwhile with an err result, and keeps trying
+// with backoff, as after a loss mid-run.
 func NewSupervisor(connect func() (Driver, error), vms []string, spec func(id string) (DomainSpec, error), keys KeyMap) (*Supervisor, error) {
-	d, err := connect()
-	if err != nil {
-		return nil, err
-	}
 	ctx, cancel := context.WithCancel(context.Background())
-	s := &Supervisor{connect: connect, vms: vms, driver: d, up: true, spec: spec, keys: keys, jobs: make(chan job, 1024),
+	s := &Supervisor{connect: connect, vms: vms, spec: spec, keys: keys, jobs: make(chan job, 1024),
 		results: make(chan Result, 1024), events: make(chan Event, 256), cancel: cancel, done: make(chan struct{}),
 		frames: make(chan Frame, 4)}
-	events, err := d.Events(ctx)
-	if err != nil {
-		cancel()
-		d.Close()
-		return nil, err
+	var events <-chan Event
+	d, err := connect()
+	if err == nil {
+		if events, err = d.Events(ctx); err != nil {
+			d.Close()
+		}
+	}
+	if err == nil {
+		s.driver, s.up = d, true
+	} else {
+		s.unavailable = err
 	}
 	s.wg.Add(2)
 	go s.work()
@@ -92,55 +103,49 @@ func NewSupervisor(connect func() (Driver, error), vms []string, spec func(id st
 
 // Hypervisor connection events, sent with ID "-".
 const (
-	EventLost       = "lost"
-	EventReconciled = "reconciled"
+	EventUnavailable = "unavailable"
+	EventLost        = "lost"
+	EventReconciled  = "reconciled"
 )
+
+// Unavailable is why the hypervisor could not be reached when the
+// supervisor started, nil if it could.
+func (s *Supervisor) Unavailable() error { return s.unavailable }
 
 // reconnectBackoff bounds the wait between reconnection attempts.
 var reconnectBackoff = []time.Duration{100 * time.Millisecond, 250 * time.Millisecond, 500 * time.Millisecond, time.Second, 2 * time.Second, 5 * time.Second}
 
-// watch forwards lifecycle events; when the event stream ends because the
-// hypervisor went away, it says so, reconnects with backoff, re-lists every
-// VM's state for the world to reconcile, and goes on. s.events is never
+// watch forwards lifecycle events; when there is no connection (the
+// hypervisor was not up at start, or its event stream ended because it
+// went away) it says so, reconnects with backoff, re-lists every VM's
+// state for the world to reconcile, and goes on. s.events is never
 // closed: watchers may still report until Close.
 func (s *Supervisor) watch(ctx context.Context, events <-chan Event) {
 	defer s.wg.Done()
+	if events == nil && !s.emit(Event{ID: "-", What: EventUnavailable}) {
+		return
+	}
 	for {
-		for ev := range events {
-			if !s.emit(ev) {
+		if events != nil {
+			for ev := range events {
+				if !s.emit(ev) {
+					return
+				}
+			}
+			if ctx.Err() != nil {
 				return
-			}
-		}
-		if ctx.Err() != nil {
-			return
-		}
-		s.mu2.Lock()
-		s.up = false
-		old := s.driver
-		s.mu2.Unlock()
-		old.Close()
-		if !s.emit(Event{ID: "-", What: EventLost}) {
-			return
-		}
-		for attempt := 0; ; attempt++ {
-			select {
-			case <-s.done:
-				return
-			case <-time.After(reconnectBackoff[min(attempt, len(reconnectBackoff)-1)]):
-			}
-			d, err := s.connect()
-			if err != nil {
-				continue
-			}
-			ev, err := d.Events(ctx)
-			if err != nil {
-				d.Close()
-				continue
 			}
 			s.mu2.Lock()
-			s.driver, s.up, events = d, true, ev
+			s.up = false
+			old := s.driver
 			s.mu2.Unlock()
-			break
+			old.Close()
+			if !s.emit(Event{ID: "-", What: EventLost}) {
+				return
+			}
+		}
+		if events = s.reconnect(ctx); events == nil {
+			return
 		}
 		for _, id := range s.vms {
 			state, err := s.current().State(id)
@@ -154,6 +159,31 @@ func (s *Supervisor) watch(ctx context.Context, events <-chan Event) {
 		if !s.emit(Event{ID: "-", What: EventReconciled}) {
 			return
 		}
+	}
+}
+
+// reconnect tries to connect with backoff until it succeeds (and returns
+// the new event stream) or the supervisor closes (nil).
+func (s *Supervisor) reconnect(ctx context.Context) <-chan Event {
+	for attempt := 0; ; attempt++ {
+		select {
+		case <-s.done:
+			return nil
+		case <-time.After(reconnectBackoff[min(attempt, len(reconnectBackoff)-1)]):
+		}
+		d, err := s.connect()
+		if err != nil {
+			continue
+		}
+		ev, err := d.Events(ctx)
+		if err != nil {
+			d.Close()
+			continue
+		}
+		s.mu2.Lock()
+		s.driver, s.up = d, true
+		s.mu2.Unlock()
+		return ev
 	}
 }
 
@@ -200,6 +230,26 @@ func (s *Supervisor) Execute(source uint64, action components.IntentAction, vm, 
 	}
 }
 
+// Grant implements effects.Executor: from now on vm may receive only the
+// input kinds in inputs. Injections queued earlier are checked against it
+// when the worker reaches them, so nothing typed before a hide (or a
+// reload that revoked the kind) reaches the guest after it.
+func (s *Supervisor) Grant(vm string, inputs components.ActionSet) {
+	s.grantsMu.Lock()
+	defer s.grantsMu.Unlock()
+	if s.grants == nil {
+		s.grants = map[string]components.ActionSet{}
+	}
+	s.grants[vm] = inputs
+}
+
+// granted reports whether vm may receive an injection of action now.
+func (s *Supervisor) granted(vm string, action components.IntentAction) bool {
+	s.grantsMu.Lock()
+	defer s.grantsMu.Unlock()
+	return s.grants[vm]&(1<<action) != 0
+}
+
 // Results delivers job outcomes; Events the hypervisor's lifecycle events.
 func (s *Supervisor) Results() <-chan Result { return s.results }
 func (s *Supervisor) Events() <-chan Event   { return s.events }
@@ -219,6 +269,9 @@ func (s *Supervisor) work() {
 
 func (s *Supervisor) run(j job) error {
 	d := s.current()
+	if components.InputActions&(1<<j.action) != 0 && !s.granted(j.vm, j.action) {
+		return fmt.Errorf("guest %s was hidden, or %s revoked by the policy, before the input was delivered", j.vm, components.IntentActionNames[j.action])
+	}
 	switch j.action {
 	case components.ActionStart:
 		if j.err != nil {
@@ -437,7 +490,10 @@ func (s *Supervisor) Close() error {
 	s.mu.Unlock()
 	s.cancel()
 	close(s.done)
-	err := s.current().Close()
+	var err error
+	if d := s.current(); d != nil {
+		err = d.Close()
+	}
 	s.wg.Wait()
 	return err
 }

@@ -1,7 +1,9 @@
 package bridge
 
 import (
+	"cmp"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -11,10 +13,13 @@ import (
 	"github.com/rayos/engine/world/marker"
 )
 
-// Ack is one answer for the control socket.
+// Ack is one line for the control socket: the answer of a request, or a
+// notice about it (the policy asking for confirmation) that its client
+// gets before the answer.
 type Ack struct {
 	Request uint64
 	Line    string
+	Notice  bool
 }
 
 // Outbox is the world resource holding this tick's answers; the runtime
@@ -59,14 +64,22 @@ var Ops = map[string]struct {
 	"press":    {components.ActionPress, "VM KEY"},
 	"mouse":    {components.ActionMouse, "VM X Y"},
 	"click":    {components.ActionClick, "VM [left|right|middle]"},
+	"confirm":  {components.ActionConfirm, "[ID]"},
+	"cancel":   {components.ActionCancel, "[ID]"},
 	"status":   {0, "[VM]"},
+	"pending":  {0, ""},
 }
+
+// opNames lists the ops for error messages, in the order users meet them.
+const opNames = "start, present, hide, shutdown, suspend, resume, type, press, mouse, click, confirm, cancel, pending, status"
 
 // Requests turns control-socket requests into host events and intents.
 type Requests struct {
 	out      *Outbox
 	inputs   *ecs.Filter1[components.Input]
 	guests   *ecs.Filter1[components.Guest]
+	pendings *ecs.Filter1[components.PendingConfirmation]
+	guestMap *ecs.Map1[components.Guest]
 	envelope *ecs.Map1[components.IntentEnvelope]
 	lines    []components.Input
 	made     []components.IntentEnvelope
@@ -89,6 +102,8 @@ func (s *Requests) Describe() world.Description {
 func (s *Requests) Init(w *world.World) (err error) {
 	s.inputs = ecs.NewFilter1[components.Input](w.ECS).Register()
 	s.guests = ecs.NewFilter1[components.Guest](w.ECS).Register()
+	s.pendings = ecs.NewFilter1[components.PendingConfirmation](w.ECS).Register()
+	s.guestMap = ecs.NewMap1[components.Guest](w.ECS)
 	s.envelope = ecs.NewMap1[components.IntentEnvelope](w.ECS)
 	s.out, err = outboxOf(w)
 	return err
@@ -122,11 +137,29 @@ func (s *Requests) request(w *world.World, in *components.Input) {
 	w.Emit(marker.HostEvent(op, rest))
 	spec, known := Ops[op]
 	if !known {
-		ack(w, s.out, request, op, false, "unknown op (want one of start, present, hide, shutdown, suspend, resume, type, press, mouse, click, status)")
+		ack(w, s.out, request, op, false, "unknown op (want one of "+opNames+")")
 		return
 	}
-	if op == "status" {
+	switch op {
+	case "status":
 		ack(w, s.out, request, op, true, s.status(rest))
+		return
+	case "pending":
+		if rest != "" {
+			ack(w, s.out, request, op, false, fmt.Sprintf("unexpected %q (usage: pending)", rest))
+			return
+		}
+		ack(w, s.out, request, op, true, s.pending(w))
+		return
+	case "confirm", "cancel":
+		if _, err := strconv.ParseUint(rest, 10, 64); rest != "" && (err != nil || strings.Contains(rest, " ")) {
+			ack(w, s.out, request, op, false, fmt.Sprintf("%q is not a request id (usage: %s %s; see: pending)", rest, op, spec.Args))
+			return
+		}
+		s.made = append(s.made, components.IntentEnvelope{
+			Action: spec.Action, Confidence: 1, Status: components.IntentPending,
+			Source: in.Seq, Order: in.Seq, Argument: rest, Tick: w.Clock.Tick, Request: request, Client: in.Client,
+		})
 		return
 	}
 	vm, arg, _ := strings.Cut(rest, " ")
@@ -142,7 +175,7 @@ func (s *Requests) request(w *world.World, in *components.Input) {
 	}
 	s.made = append(s.made, components.IntentEnvelope{
 		Action: spec.Action, Target: world.Ref(guest), Confidence: 1, Status: components.IntentPending,
-		Source: in.Seq, Argument: arg, Tick: w.Clock.Tick, Request: request,
+		Source: in.Seq, Order: in.Seq, Argument: arg, Tick: w.Clock.Tick, Request: request, Client: in.Client,
 	})
 }
 
@@ -212,10 +245,45 @@ func (s *Requests) status(only string) string {
 	return strings.Join(parts, " ")
 }
 
+// pending lists the requests waiting for confirmation, oldest first:
+// "17 shutdown linux rule=guests.linux.confirm client=3 expires=3017, …",
+// or "none". The id is what "confirm ID" and "cancel ID" take.
+func (s *Requests) pending(w *world.World) string {
+	type waiting struct {
+		env *components.IntentEnvelope
+		pc  *components.PendingConfirmation
+	}
+	var list []waiting
+	q := s.pendings.Query()
+	for q.Next() {
+		pc := q.Get()
+		if e, ok := w.Resolve(pc.Envelope); ok && s.envelope.HasAll(e) && s.envelope.Get(e).Status == components.IntentConfirm {
+			list = append(list, waiting{s.envelope.Get(e), pc})
+		}
+	}
+	if len(list) == 0 {
+		return "none"
+	}
+	slices.SortFunc(list, func(a, b waiting) int { return cmp.Compare(a.env.Source, b.env.Source) })
+	items := make([]string, len(list))
+	for i, it := range list {
+		what := components.IntentActionNames[it.env.Action]
+		if g, ok := w.Resolve(it.env.Target); ok && s.guestMap.HasAll(g) {
+			what += " " + s.guestMap.Get(g).ID
+		}
+		if it.env.Argument != "" {
+			what += " " + it.env.Argument
+		}
+		items[i] = fmt.Sprintf("%d %s rule=%s client=%d expires=%d", it.env.Source, what, it.pc.Rule, it.env.Client, it.pc.Expires)
+	}
+	return strings.Join(items, ", ")
+}
+
 // Acks answers every control-socket request whose intent has finished.
 type Acks struct {
 	out       *Outbox
 	envelopes *ecs.Filter1[components.IntentEnvelope]
+	ready     []*components.IntentEnvelope
 }
 
 // NewAcks returns the host-ack system.
@@ -225,9 +293,9 @@ func NewAcks() *Acks { return &Acks{} }
 func (s *Acks) Describe() world.Description {
 	return world.Description{
 		Name:    "host-ack",
-		Purpose: "emit exactly one RAYOS_HOST_ACK per control-socket request once its intent is done, failed or denied",
+		Purpose: "emit exactly one RAYOS_HOST_ACK per control-socket request once its intent is done, failed or denied, in request order; tell the client when its request waits for confirmation",
 		Reads:   []string{"IntentEnvelope"},
-		Writes:  []string{"IntentEnvelope.Acked", "Outbox"},
+		Writes:  []string{"IntentEnvelope.Acked", "IntentEnvelope.Notified", "Outbox"},
 	}
 }
 
@@ -240,20 +308,34 @@ func (s *Acks) Init(w *world.World) (err error) {
 
 // Run implements world.System.
 func (s *Acks) Run(w *world.World) {
+	s.ready = s.ready[:0]
 	q := s.envelopes.Query()
 	for q.Next() {
 		env := q.Get()
 		if env.Request == 0 || env.Acked {
 			continue
 		}
+		switch env.Status {
+		case components.IntentConfirm, components.IntentDone, components.IntentDenied, components.IntentFailed:
+			s.ready = append(s.ready, env)
+		}
+	}
+	// The marker stream answers in request order, as each client's
+	// connection does.
+	slices.SortFunc(s.ready, func(a, b *components.IntentEnvelope) int { return cmp.Compare(a.Order, b.Order) })
+	for _, env := range s.ready {
 		op := components.IntentActionNames[env.Action]
 		switch env.Status {
+		case components.IntentConfirm:
+			if !env.Notified {
+				env.Notified = true
+				s.out.Acks = append(s.out.Acks, Ack{Request: env.Request, Line: marker.Audit("policy-confirm", env.Detail).String(), Notice: true})
+			}
+			continue
 		case components.IntentDone:
 			ack(w, s.out, env.Request, op, true, env.Detail)
-		case components.IntentDenied, components.IntentFailed:
-			ack(w, s.out, env.Request, op, false, env.Detail)
 		default:
-			continue
+			ack(w, s.out, env.Request, op, false, env.Detail)
 		}
 		env.Acked = true
 	}

@@ -83,3 +83,68 @@ func TestRequestsBecomeEventsAndEnvelopes(t *testing.T) {
 		t.Errorf("answers %+v, want exactly one for request 2", box.Acks)
 	}
 }
+
+// confirm, cancel and pending: ids are checked, the client travels with
+// the envelope, and a request waiting for confirmation gets a notice
+// before its one ACK.
+func TestConfirmationRequestsAndNotices(t *testing.T) {
+	var out bytes.Buffer
+	w := world.New(world.Config{Hz: 60}, marker.NewBus(&out))
+	linux := ecs.NewMap1[components.Guest](w.ECS).NewEntity(&components.Guest{ID: "linux", State: components.GuestHidden})
+	box := bridge.Install(w.ECS)
+	sched, err := world.NewScheduler(w, input.New(), bridge.NewRequests(), bridge.NewAcks())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, line := range []string{"pending", "pending now", "confirm abc", "cancel 1 2", "confirm 17", "cancel"} {
+		w.Inbox.Feed(w.Clock, components.Input{Kind: components.InputHost, Device: uint32(i + 1), Client: 4, Text: line})
+	}
+	sched.Tick(w)
+	got := out.String()
+	for _, want := range []string{
+		"RAYOS_HOST_ACK:pending:ok:none\n", `RAYOS_HOST_ACK:pending:err:unexpected "now"`,
+		`RAYOS_HOST_ACK:confirm:err:"abc" is not a request id`, `RAYOS_HOST_ACK:cancel:err:"1 2" is not a request id`,
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("markers lack %q:\n%s", want, got)
+		}
+	}
+	q := ecs.NewFilter1[components.IntentEnvelope](w.ECS).Query()
+	var answers []string
+	for q.Next() {
+		env := q.Get()
+		if env.Client != 4 || env.Order != env.Source {
+			t.Errorf("envelope %+v lost its client or order", env)
+		}
+		answers = append(answers, components.IntentActionNames[env.Action]+" "+env.Argument)
+	}
+	if strings.Join(answers, ",") != "confirm 17,cancel " {
+		t.Errorf("answers %q", answers)
+	}
+
+	// A request that waits for confirmation: one notice, then one ACK.
+	pc := ecs.NewMap1[components.PendingConfirmation](w.ECS)
+	envs := ecs.NewMap1[components.IntentEnvelope](w.ECS)
+	e := envs.NewEntity(&components.IntentEnvelope{Action: components.ActionShutdown, Target: world.Ref(linux), Status: components.IntentConfirm,
+		Source: 30, Request: 9, Client: 4, Detail: "action=shutdown guest=linux confidence=1.00 source=30 rule=r expires=99"})
+	pc.NewEntity(&components.PendingConfirmation{Envelope: world.Ref(e), Rule: "r", Expires: 99})
+	box.Acks = box.Acks[:0]
+	w.Inbox.Feed(w.Clock, components.Input{Kind: components.InputHost, Device: 10, Client: 5, Text: "pending"})
+	sched.Tick(w)
+	sched.Tick(w)
+	if len(box.Acks) != 2 || !box.Acks[1].Notice || box.Acks[1].Request != 9 ||
+		box.Acks[1].Line != "RAYOS_AUDIT:policy-confirm:action=shutdown guest=linux confidence=1.00 source=30 rule=r expires=99" {
+		t.Errorf("notice: %+v", box.Acks)
+	}
+	if box.Acks[0].Line != "RAYOS_HOST_ACK:pending:ok:30 shutdown linux rule=r client=4 expires=99" {
+		t.Errorf("pending: %q", box.Acks[0].Line)
+	}
+	box.Acks = box.Acks[:0]
+	env := envs.Get(e)
+	env.Status, env.Detail = components.IntentDone, "stopped"
+	sched.Tick(w)
+	sched.Tick(w)
+	if len(box.Acks) != 1 || box.Acks[0].Notice || box.Acks[0].Line != "RAYOS_HOST_ACK:shutdown:ok:stopped" {
+		t.Errorf("after confirmation: %+v", box.Acks)
+	}
+}

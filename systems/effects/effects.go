@@ -1,7 +1,9 @@
 package effects
 
 import (
+	"cmp"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/mlange-42/ark/ecs"
@@ -15,6 +17,12 @@ import (
 // effect input (Device = the envelope's Source, Text = "ok" or "err: …").
 type Executor interface {
 	Execute(source uint64, action components.IntentAction, vm, argument string)
+	// Grant says which input kinds vm may receive from now on: those the
+	// policy in force permits while it is presented, none otherwise. An
+	// executor checks it at the moment it delivers an injection, so input
+	// queued before a hide or a revoking reload never reaches the guest.
+	// It is called on the tick and must not block.
+	Grant(vm string, inputs components.ActionSet)
 }
 
 // Hypervisor is the world resource naming the executor. A nil Executor is
@@ -26,14 +34,27 @@ type Hypervisor struct {
 
 // System carries out allowed intents.
 type System struct {
-	hv      *Hypervisor
-	mirror  *gpu.Mirror
-	inputs  *ecs.Filter1[components.Input]
-	allowed *ecs.Filter1[components.IntentEnvelope]
-	guests  *ecs.Filter1[components.Guest]
-	guest   *ecs.Map1[components.Guest]
-	surface *ecs.Map1[components.Surface]
-	events  []components.Input
+	hv       *Hypervisor
+	mirror   *gpu.Mirror
+	inputs   *ecs.Filter1[components.Input]
+	allowed  *ecs.Filter1[components.IntentEnvelope]
+	guests   *ecs.Filter1[components.Guest]
+	guest    *ecs.Map1[components.Guest]
+	envelope *ecs.Map1[components.IntentEnvelope]
+	surface  *ecs.Map1[components.Surface]
+	events   []components.Input
+	work     []work
+	// granted is what the executor was last told each guest may receive.
+	granted map[string]components.ActionSet
+}
+
+// work is one thing to carry out this tick, in request order: an event
+// (an effect result or a hypervisor event, by its input's Seq) or an
+// allowed envelope (by its Order).
+type work struct {
+	order uint64
+	event int        // index in events, or -1
+	env   ecs.Entity // when event is -1
 }
 
 // New returns the effects system.
@@ -43,9 +64,9 @@ func New() *System { return &System{} }
 func (s *System) Describe() world.Description {
 	return world.Description{
 		Name:    "effects",
-		Purpose: "carry out allowed intents (present/hide now, hypervisor work through the executor), apply effect results and hypervisor events to guests",
-		Reads:   []string{"IntentEnvelope(allowed)", "Input(effect, guest-event)", "Hypervisor"},
-		Writes:  []string{"Guest", "Surface flags", "IntentEnvelope.Status"},
+		Purpose: "carry out allowed intents in request order, each checked again against the guest's state and the policy in force (present/hide now, hypervisor work through the executor); apply effect results and hypervisor events to guests",
+		Reads:   []string{"IntentEnvelope(allowed)", "Input(effect, guest-event)", "Guest.Permitted", "Hypervisor"},
+		Writes:  []string{"Guest", "Surface flags", "IntentEnvelope.Status", "Executor grants"},
 	}
 }
 
@@ -59,33 +80,72 @@ func (s *System) Init(w *world.World) (err error) {
 	s.allowed = ecs.NewFilter1[components.IntentEnvelope](w.ECS).Register()
 	s.guests = ecs.NewFilter1[components.Guest](w.ECS).Register()
 	s.guest = ecs.NewMap1[components.Guest](w.ECS)
+	s.envelope = ecs.NewMap1[components.IntentEnvelope](w.ECS)
 	s.surface = ecs.NewMap1[components.Surface](w.ECS)
+	s.granted = map[string]components.ActionSet{}
 	s.mirror, err = gpu.MirrorOf(w.ECS, "effects")
 	return err
 }
 
 // Run implements world.System.
 func (s *System) Run(w *world.World) {
-	s.events = s.events[:0]
+	// A reload the gate swapped in this tick narrows what queued input may
+	// still reach a guest before anything else happens.
+	s.syncGrants()
+	s.events, s.work = s.events[:0], s.work[:0]
 	iq := s.inputs.Query()
 	for iq.Next() {
 		if in := iq.Get(); in.Kind == components.InputEffect || in.Kind == components.InputGuestEvent {
+			s.work = append(s.work, work{order: in.Seq, event: len(s.events)})
 			s.events = append(s.events, *in)
-		}
-	}
-	for i := range s.events {
-		if s.events[i].Kind == components.InputEffect {
-			s.complete(w, &s.events[i])
-		} else {
-			s.guestEvent(w, s.events[i].Text)
 		}
 	}
 	q := s.allowed.Query()
 	for q.Next() {
 		if env := q.Get(); env.Status == components.IntentAllowed {
-			s.carryOut(w, env)
+			s.work = append(s.work, work{order: env.Order, event: -1, env: q.Entity()})
 		}
 	}
+	// In the order received, whatever the ECS's storage order: a hide
+	// requested before a type is carried out before it.
+	slices.SortStableFunc(s.work, func(a, b work) int { return cmp.Compare(a.order, b.order) })
+	for _, item := range s.work {
+		switch {
+		case item.event < 0:
+			s.carryOut(w, s.envelope.Get(item.env))
+		case s.events[item.event].Kind == components.InputEffect:
+			s.complete(w, &s.events[item.event])
+		default:
+			s.guestEvent(w, s.events[item.event].Text)
+		}
+	}
+}
+
+// syncGrants tells the executor what each guest may receive now, where
+// that changed.
+func (s *System) syncGrants() {
+	if s.hv.Executor == nil {
+		return
+	}
+	q := s.guests.Query()
+	for q.Next() {
+		s.grant(q.Get())
+	}
+}
+
+func (s *System) grant(g *components.Guest) {
+	if s.hv.Executor == nil {
+		return
+	}
+	var inputs components.ActionSet
+	if g.Presented && g.State == components.GuestPresented {
+		inputs = g.Permitted & components.InputActions
+	}
+	if old, ok := s.granted[g.ID]; ok && old == inputs {
+		return
+	}
+	s.granted[g.ID] = inputs
+	s.hv.Executor.Grant(g.ID, inputs)
 }
 
 // target is the guest of an envelope.
@@ -97,35 +157,33 @@ func (s *System) target(w *world.World, env *components.IntentEnvelope) (*compon
 	return s.guest.Get(e), true
 }
 
+// carryOut does what an allowed envelope asks, if the guest's state and
+// the policy in force allow it at this moment — the gate decided it
+// earlier in the tick, or ticks ago for a confirmed one, and requests
+// carried out before it may have changed the guest.
 func (s *System) carryOut(w *world.World, env *components.IntentEnvelope) {
 	g, ok := s.target(w, env)
 	if !ok {
 		s.finish(w, env, nil, false, "the target is not a guest")
 		return
 	}
-	running := g.State == components.GuestHidden || g.State == components.GuestPresented
-	switch env.Action {
-	case components.ActionPresent, components.ActionHide:
-		present := env.Action == components.ActionPresent
-		if !running {
-			s.finish(w, env, g, false, fmt.Sprintf("guest %s is %s, not running", g.ID, components.GuestStateNames[g.State]))
-			return
-		}
-		s.setPresented(w, g, present)
+	if g.Permitted&(1<<env.Action) == 0 {
+		s.finish(w, env, g, false, fmt.Sprintf("the policy in force does not permit %s for guest %s now", components.IntentActionNames[env.Action], g.ID))
+		return
+	}
+	step := Lifecycle(env.Action, g)
+	switch {
+	case step.Refuse != "":
+		s.finish(w, env, g, false, step.Refuse)
+		return
+	case step.Noop != "":
+		s.finish(w, env, g, true, step.Noop)
+		return
+	}
+	if env.Action == components.ActionPresent || env.Action == components.ActionHide {
+		s.setPresented(w, g, env.Action == components.ActionPresent)
 		s.finish(w, env, g, true, components.GuestStateNames[g.State])
 		return
-	case components.ActionType, components.ActionPress, components.ActionMouse, components.ActionClick:
-		// The gate checked presentation when it allowed the intent; the
-		// guest may have been hidden since, in this same tick.
-		if !g.Presented {
-			s.finish(w, env, g, false, "guest "+g.ID+" is not presented")
-			return
-		}
-	case components.ActionStart:
-		if running {
-			s.finish(w, env, g, true, "already running")
-			return
-		}
 	}
 	env.Status, env.Tick = components.IntentRunning, w.Clock.Tick
 	if s.hv.Executor == nil {
@@ -234,9 +292,13 @@ func (s *System) setState(w *world.World, g *components.Guest, state components.
 		return
 	}
 	if g.Presented && state != components.GuestPresented && state != components.GuestHidden {
-		s.setPresentedFlagsOff(w, g) // a stopped or paused guest is not on screen
+		// A stopped or paused guest is not on screen, and when it runs
+		// again it comes back hidden: say so now.
+		s.setPresentedFlagsOff(w, g)
+		w.Emit(marker.Audit("unpresent", "guest="+g.ID+" because="+components.GuestStateNames[state]))
 	}
 	g.State = state
+	s.grant(g)
 	w.Emit(marker.Guest(g.ID, components.GuestStateNames[state]))
 }
 

@@ -14,12 +14,26 @@ import (
 	"github.com/rayos/engine/world/marker"
 )
 
-// recorder is an executor that remembers the work it was given.
-type recorder struct{ jobs []string }
+// recorder is an executor that remembers the work it was given and the
+// input grants it was told.
+type recorder struct {
+	jobs   []string
+	grants map[string]components.ActionSet
+}
 
 func (r *recorder) Execute(source uint64, action components.IntentAction, vm, arg string) {
 	r.jobs = append(r.jobs, components.IntentActionNames[action]+" "+vm+" "+arg)
 }
+
+func (r *recorder) Grant(vm string, inputs components.ActionSet) {
+	if r.grants == nil {
+		r.grants = map[string]components.ActionSet{}
+	}
+	r.grants[vm] = inputs
+}
+
+// everything is a Guest.Permitted that the policy denies nothing in.
+const everything = components.ActionSet(0xffff)
 
 type fixture struct {
 	w     *world.World
@@ -34,7 +48,7 @@ func newFixture(t *testing.T, exec effects.Executor) *fixture {
 	out := &bytes.Buffer{}
 	w := world.New(world.Config{Hz: 60}, marker.NewBus(out))
 	desk := ecs.NewMap1[components.Surface](w.ECS).NewEntity(&components.Surface{})
-	guest := ecs.NewMap1[components.Guest](w.ECS).NewEntity(&components.Guest{ID: "linux", State: components.GuestHidden, Desktop: world.Ref(desk)})
+	guest := ecs.NewMap1[components.Guest](w.ECS).NewEntity(&components.Guest{ID: "linux", State: components.GuestHidden, Desktop: world.Ref(desk), Permitted: everything})
 	if _, err := gpu.Install(w.ECS, gpu.NewCPU(), gpu.MirrorConfig{FrameWidth: 4, FrameHeight: 4}); err != nil {
 		t.Fatal(err)
 	}
@@ -48,7 +62,7 @@ func newFixture(t *testing.T, exec effects.Executor) *fixture {
 
 func (f *fixture) allow(action components.IntentAction, source uint64, arg string) *components.IntentEnvelope {
 	e := ecs.NewMap1[components.IntentEnvelope](f.w.ECS).NewEntity(&components.IntentEnvelope{
-		Action: action, Target: world.Ref(f.guest), Status: components.IntentAllowed, Source: source, Argument: arg,
+		Action: action, Target: world.Ref(f.guest), Status: components.IntentAllowed, Source: source, Order: source, Argument: arg,
 	})
 	return ecs.NewMap1[components.IntentEnvelope](f.w.ECS).Get(e)
 }
@@ -112,5 +126,129 @@ func TestHypervisorEventsKeepGuestsTrue(t *testing.T) {
 	}
 	if g.State != components.GuestStopped || !g.Ready {
 		t.Errorf("guest %+v", g)
+	}
+}
+
+// Requests take effect in the order received, not in storage order: a
+// hide received before a type is carried out first, so the type never
+// reaches the hidden guest (the allowed envelopes are created in the
+// reverse order here, as swap-removal leaves them in the ECS).
+func TestEffectsFollowRequestOrder(t *testing.T) {
+	f := newFixture(t, nil)
+	f.allow(components.ActionPresent, 1, "")
+	f.sched.Tick(f.w)
+	f.out.Reset()
+	typed := f.allow(components.ActionType, 5, "secret")
+	f.allow(components.ActionHide, 4, "")
+	f.sched.Tick(f.w)
+	if typed.Status != components.IntentFailed || !strings.Contains(typed.Detail, "not presented") {
+		t.Errorf("type after hide: %+v", typed)
+	}
+	out := f.out.String()
+	hidden, audit := strings.Index(out, "RAYOS_GUEST:linux:hidden"), strings.Index(out, "RAYOS_AUDIT:type:")
+	if hidden < 0 || audit < hidden || strings.Contains(out, "delivered") {
+		t.Errorf("markers out of request order:\n%s", out)
+	}
+}
+
+// The policy in force at the moment of carrying out is what counts: an
+// allowed envelope whose action the guest is no longer permitted fails.
+func TestEffectsCheckThePolicyInForce(t *testing.T) {
+	f := newFixture(t, nil)
+	g := ecs.NewMap1[components.Guest](f.w.ECS).Get(f.guest)
+	f.allow(components.ActionPresent, 1, "")
+	f.sched.Tick(f.w)
+	g.Permitted = everything &^ (1 << components.ActionType)
+	typed := f.allow(components.ActionType, 2, "x")
+	pressed := f.allow(components.ActionPress, 3, "enter")
+	f.sched.Tick(f.w)
+	if typed.Status != components.IntentFailed || !strings.Contains(typed.Detail, "policy in force does not permit type") {
+		t.Errorf("type no longer permitted: %+v", typed)
+	}
+	if pressed.Status != components.IntentDone || pressed.Detail != "delivered" {
+		t.Errorf("press still permitted: %+v", pressed)
+	}
+}
+
+// One state machine for simulated and real guests: actions from states
+// that do not allow them fail and change nothing.
+func TestLifecycleStateMachine(t *testing.T) {
+	for _, c := range []struct {
+		from   components.GuestState
+		action components.IntentAction
+		to     components.GuestState
+		ok     bool
+		detail string
+	}{
+		{components.GuestStopped, components.ActionSuspend, components.GuestStopped, false, "guest linux is stopped, not running"},
+		{components.GuestStopped, components.ActionResume, components.GuestStopped, false, "not suspended: start it"},
+		{components.GuestDefined, components.ActionShutdown, components.GuestDefined, false, "not running"},
+		{components.GuestSuspended, components.ActionStart, components.GuestSuspended, false, "suspended: resume it"},
+		{components.GuestSuspended, components.ActionPresent, components.GuestSuspended, false, "not running"},
+		{components.GuestCrashed, components.ActionType, components.GuestCrashed, false, "not presented"},
+		{components.GuestStopped, components.ActionStart, components.GuestHidden, true, "hidden"},
+		{components.GuestHidden, components.ActionStart, components.GuestHidden, true, "already running"},
+		{components.GuestSuspended, components.ActionSuspend, components.GuestSuspended, true, "already suspended"},
+		{components.GuestSuspended, components.ActionResume, components.GuestHidden, true, "hidden"},
+		{components.GuestSuspended, components.ActionShutdown, components.GuestStopped, true, "stopped"},
+		{components.GuestStopped, components.ActionHide, components.GuestStopped, true, "stopped"},
+	} {
+		f := newFixture(t, nil)
+		g := ecs.NewMap1[components.Guest](f.w.ECS).Get(f.guest)
+		g.State = c.from
+		env := f.allow(c.action, 1, "x")
+		f.sched.Tick(f.w)
+		name := components.IntentActionNames[c.action] + " from " + components.GuestStateNames[c.from]
+		if ok := env.Status == components.IntentDone; ok != c.ok || !strings.Contains(env.Detail, c.detail) || g.State != c.to {
+			t.Errorf("%s: %s %q, guest %s; want ok=%t %q, %s", name, components.IntentStatusNames[env.Status], env.Detail,
+				components.GuestStateNames[g.State], c.ok, c.detail, components.GuestStateNames[c.to])
+		}
+	}
+}
+
+// A presented guest that is suspended leaves the screen and says so, and
+// comes back hidden when resumed.
+func TestSuspendedGuestLeavesTheScreenAndSaysSo(t *testing.T) {
+	f := newFixture(t, nil)
+	g := ecs.NewMap1[components.Guest](f.w.ECS).Get(f.guest)
+	f.allow(components.ActionPresent, 1, "")
+	f.sched.Tick(f.w)
+	f.out.Reset()
+	f.allow(components.ActionSuspend, 2, "")
+	f.sched.Tick(f.w)
+	if !strings.Contains(f.out.String(), "RAYOS_AUDIT:unpresent:guest=linux because=suspended\nRAYOS_GUEST:linux:suspended\n") || g.Presented {
+		t.Errorf("suspend of a presented guest:\n%s", f.out.String())
+	}
+	resumed := f.allow(components.ActionResume, 3, "")
+	f.sched.Tick(f.w)
+	if resumed.Detail != "hidden" || g.State != components.GuestHidden || g.Presented {
+		t.Errorf("resume: %+v, guest %+v", resumed, g)
+	}
+}
+
+// The executor always knows what a guest may receive: the permitted input
+// kinds while presented, nothing otherwise.
+func TestExecutorGrantsFollowPresentationAndPolicy(t *testing.T) {
+	rec := &recorder{}
+	f := newFixture(t, rec)
+	g := ecs.NewMap1[components.Guest](f.w.ECS).Get(f.guest)
+	f.sched.Tick(f.w)
+	if got, ok := rec.grants["linux"]; !ok || got != 0 {
+		t.Errorf("hidden guest granted %b (told: %t)", got, ok)
+	}
+	f.allow(components.ActionPresent, 1, "")
+	f.sched.Tick(f.w)
+	if got := rec.grants["linux"]; got != components.InputActions {
+		t.Errorf("presented guest granted %b, want %b", got, components.InputActions)
+	}
+	g.Permitted = everything &^ (1 << components.ActionClick) // a reload revoked click
+	f.sched.Tick(f.w)
+	if got := rec.grants["linux"]; got != components.InputActions&^(1<<components.ActionClick) {
+		t.Errorf("after the revoke: granted %b", got)
+	}
+	f.allow(components.ActionHide, 2, "")
+	f.sched.Tick(f.w)
+	if got := rec.grants["linux"]; got != 0 {
+		t.Errorf("hidden again: granted %b", got)
 	}
 }

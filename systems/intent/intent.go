@@ -3,6 +3,7 @@ package intent
 import (
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/mlange-42/ark/ecs"
@@ -33,7 +34,8 @@ func needsArgument(a components.IntentAction) bool {
 	return false
 }
 
-// Parse reads "<action> [guest] [argument…]". isGuest tells whether a word
+// Parse reads "<action> [guest] [argument…]"; confirm and cancel take an
+// optional request id instead ("confirm 17"). isGuest tells whether a word
 // is a known guest id; a word that is not is the start of the argument.
 func Parse(line string, isGuest func(string) bool) (Command, error) {
 	words := strings.Fields(line)
@@ -57,7 +59,12 @@ func Parse(line string, isGuest func(string) bool) (Command, error) {
 	if needsArgument(cmd.Action) && cmd.Argument == "" {
 		return Command{}, fmt.Errorf("%s needs an argument", words[0])
 	}
-	if !needsArgument(cmd.Action) && cmd.Argument != "" {
+	if !needsTarget(cmd.Action) && cmd.Argument != "" {
+		// confirm and cancel may name the request they answer.
+		if _, err := strconv.ParseUint(cmd.Argument, 10, 64); err != nil || len(rest) > 1 {
+			return Command{}, fmt.Errorf("%s: %q is not a request id", words[0], cmd.Argument)
+		}
+	} else if !needsArgument(cmd.Action) && cmd.Argument != "" {
 		return Command{}, fmt.Errorf("%s: unexpected %q (not a known guest)", words[0], cmd.Argument)
 	}
 	return cmd, nil
@@ -126,7 +133,7 @@ func (s *System) resolve(w *world.World, in *components.Input) (components.Inten
 	}
 	env := components.IntentEnvelope{
 		Action: cmd.Action, Argument: cmd.Argument, Confidence: 1,
-		Status: components.IntentPending, Source: in.Seq, Tick: w.Clock.Tick,
+		Status: components.IntentPending, Source: in.Seq, Order: in.Seq, Tick: w.Clock.Tick,
 	}
 	if !needsTarget(cmd.Action) {
 		return env, true

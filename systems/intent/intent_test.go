@@ -26,6 +26,9 @@ func TestParse(t *testing.T) {
 		{"press linux enter", intent.Command{Action: components.ActionPress, Guest: "linux", Argument: "enter"}, false},
 		{"confirm", intent.Command{Action: components.ActionConfirm}, false},
 		{"confirm linux", intent.Command{}, true}, // confirm takes no target
+		{"confirm 17", intent.Command{Action: components.ActionConfirm, Argument: "17"}, false},
+		{"cancel 17 18", intent.Command{}, true},
+		{"cancel -1", intent.Command{}, true},
 		{"", intent.Command{}, true},
 		{"dance linux", intent.Command{}, true},
 		{"type linux", intent.Command{}, true},
@@ -67,8 +70,8 @@ func TestCommandsBecomePendingEnvelopes(t *testing.T) {
 	if len(got) != 2 {
 		t.Fatalf("envelopes %+v, want 2", got)
 	}
-	want0 := components.IntentEnvelope{Action: components.ActionPresent, Target: world.Ref(linux), Confidence: 1, Status: components.IntentPending, Source: 1, Tick: 1}
-	want1 := components.IntentEnvelope{Action: components.ActionType, Target: world.Ref(win), Confidence: 0.75, Status: components.IntentPending, Source: 4, Argument: "hello there", Tick: 2}
+	want0 := components.IntentEnvelope{Action: components.ActionPresent, Target: world.Ref(linux), Confidence: 1, Status: components.IntentPending, Source: 1, Order: 1, Tick: 1}
+	want1 := components.IntentEnvelope{Action: components.ActionType, Target: world.Ref(win), Confidence: 0.75, Status: components.IntentPending, Source: 4, Order: 4, Argument: "hello there", Tick: 2}
 	if got[0] != want0 || got[1] != want1 {
 		t.Errorf("got\n %+v\n %+v\nwant\n %+v\n %+v", got[0], got[1], want0, want1)
 	}

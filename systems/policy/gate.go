@@ -1,7 +1,10 @@
 package policy
 
 import (
+	"cmp"
 	"fmt"
+	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/mlange-42/ark/ecs"
@@ -22,21 +25,32 @@ func Install(w *ecs.World, p *Policy) *Current {
 	return cur
 }
 
-// Gate decides every pending IntentEnvelope once per tick: deny (marked as
-// a violation), confirm (a PendingConfirmation waits for "confirm",
-// "cancel" or its deadline) or allow (left for effects). Replaced policies
-// arrive as policy inputs and are swapped in whole, or refused whole.
+// Gate decides every pending IntentEnvelope once per tick, in the order
+// the requests were received: deny (marked as a violation), confirm (a
+// PendingConfirmation waits for "confirm", "cancel" or its deadline) or
+// allow (left for effects). Replaced policies arrive as policy inputs and
+// are swapped in whole, or refused whole; a policy swapped in acts on what
+// it revokes. It keeps Guest.Permitted true to the policy in force, so that
+// effects can check it again when they carry an intent out.
 type Gate struct {
 	cur       *Current
 	inputs    *ecs.Filter1[components.Input]
 	envelopes *ecs.Filter1[components.IntentEnvelope]
 	pendings  *ecs.Filter1[components.PendingConfirmation]
+	guestList *ecs.Filter1[components.Guest]
 	guests    *ecs.Map1[components.Guest]
 	envelope  *ecs.Map1[components.IntentEnvelope]
 	pending   *ecs.Map1[components.PendingConfirmation]
 
+	// permitsOf and permitsFor are the policy and the number of guests
+	// Guest.Permitted was last computed for.
+	permitsOf  *Policy
+	permitsFor int
+
+	reloads              []components.Input
 	todo, done, resolved []ecs.Entity
 	asked                []components.PendingConfirmation
+	made                 []components.IntentEnvelope
 }
 
 // NewGate returns the gate system.
@@ -46,9 +60,9 @@ func NewGate() *Gate { return &Gate{} }
 func (g *Gate) Describe() world.Description {
 	return world.Description{
 		Name:    "policy",
-		Purpose: "decide every pending intent (allow, deny with a violation marker, or ask for confirmation); swap in reloaded policies; expire confirmations",
+		Purpose: "decide every pending intent in request order (allow, deny with a violation marker, or ask for confirmation); swap in reloaded policies and act on what they revoke; expire confirmations",
 		Reads:   []string{"Input(policy)", "Guest", "policy.Current", "Clock"},
-		Writes:  []string{"IntentEnvelope.Status", "PendingConfirmation", "policy.Current"},
+		Writes:  []string{"IntentEnvelope.Status", "PendingConfirmation", "Guest.Permitted", "policy.Current"},
 	}
 }
 
@@ -61,15 +75,19 @@ func (g *Gate) Init(w *world.World) error {
 	g.inputs = ecs.NewFilter1[components.Input](w.ECS).Register()
 	g.envelopes = ecs.NewFilter1[components.IntentEnvelope](w.ECS).Register()
 	g.pendings = ecs.NewFilter1[components.PendingConfirmation](w.ECS).Register()
+	g.guestList = ecs.NewFilter1[components.Guest](w.ECS).Register()
 	g.guests = ecs.NewMap1[components.Guest](w.ECS)
 	g.envelope = ecs.NewMap1[components.IntentEnvelope](w.ECS)
 	g.pending = ecs.NewMap1[components.PendingConfirmation](w.ECS)
+	g.permit()
 	return nil
 }
 
 // Run implements world.System.
 func (g *Gate) Run(w *world.World) {
+	g.made = g.made[:0]
 	g.reload(w)
+	g.permit()
 	tick := w.Clock.Tick
 
 	// Envelopes decided in earlier ticks and finished are dropped: their
@@ -89,12 +107,20 @@ func (g *Gate) Run(w *world.World) {
 	}
 
 	g.expire(w)
+	// Requests take effect in the order they were received, not in the
+	// ECS's storage order (removals reorder tables).
+	slices.SortFunc(g.todo, func(a, b ecs.Entity) int {
+		return cmp.Or(cmp.Compare(g.envelope.Get(a).Source, g.envelope.Get(b).Source), cmp.Compare(a.ID(), b.ID()))
+	})
 	g.asked = g.asked[:0]
 	for _, e := range g.todo {
 		g.decide(w, e)
 	}
 	for i := range g.asked {
 		g.pending.NewEntity(&g.asked[i])
+	}
+	for i := range g.made {
+		g.envelope.NewEntity(&g.made[i])
 	}
 	for _, e := range g.resolved {
 		w.ECS.RemoveEntity(e)
@@ -106,14 +132,36 @@ func finished(s components.IntentStatus) bool {
 	return s == components.IntentDenied || s == components.IntentDone || s == components.IntentFailed
 }
 
-// reload swaps in each policy fed this tick, or refuses it.
+// permit rewrites Guest.Permitted when the policy in force or the set of
+// guests changed since it was last computed.
+func (g *Gate) permit() {
+	q := g.guestList.Query()
+	n := q.Count()
+	p := g.cur.Policy
+	if p == g.permitsOf && n == g.permitsFor {
+		q.Close()
+		return
+	}
+	for q.Next() {
+		guest := q.Get()
+		guest.Permitted = p.Permits(p.Guest(guest.ID))
+	}
+	g.permitsOf, g.permitsFor = p, n
+}
+
+// reload swaps in each policy fed this tick, in the order fed, or refuses
+// it; one swapped in acts at once on what it revokes.
 func (g *Gate) reload(w *world.World) {
+	g.reloads = g.reloads[:0]
 	q := g.inputs.Query()
 	for q.Next() {
-		in := q.Get()
-		if in.Kind != components.InputPolicy {
-			continue
+		if in := q.Get(); in.Kind == components.InputPolicy {
+			g.reloads = append(g.reloads, *in)
 		}
+	}
+	slices.SortFunc(g.reloads, func(a, b components.Input) int { return cmp.Compare(a.Seq, b.Seq) })
+	for i := range g.reloads {
+		in := &g.reloads[i]
 		p, err := Load("reloaded policy", in.Text)
 		if err != nil {
 			w.Emit(marker.PolicyViolation("policy-invalid", "replacement refused, last good policy kept: "+err.Error()))
@@ -121,6 +169,49 @@ func (g *Gate) reload(w *world.World) {
 		}
 		g.cur.Policy = p
 		w.Emit(marker.Audit("policy-reloaded", p.Summary()))
+		g.permit()
+		g.revoke(w, in.Seq)
+	}
+}
+
+// revoke acts on what the policy in force no longer allows: a presented
+// guest that may not be presented any more is hidden (an allowed hide,
+// carried out by effects in its place in the request order), and a
+// request waiting for confirmation that the policy now denies is cancelled.
+// Input kinds it revokes need nothing here: effects check Guest.Permitted
+// before every injection and narrow the hypervisor's grants at once.
+func (g *Gate) revoke(w *world.World, seq uint64) {
+	p := g.cur.Policy
+	q := g.guestList.Query()
+	for q.Next() {
+		guest := q.Get()
+		if !guest.Presented || guest.Permitted&(1<<components.ActionPresent) != 0 {
+			continue
+		}
+		d := p.Decide(p.Guest(guest.ID), components.ActionPresent, 1, true)
+		w.Emit(marker.Audit("policy-revoked", fmt.Sprintf("guest=%s action=present rule=%s", guest.ID, p.Rule(d.Rule))))
+		g.made = append(g.made, components.IntentEnvelope{
+			Action: components.ActionHide, Target: world.Ref(q.Entity()), Confidence: 1,
+			Status: components.IntentAllowed, Source: seq, Order: seq, Tick: w.Clock.Tick,
+		})
+	}
+	pq := g.pendings.Query()
+	for pq.Next() {
+		e := pq.Entity()
+		if g.isResolved(e) {
+			continue
+		}
+		env, ok := g.envelopeOf(w, pq.Get().Envelope)
+		if !ok {
+			continue
+		}
+		idx, presented := g.guestOf(w, env)
+		if d := p.Decide(idx, env.Action, env.Confidence, presented); d.Verdict == Deny {
+			g.resolved = append(g.resolved, e)
+			rule := p.Rule(d.Rule)
+			env.Status, env.Detail, env.Tick = components.IntentDenied, "cancelled: the reloaded policy denies it (rule "+rule+")", w.Clock.Tick
+			w.Emit(marker.PolicyViolation(rule, g.describe(w, env)))
+		}
 	}
 }
 
@@ -128,13 +219,13 @@ func (g *Gate) reload(w *world.World) {
 func (g *Gate) expire(w *world.World) {
 	q := g.pendings.Query()
 	for q.Next() {
-		if pc := q.Get(); pc.Expires <= w.Clock.Tick {
+		if pc := q.Get(); pc.Expires <= w.Clock.Tick && !g.isResolved(q.Entity()) {
 			g.resolved = append(g.resolved, q.Entity())
 		}
 	}
 	for _, e := range g.resolved {
 		pc := g.pending.Get(e)
-		if env, ok := g.envelopeOf(w, pc.Envelope); ok {
+		if env, ok := g.envelopeOf(w, pc.Envelope); ok && env.Status == components.IntentConfirm {
 			env.Status, env.Detail = components.IntentDenied, "confirmation timed out"
 			env.Tick = w.Clock.Tick
 			w.Emit(marker.Audit("confirm-timeout", g.describe(w, env)))
@@ -159,6 +250,15 @@ func (g *Gate) target(w *world.World, env *components.IntentEnvelope) (*componen
 	return g.guests.Get(e), true
 }
 
+// guestOf is what Decide needs to know of an envelope's guest: its index
+// in the policy in force (-1 when none) and whether it is presented now.
+func (g *Gate) guestOf(w *world.World, env *components.IntentEnvelope) (int, bool) {
+	if guest, ok := g.target(w, env); ok {
+		return g.cur.Policy.Guest(guest.ID), guest.Presented
+	}
+	return -1, false
+}
+
 func (g *Gate) describe(w *world.World, env *components.IntentEnvelope) string {
 	id := "-"
 	if guest, ok := g.target(w, env); ok {
@@ -175,12 +275,12 @@ func (g *Gate) describe(w *world.World, env *components.IntentEnvelope) string {
 // decide judges one pending envelope and records the outcome.
 func (g *Gate) decide(w *world.World, e ecs.Entity) {
 	env := g.envelope.Get(e)
-	p := g.cur.Policy
-	guestIndex, presented := -1, false
-	if guest, ok := g.target(w, env); ok {
-		guestIndex, presented = p.Guest(guest.ID), guest.Presented
+	if env.Order == 0 {
+		env.Order = env.Source
 	}
-	d := p.Decide(guestIndex, env.Action, env.Confidence, presented)
+	p := g.cur.Policy
+	idx, presented := g.guestOf(w, env)
+	d := p.Decide(idx, env.Action, env.Confidence, presented)
 	rule := p.Rule(d.Rule)
 	env.Tick = w.Clock.Tick
 	switch d.Verdict {
@@ -191,10 +291,13 @@ func (g *Gate) decide(w *world.World, e ecs.Entity) {
 		env.Status = components.IntentConfirm
 		ticks := uint64(p.ConfirmTimeout()/w.Clock.Dt) + 1
 		g.asked = append(g.asked, components.PendingConfirmation{Envelope: world.Ref(e), Rule: rule, Requested: w.Clock.Tick, Expires: w.Clock.Tick + ticks})
-		w.Emit(marker.Audit("policy-confirm", fmt.Sprintf("%s rule=%s expires=%d", g.describe(w, env), rule, w.Clock.Tick+ticks)))
+		// The detail is the marker's, so that the notice the requesting
+		// client gets is the same line the marker stream has.
+		env.Detail = fmt.Sprintf("%s rule=%s expires=%d", g.describe(w, env), rule, w.Clock.Tick+ticks)
+		w.Emit(marker.Audit("policy-confirm", env.Detail))
 	case Allow:
 		if env.Action == components.ActionConfirm || env.Action == components.ActionCancel {
-			g.resolveConfirmation(w, env)
+			g.answer(w, env)
 			return
 		}
 		env.Status = components.IntentAllowed
@@ -202,46 +305,95 @@ func (g *Gate) decide(w *world.World, e ecs.Entity) {
 	}
 }
 
-// resolveConfirmation applies a confirm or cancel to the oldest pending
-// confirmation not already resolved this tick.
-func (g *Gate) resolveConfirmation(w *world.World, answer *components.IntentEnvelope) {
-	answer.Status, answer.Detail = components.IntentDone, "resolved"
-	var oldest ecs.Entity
-	var oldestPC *components.PendingConfirmation
+// answer applies a confirm or cancel. With an id (its Argument) it
+// resolves the request with that Source, whoever asked; without one, the
+// latest request of the same client still waiting — never another
+// client's by accident. A confirmation is a new decision: the request is
+// judged again under the policy in force, at full confidence (the user
+// has said it is meant), and carried out in the confirm's place in the
+// request order.
+func (g *Gate) answer(w *world.World, answer *components.IntentEnvelope) {
+	verb := components.IntentActionNames[answer.Action]
+	pcEntity, pc, env, ok := g.waiting(w, answer)
+	if !ok {
+		why := "nothing of this client's is waiting for confirmation (see: pending)"
+		if answer.Argument != "" {
+			why = "no request " + answer.Argument + " is waiting for confirmation (see: pending)"
+		}
+		answer.Status, answer.Detail = components.IntentFailed, why
+		w.Emit(marker.Audit("confirm-none", verb+": "+why))
+		return
+	}
+	g.resolved = append(g.resolved, pcEntity)
+	what := fmt.Sprintf("%d (%s)", env.Source, g.summary(w, env))
+	env.Tick = w.Clock.Tick
+	if answer.Action == components.ActionCancel {
+		env.Status, env.Detail = components.IntentDenied, "cancelled by the user"
+		w.Emit(marker.Audit("cancelled", g.describe(w, env)))
+		answer.Status, answer.Detail = components.IntentDone, "cancelled "+what
+		return
+	}
+	p := g.cur.Policy
+	idx, presented := g.guestOf(w, env)
+	d := p.Decide(idx, env.Action, 1, presented)
+	if d.Verdict == Deny {
+		rule := p.Rule(d.Rule)
+		env.Status, env.Detail = components.IntentDenied, "denied by policy rule "+rule
+		w.Emit(marker.PolicyViolation(rule, g.describe(w, env)))
+		answer.Status, answer.Detail = components.IntentFailed, what+" is denied by policy rule "+rule+" now"
+		return
+	}
+	env.Status, env.Order = components.IntentAllowed, answer.Source
+	w.Emit(marker.Audit("confirmed", fmt.Sprintf("%s rule=%s", g.describe(w, env), pc.Rule)))
+	answer.Status, answer.Detail = components.IntentDone, "confirmed "+what
+}
+
+// waiting finds the confirmation an answer resolves.
+func (g *Gate) waiting(w *world.World, answer *components.IntentEnvelope) (ecs.Entity, *components.PendingConfirmation, *components.IntentEnvelope, bool) {
+	var id uint64
+	if answer.Argument != "" {
+		n, err := strconv.ParseUint(answer.Argument, 10, 64)
+		if err != nil {
+			return ecs.Entity{}, nil, nil, false
+		}
+		id = n
+	}
+	var best ecs.Entity
+	var bestPC *components.PendingConfirmation
+	var bestEnv *components.IntentEnvelope
 	q := g.pendings.Query()
 	for q.Next() {
 		pc, e := q.Get(), q.Entity()
 		if g.isResolved(e) {
 			continue
 		}
-		if oldestPC == nil || pc.Requested < oldestPC.Requested || pc.Requested == oldestPC.Requested && e.ID() < oldest.ID() {
-			oldest, oldestPC = e, pc
+		env, ok := g.envelopeOf(w, pc.Envelope)
+		if !ok || env.Status != components.IntentConfirm {
+			continue
+		}
+		match := env.Source == id
+		if id == 0 {
+			match = env.Client == answer.Client && (bestEnv == nil || env.Source > bestEnv.Source)
+		}
+		if match {
+			best, bestPC, bestEnv = e, pc, env
 		}
 	}
-	if oldestPC == nil {
-		w.Emit(marker.Audit("confirm-none", components.IntentActionNames[answer.Action]+": nothing is waiting for confirmation"))
-		return
+	return best, bestPC, bestEnv, bestEnv != nil
+}
+
+// summary names what an envelope asks: "shutdown linux".
+func (g *Gate) summary(w *world.World, env *components.IntentEnvelope) string {
+	s := components.IntentActionNames[env.Action]
+	if guest, ok := g.target(w, env); ok {
+		s += " " + guest.ID
 	}
-	g.resolved = append(g.resolved, oldest)
-	env, ok := g.envelopeOf(w, oldestPC.Envelope)
-	if !ok {
-		return
+	if env.Argument != "" {
+		s += " " + env.Argument
 	}
-	env.Tick = w.Clock.Tick
-	if answer.Action == components.ActionConfirm {
-		env.Status = components.IntentAllowed
-		w.Emit(marker.Audit("confirmed", fmt.Sprintf("%s rule=%s", g.describe(w, env), oldestPC.Rule)))
-	} else {
-		env.Status, env.Detail = components.IntentDenied, "cancelled by the user"
-		w.Emit(marker.Audit("cancelled", g.describe(w, env)))
-	}
+	return s
 }
 
 func (g *Gate) isResolved(e ecs.Entity) bool {
-	for _, r := range g.resolved {
-		if r == e {
-			return true
-		}
-	}
-	return false
+	return slices.Contains(g.resolved, e)
 }

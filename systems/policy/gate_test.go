@@ -2,6 +2,8 @@ package policy_test
 
 import (
 	"bytes"
+	"fmt"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -152,5 +154,158 @@ func TestReloadSwapsWholeOrNotAtAll(t *testing.T) {
 	}
 	if out := g.say("present linux"); !strings.Contains(out, "RAYOS_AUDIT:policy-allow:action=present guest=linux") {
 		t.Errorf("after the refused reload the last good policy is not in force:\n%s", out)
+	}
+}
+
+// request creates a pending envelope as the host bridge would for a
+// control client's request, and returns its Source.
+func (g *gateWorld) request(client uint32, action components.IntentAction, target string, arg string) uint64 {
+	g.w.Inbox.Feed(g.w.Clock, components.Input{Kind: components.InputHost}) // take a Source
+	seq := g.w.Inbox.Drain()[0].Seq
+	env := components.IntentEnvelope{Action: action, Confidence: 1, Status: components.IntentPending,
+		Source: seq, Order: seq, Argument: arg, Client: client, Request: seq, Tick: g.w.Clock.Tick}
+	if target != "" {
+		q := ecs.NewFilter1[components.Guest](g.w.ECS).Query()
+		for q.Next() {
+			if q.Get().ID == target {
+				env.Target = world.Ref(q.Entity())
+			}
+		}
+	}
+	ecs.NewMap1[components.IntentEnvelope](g.w.ECS).NewEntity(&env)
+	return seq
+}
+
+// envelope returns the envelope with Source seq.
+func (g *gateWorld) envelope(seq uint64) *components.IntentEnvelope {
+	q := ecs.NewFilter1[components.IntentEnvelope](g.w.ECS).Query()
+	defer q.Close()
+	for q.Next() {
+		if q.Get().Source == seq {
+			return q.Get()
+		}
+	}
+	return nil
+}
+
+func (g *gateWorld) reload(text string) string {
+	g.out.Reset()
+	g.w.Inbox.Feed(g.w.Clock, components.Input{Kind: components.InputPolicy, Text: text})
+	g.sched.Tick(g.w)
+	return g.out.String()
+}
+
+func (g *gateWorld) guest(id string) *components.Guest {
+	q := ecs.NewFilter1[components.Guest](g.w.ECS).Query()
+	defer q.Close()
+	for q.Next() {
+		if q.Get().ID == id {
+			return q.Get()
+		}
+	}
+	return nil
+}
+
+// A confirm without an id resolves only its own client's latest pending
+// request; with an id, exactly that one.
+func TestConfirmationBelongsToItsClient(t *testing.T) {
+	g := newGateWorld(t, mustLoad(t, sample))
+	mine := g.request(1, components.ActionShutdown, "linux", "")
+	g.sched.Tick(g.w)
+	other := g.request(2, components.ActionConfirm, "", "")
+	g.sched.Tick(g.w)
+	if env := g.envelope(other); env.Status != components.IntentFailed || !strings.Contains(env.Detail, "nothing of this client's") {
+		t.Errorf("client 2's confirm: %+v", env)
+	}
+	if env := g.envelope(mine); env.Status != components.IntentConfirm {
+		t.Fatalf("client 1's request was resolved by client 2: %+v", env)
+	}
+	byID := g.request(2, components.ActionConfirm, "", strconv.FormatUint(mine, 10))
+	g.sched.Tick(g.w)
+	if env := g.envelope(mine); env.Status != components.IntentAllowed || env.Order != byID {
+		t.Errorf("confirm by id: %+v (want allowed, in the confirm's place %d)", env, byID)
+	}
+	if env := g.envelope(byID); env.Status != components.IntentDone || env.Detail != fmt.Sprintf("confirmed %d (shutdown linux)", mine) {
+		t.Errorf("the confirm's own outcome: %+v", env)
+	}
+	unknown := g.request(1, components.ActionCancel, "", "999")
+	g.sched.Tick(g.w)
+	if env := g.envelope(unknown); env.Status != components.IntentFailed || !strings.Contains(env.Detail, "no request 999") {
+		t.Errorf("cancel of an unknown id: %+v", env)
+	}
+}
+
+// A confirmation is a new decision under the policy in force; a reload
+// that revokes what waits for confirmation cancels it at once.
+func TestReloadCancelsWhatItRevokesAndConfirmRedecides(t *testing.T) {
+	g := newGateWorld(t, mustLoad(t, sample))
+	seq := g.request(1, components.ActionShutdown, "linux", "")
+	g.sched.Tick(g.w)
+	out := g.reload(strings.Replace(sample, "shutdown = true", "shutdown = false", 1))
+	env := g.envelope(seq)
+	if env.Status != components.IntentDenied || !strings.Contains(env.Detail, "reloaded policy denies it") ||
+		!strings.Contains(out, "RAYOS_POLICY_VIOLATION:guests.linux.shutdown:action=shutdown guest=linux") {
+		t.Fatalf("pending shutdown after a revoking reload: %+v\n%s", env, out)
+	}
+	answer := g.request(1, components.ActionConfirm, "", "")
+	g.sched.Tick(g.w)
+	if a := g.envelope(answer); a.Status != components.IntentFailed {
+		t.Errorf("confirm of a cancelled request: %+v", a)
+	}
+	if g.guest("linux").Permitted&(1<<components.ActionShutdown) != 0 {
+		t.Error("Guest.Permitted still has shutdown after the reload")
+	}
+}
+
+// A reload that revokes presentation hides the guest that is presented
+// (an allowed hide in the reload's place in the request order).
+func TestReloadHidesWhatItNoLongerAllowsToBePresented(t *testing.T) {
+	g := newGateWorld(t, mustLoad(t, sample))
+	linux := g.guest("linux")
+	linux.State, linux.Presented = components.GuestPresented, true
+	out := g.reload(strings.Replace(sample, "present = true", "present = false", 1))
+	if !strings.Contains(out, "RAYOS_AUDIT:policy-revoked:guest=linux action=present rule=guests.linux.present\n") {
+		t.Errorf("markers:\n%s", out)
+	}
+	q := ecs.NewFilter1[components.IntentEnvelope](g.w.ECS).Query()
+	hides := 0
+	for q.Next() {
+		if env := q.Get(); env.Action == components.ActionHide && env.Status == components.IntentAllowed && env.Request == 0 {
+			hides++
+		}
+	}
+	if hides != 1 {
+		t.Errorf("%d allowed hides queued, want 1", hides)
+	}
+}
+
+// The gate decides in the order requests were received, whatever order
+// the ECS stores the envelopes in.
+func TestGateDecidesInRequestOrder(t *testing.T) {
+	g := newGateWorld(t, mustLoad(t, sample))
+	first := g.request(1, components.ActionShutdown, "linux", "")
+	second := g.request(1, components.ActionShutdown, "linux", "")
+	// Swap their storage order: remove the first and store it again.
+	e := g.envelope(first)
+	copyOfFirst := *e
+	q := ecs.NewFilter1[components.IntentEnvelope](g.w.ECS).Query()
+	var firstEntity ecs.Entity
+	for q.Next() {
+		if q.Get().Source == first {
+			firstEntity = q.Entity()
+		}
+	}
+	g.w.ECS.RemoveEntity(firstEntity)
+	ecs.NewMap1[components.IntentEnvelope](g.w.ECS).NewEntity(&copyOfFirst)
+	out := g.say()
+	i, j := strings.Index(out, fmt.Sprintf("source=%d ", first)), strings.Index(out, fmt.Sprintf("source=%d ", second))
+	if i < 0 || j < 0 || i > j {
+		t.Errorf("decided out of order:\n%s", out)
+	}
+	// "confirm" without an id picks the client's latest.
+	answer := g.request(1, components.ActionConfirm, "", "")
+	g.sched.Tick(g.w)
+	if g.envelope(second).Status != components.IntentAllowed || g.envelope(first).Status != components.IntentConfirm {
+		t.Errorf("confirm did not pick the latest: first %+v second %+v answer %+v", g.envelope(first), g.envelope(second), g.envelope(answer))
 	}
 }

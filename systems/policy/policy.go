@@ -209,10 +209,25 @@ func (p *Policy) Decide(guest int, action components.IntentAction, confidence fl
 	if isInput(action) && !presented {
 		return Decision{Deny, RuleInputPresented}
 	}
-	if d.Verdict == Allow && confidence < p.minConfidence {
+	// NaN is not a confidence: it must never pass for a sure one.
+	if d.Verdict == Allow && !(confidence >= p.minConfidence) {
 		return Decision{Confirm, RuleMinConfidence}
 	}
 	return d
+}
+
+// Permits is what the policy does not deny guest (Policy.Guest's index)
+// whatever the moment: every action whose decision is allow or confirm at
+// full confidence with the guest presented. Effects check it at the
+// moment they carry an intent out.
+func (p *Policy) Permits(guest int) components.ActionSet {
+	var set components.ActionSet
+	for a := components.ActionStart; int(a) < numActions; a++ {
+		if p.Decide(guest, a, 1, true).Verdict != Deny {
+			set |= 1 << a
+		}
+	}
+	return set
 }
 
 // Rule spells a rule's name.

@@ -1,6 +1,7 @@
 package policy_test
 
 import (
+	"math"
 	"strings"
 	"testing"
 
@@ -67,6 +68,7 @@ func TestDecideRuleTable(t *testing.T) {
 		{"low confidence asks", linux, components.ActionPresent, 0.5, false, policy.Confirm, "intent.min_confidence"},
 		{"at the threshold acts", linux, components.ActionPresent, 0.8, false, policy.Allow, "guests.linux.present"},
 		{"low confidence deny stays deny", locked, components.ActionPresent, 0.1, false, policy.Deny, "guests.locked.present"},
+		{"NaN confidence is not sure", linux, components.ActionPresent, float32(math.NaN()), false, policy.Confirm, "intent.min_confidence"},
 		{"hide always", locked, components.ActionHide, 0, false, policy.Allow, "hide.always"},
 		{"suspend always", p.Guest("mac"), components.ActionSuspend, 1, false, policy.Allow, "suspend.always"},
 		{"confirm always", -1, components.ActionConfirm, 0, false, policy.Allow, "confirmation"},
