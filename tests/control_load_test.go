@@ -126,7 +126,8 @@ func TestControlStalledClientKeepsTheWorldTicking(t *testing.T) {
 	// world: its answers fill its socket and RayOS stops reading it.
 	before := r.count("RAYOS_HOST_EVENT_V0:status:")
 	stallControl(t, sock, 20000)
-	for last, still := -1, 0; still < 3; time.Sleep(100 * time.Millisecond) {
+	settle := time.Now().Add(60 * time.Second) // a ceiling: past it, the assertion below tells
+	for last, still := -1, 0; still < 3 && time.Now().Before(settle); time.Sleep(100 * time.Millisecond) {
 		n := r.count("RAYOS_HOST_EVENT_V0:status:")
 		if n == last && n > before {
 			still++
