@@ -230,20 +230,20 @@ func (s *Supervisor) Execute(source uint64, action components.IntentAction, vm, 
 	}
 }
 
-// Grant implements effects.Executor: from now on vm may receive only the
-// input kinds in inputs. Injections queued earlier are checked against it
-// when the worker reaches them, so nothing typed before a hide (or a
-// reload that revoked the kind) reaches the guest after it.
-func (s *Supervisor) Grant(vm string, inputs components.ActionSet) {
+// Grant implements effects.Executor: from now on only actions may be done
+// to vm. Jobs queued earlier are checked against it when the worker
+// reaches them, so nothing typed before a hide, and nothing a reload
+// revoked, is carried out after it.
+func (s *Supervisor) Grant(vm string, actions components.ActionSet) {
 	s.grantsMu.Lock()
 	defer s.grantsMu.Unlock()
 	if s.grants == nil {
 		s.grants = map[string]components.ActionSet{}
 	}
-	s.grants[vm] = inputs
+	s.grants[vm] = actions
 }
 
-// granted reports whether vm may receive an injection of action now.
+// granted reports whether action may be done to vm now.
 func (s *Supervisor) granted(vm string, action components.IntentAction) bool {
 	s.grantsMu.Lock()
 	defer s.grantsMu.Unlock()
@@ -269,8 +269,12 @@ func (s *Supervisor) work() {
 
 func (s *Supervisor) run(j job) error {
 	d := s.current()
-	if components.InputActions&(1<<j.action) != 0 && !s.granted(j.vm, j.action) {
-		return fmt.Errorf("guest %s was hidden, or %s revoked by the policy, before the input was delivered", j.vm, components.IntentActionNames[j.action])
+	if !s.granted(j.vm, j.action) {
+		name := components.IntentActionNames[j.action]
+		if components.InputActions&(1<<j.action) != 0 {
+			return fmt.Errorf("guest %s was hidden, or %s revoked by the policy, before the input was delivered", j.vm, name)
+		}
+		return fmt.Errorf("%s of guest %s was revoked by the policy before it was carried out", name, j.vm)
 	}
 	switch j.action {
 	case components.ActionStart:

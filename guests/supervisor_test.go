@@ -113,6 +113,10 @@ func TestSupervisorDeliversOnlyGrantedInput(t *testing.T) {
 	if r := result(t, s); r.Text == "ok" {
 		t.Errorf("type after the grant was withdrawn: %+v", r)
 	}
+	s.Execute(5, components.ActionShutdown, "linux", "")
+	if r := result(t, s); !strings.Contains(r.Text, "shutdown of guest linux was revoked") {
+		t.Errorf("shutdown not granted: %+v", r)
+	}
 	if got := d.called(); got != "keys linux" {
 		t.Errorf("driver calls %q, want exactly one delivery", got)
 	}
@@ -147,6 +151,7 @@ func TestSupervisorStartsWithoutItsHypervisor(t *testing.T) {
 	if ev := <-s.Events(); ev.ID != "-" || ev.What != EventUnavailable {
 		t.Errorf("first event %+v, want unavailable", ev)
 	}
+	s.Grant("linux", 1<<components.ActionStart)
 	s.Execute(1, components.ActionStart, "linux", "")
 	if r := result(t, s); !strings.Contains(r.Text, "unavailable") {
 		t.Errorf("start without a hypervisor: %+v", r)

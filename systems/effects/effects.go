@@ -17,12 +17,12 @@ import (
 // effect input (Device = the envelope's Source, Text = "ok" or "err: …").
 type Executor interface {
 	Execute(source uint64, action components.IntentAction, vm, argument string)
-	// Grant says which input kinds vm may receive from now on: those the
-	// policy in force permits while it is presented, none otherwise. An
-	// executor checks it at the moment it delivers an injection, so input
-	// queued before a hide or a revoking reload never reaches the guest.
-	// It is called on the tick and must not block.
-	Grant(vm string, inputs components.ActionSet)
+	// Grant says what may be done to vm from now on: the actions the
+	// policy in force permits, input kinds only while it is presented. An
+	// executor checks it at the moment it carries a job out, so work queued
+	// before a hide or a revoking reload is refused, not done. It is called
+	// on the tick and must not block.
+	Grant(vm string, actions components.ActionSet)
 }
 
 // Hypervisor is the world resource naming the executor. A nil Executor is
@@ -44,7 +44,7 @@ type System struct {
 	surface  *ecs.Map1[components.Surface]
 	events   []components.Input
 	work     []work
-	// granted is what the executor was last told each guest may receive.
+	// granted is what the executor was last told may be done to each guest.
 	granted map[string]components.ActionSet
 }
 
@@ -137,15 +137,15 @@ func (s *System) grant(g *components.Guest) {
 	if s.hv.Executor == nil {
 		return
 	}
-	var inputs components.ActionSet
+	actions := g.Permitted &^ components.InputActions
 	if g.Presented && g.State == components.GuestPresented {
-		inputs = g.Permitted & components.InputActions
+		actions = g.Permitted
 	}
-	if old, ok := s.granted[g.ID]; ok && old == inputs {
+	if old, ok := s.granted[g.ID]; ok && old == actions {
 		return
 	}
-	s.granted[g.ID] = inputs
-	s.hv.Executor.Grant(g.ID, inputs)
+	s.granted[g.ID] = actions
+	s.hv.Executor.Grant(g.ID, actions)
 }
 
 // target is the guest of an envelope.
