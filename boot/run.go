@@ -101,6 +101,12 @@ func (o *Options) Validate() error {
 			return fmt.Errorf("--data: %w", err)
 		}
 	}
+	if o.ControlPath != "" {
+		// Refused before the boot writes a byte.
+		if err := guests.CheckControlPath(o.ControlPath); err != nil {
+			return fmt.Errorf("--control: %w", err)
+		}
+	}
 	if o.DebugPanic != "" && o.DebugPanic != "before-ready" && !strings.HasPrefix(o.DebugPanic, "tick=") {
 		return fmt.Errorf("--debug-panic %q: want before-ready or tick=N", o.DebugPanic)
 	}
@@ -306,6 +312,23 @@ func (rt *runtime) run() (err error) {
 	}
 
 	rt.feedAutostart()
+	// The control socket is a service: a boot that cannot open it fails
+	// before announcing ready (and counts as a failed boot).
+	var requests <-chan guests.ControlRequest
+	if !o.Replay {
+		path := o.ControlPath
+		if path == "" {
+			path = filepath.Join(rt.layout.Root, "control.sock")
+		}
+		ctl, err := guests.ListenControl(path)
+		if err != nil {
+			return rt.fail("services-started", err)
+		}
+		rt.control = ctl
+		rt.closers = append(rt.closers, func() { ctl.Close() })
+		requests = ctl.Requests()
+		rt.log.Info("control socket open", "path", path)
+	}
 	state := "valid"
 	if rt.policy.Restricted {
 		state = "restricted"
@@ -319,21 +342,6 @@ func (rt *runtime) run() (err error) {
 	}
 	rt.bus.Emit(marker.Boot("ready", "tick=0"))
 
-	var requests <-chan guests.ControlRequest
-	if !o.Replay {
-		path := o.ControlPath
-		if path == "" {
-			path = filepath.Join(rt.layout.Root, "control.sock")
-		}
-		ctl, err := guests.ListenControl(path)
-		if err != nil {
-			return err
-		}
-		rt.control = ctl
-		rt.closers = append(rt.closers, func() { ctl.Close() })
-		requests = ctl.Requests()
-		rt.log.Info("control socket open", "path", path)
-	}
 	var policyUpdates <-chan string
 	if !o.Replay && rt.entry != EntryPrevious && rt.policyFile != "" {
 		updates, stop := watchFile(rt.policyFile, rt.policySeen, 200*time.Millisecond)

@@ -182,11 +182,8 @@ func clearStaleSocket(path string) error {
 	if errors.Is(err, os.ErrNotExist) {
 		return nil
 	}
-	if err != nil {
-		return fmt.Errorf("control socket %s: %w", path, err)
-	}
-	if info.Mode()&os.ModeSocket == 0 {
-		return fmt.Errorf("control socket %s: it exists and is %s, not a socket; RayOS replaces only a stale socket of its own (remove it or choose another --control)", path, describeMode(info.Mode()))
+	if err := CheckControlPath(path); err != nil {
+		return err
 	}
 	c, err := net.DialTimeout("unix", path, time.Second)
 	if err == nil {
@@ -203,6 +200,23 @@ func clearStaleSocket(path string) error {
 	}
 	if err := os.Remove(path); err != nil {
 		return fmt.Errorf("control socket %s: removing the stale socket: %w", path, err)
+	}
+	return nil
+}
+
+// CheckControlPath reports, without changing anything, why path cannot
+// become the control socket: something other than a socket is there (a
+// socket may be a stale one, replaced when the server starts). The
+// runtime checks it before the boot writes anything.
+func CheckControlPath(path string) error {
+	info, err := os.Lstat(path)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		return nil
+	case err != nil:
+		return fmt.Errorf("control socket %s: %w", path, err)
+	case info.Mode()&os.ModeSocket == 0:
+		return fmt.Errorf("control socket %s: it exists and is %s, not a socket; RayOS replaces only a stale socket of its own (remove it or choose another --control)", path, describeMode(info.Mode()))
 	}
 	return nil
 }

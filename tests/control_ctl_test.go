@@ -34,8 +34,8 @@ func TestCtlRefusesControlCharacters(t *testing.T) {
 	}
 }
 
-// --control naming something that is not a socket fails the boot and
-// leaves it alone (it used to be deleted).
+// --control naming something that is not a socket is bad usage: refused
+// before anything is written, and left alone (it used to be deleted).
 func TestControlPathThatIsNotASocketIsLeftAlone(t *testing.T) {
 	cases := []struct {
 		name, why string
@@ -69,8 +69,11 @@ func TestControlPathThatIsNotASocketIsLeftAlone(t *testing.T) {
 				t.Fatal(err)
 			}
 			res := rayos(t, dir, "boot", "--data", "data", "--gpu", "cpu", "--hz", "100", "--ticks", "20", "--control", path)
-			if res.code != 1 || !strings.Contains(res.stderr, path) || !strings.Contains(res.stderr, c.why) {
-				t.Errorf("boot --control %s: exit %d, stderr %q; want 1 naming the path and saying it %s", c.name, res.code, res.stderr, c.why)
+			if res.code != 2 || !strings.Contains(res.stderr, path) || !strings.Contains(res.stderr, c.why) {
+				t.Errorf("boot --control %s: exit %d, stderr %q; want 2 naming the path and saying it %s", c.name, res.code, res.stderr, c.why)
+			}
+			if _, err := os.Stat(filepath.Join(dir, "data")); err == nil {
+				t.Errorf("boot --control %s wrote RAYOS_DATA before refusing", c.name)
 			}
 			if err := c.check(path); err != nil {
 				t.Errorf("%s after the boot: %v", path, err)
