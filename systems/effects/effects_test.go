@@ -181,9 +181,9 @@ func TestLifecycleStateMachine(t *testing.T) {
 		detail string
 	}{
 		{components.GuestStopped, components.ActionSuspend, components.GuestStopped, false, "guest linux is stopped, not running"},
-		{components.GuestStopped, components.ActionResume, components.GuestStopped, false, "not suspended: start it"},
+		{components.GuestStopped, components.ActionResume, components.GuestStopped, false, "not suspended (start it)"},
 		{components.GuestDefined, components.ActionShutdown, components.GuestDefined, false, "not running"},
-		{components.GuestSuspended, components.ActionStart, components.GuestSuspended, false, "suspended: resume it"},
+		{components.GuestSuspended, components.ActionStart, components.GuestSuspended, false, "suspended (resume it)"},
 		{components.GuestSuspended, components.ActionPresent, components.GuestSuspended, false, "not running"},
 		{components.GuestCrashed, components.ActionType, components.GuestCrashed, false, "not presented"},
 		{components.GuestStopped, components.ActionStart, components.GuestHidden, true, "hidden"},

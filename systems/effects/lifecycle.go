@@ -43,7 +43,7 @@ func Lifecycle(action components.IntentAction, g *components.Guest) Step {
 		case running:
 			return Step{To: state, Noop: "already running"}
 		case state == components.GuestSuspended:
-			return Step{Refuse: "guest " + g.ID + " is suspended: resume it"}
+			return Step{Refuse: "guest " + g.ID + " is suspended (resume it)"}
 		}
 		return Step{To: components.GuestHidden}
 	case components.ActionShutdown:
@@ -66,7 +66,7 @@ func Lifecycle(action components.IntentAction, g *components.Guest) Step {
 		case running:
 			return Step{To: state, Noop: "already running"}
 		}
-		return Step{Refuse: "guest " + g.ID + " is " + name + ", not suspended: start it"}
+		return Step{Refuse: "guest " + g.ID + " is " + name + ", not suspended (start it)"}
 	case components.ActionPresent:
 		switch state {
 		case components.GuestHidden:

@@ -209,7 +209,7 @@ func (g *Gate) revoke(w *world.World, seq uint64) {
 		if d := p.Decide(idx, env.Action, env.Confidence, presented); d.Verdict == Deny {
 			g.resolved = append(g.resolved, e)
 			rule := p.Rule(d.Rule)
-			env.Status, env.Detail, env.Tick = components.IntentDenied, "cancelled: the reloaded policy denies it (rule "+rule+")", w.Clock.Tick
+			env.Status, env.Detail, env.Tick = components.IntentDenied, "cancelled, the reloaded policy denies it (rule "+rule+")", w.Clock.Tick
 			w.Emit(marker.PolicyViolation(rule, g.describe(w, env)))
 		}
 	}
