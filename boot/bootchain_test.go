@@ -100,16 +100,16 @@ func TestBootCountingAndEntryChoice(t *testing.T) {
 func TestLayoutMountCreatesThenValidates(t *testing.T) {
 	root := filepath.Join(t.TempDir(), "data")
 	l := boot.Layout{Root: root}
-	created, err := l.Mount("policy text", "registry text")
-	if err != nil || !created {
-		t.Fatalf("first mount: %v, created %v", err, created)
+	m, err := l.Mount("policy text", "registry text")
+	if err != nil || !m.Created || m.Completed || !m.Owned {
+		t.Fatalf("first mount: %v, %+v", err, m)
 	}
 	if data, _ := os.ReadFile(l.PolicyFile()); string(data) != "policy text" {
 		t.Errorf("policy file holds %q", data)
 	}
-	created, err = l.Mount("other", "other")
-	if err != nil || created {
-		t.Fatalf("second mount: %v, created %v", err, created)
+	m, err = l.Mount("other", "other")
+	if err != nil || m.Created || !m.Owned {
+		t.Fatalf("second mount: %v, %+v", err, m)
 	}
 	if data, _ := os.ReadFile(l.PolicyFile()); string(data) != "policy text" {
 		t.Error("a later mount overwrote the policy")

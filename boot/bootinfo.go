@@ -3,12 +3,12 @@ package boot
 import (
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 
 	"github.com/BurntSushi/toml"
+	"github.com/rayos/engine/world/atomicfile"
 )
 
 // BootInfoVersion is the hand-off format this runtime reads.
@@ -77,9 +77,10 @@ func ParseBootInfo(name, text string) (BootInfo, error) {
 	return b, nil
 }
 
-// ReadBootInfoFile reads the record at path.
+// ReadBootInfoFile reads the record at path: a regular file of at most
+// 64 KiB (a FIFO or a device in its place is refused, not read).
 func ReadBootInfoFile(path string) (BootInfo, error) {
-	data, err := os.ReadFile(path)
+	data, err := atomicfile.ReadRegular(path, atomicfile.MaxRecordSize)
 	if err != nil {
 		return BootInfo{}, fmt.Errorf("bootinfo: %w", err)
 	}

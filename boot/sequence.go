@@ -7,93 +7,69 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/rayos/engine/guests"
 	"github.com/rayos/engine/systems/policy"
+	"github.com/rayos/engine/world/atomicfile"
 	"github.com/rayos/engine/world/marker"
 )
 
 // boot runs the stages before the world exists, each with its marker:
 // bootinfo → data-mounted → entry → policy-loaded → registry-loaded.
+//
+// The instance lock comes first: until RayOS holds RAYOS_DATA nothing in
+// it is written or announced, so a second instance changes nothing. From
+// then on every failure of a RayOS-owned layout counts as a failed boot
+// of its entry (fail), so boot counting can fall back to previous and
+// then to recovery without anyone at the keyboard.
 func (rt *runtime) boot() error {
-	bi, err := rt.bootInfo()
-	if err != nil {
-		// A hand-off the runtime cannot read still boots — into recovery,
-		// where the system can be repaired.
-		rt.bus.Emit(marker.Boot("bootinfo", "error: "+err.Error()+"; booting recovery"))
-		bi = BootInfo{Data: rt.o.DataDir, Entry: EntryRecovery, Source: "harness"}
-	} else {
-		requested := bi.Entry
-		if requested == "" {
-			requested = "auto"
-		}
-		rt.bus.Emit(marker.Boot("bootinfo", fmt.Sprintf("version=%d source=%s entry=%s", BootInfoVersion, bi.Source, requested)))
-	}
-	bi = bi.WithDefaults()
+	bi := rt.handOff()
 	rt.layout = Layout{Root: bi.Data}
-	recovery := bi.Entry == EntryRecovery
-
-	created, mountErr := rt.layout.Mount(policy.Default(), guests.DefaultRegistry)
-	if mountErr != nil && (!recovery || !isLayoutProblem(mountErr)) {
+	if err := rt.lockLayout(); err != nil {
+		return rt.fail("data-mounted", err)
+	}
+	mounted, mountErr := rt.layout.Mount(policy.Default(), guests.DefaultRegistry)
+	var layoutErr *LayoutError
+	if mountErr != nil && !errors.As(mountErr, &layoutErr) {
 		return rt.fail("data-mounted", mountErr)
 	}
-	// Recovery comes up on a broken layout: it is there to repair it.
-	logFile, err := os.OpenFile(rt.layout.MarkerLog(), os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o640)
-	if err != nil {
-		return rt.fail("data-mounted", fmt.Errorf("marker log: %w", err))
-	}
-	rt.closers = append(rt.closers, func() { logFile.Close() })
-	if err := rt.bus.AddSinkWithHistory(logFile); err != nil {
-		return rt.fail("data-mounted", fmt.Errorf("marker log: %w", err))
-	}
-	rt.log.Info("RAYOS_DATA mounted", "path", bi.Data, "created", created)
-	switch {
-	case mountErr != nil:
-		rt.bus.Emit(marker.Boot("data-mounted", "layout invalid, recovery continues: "+mountErr.Error()))
-	default:
-		rt.bus.Emit(marker.Boot("data-mounted", fmt.Sprintf("layout=%d created=%t", LayoutVersion, created)))
-	}
-
-	if rt.state, err = ReadState(rt.layout.StateFile()); err != nil {
-		rt.log.Warn("boot state unreadable; counting from zero", "err", err)
+	if mounted.Owned {
+		rt.removeStaleTemp()
+		rt.openMarkerLog()
+		rt.readState()
 	}
 	havePrevious := fileExists(filepath.Join(rt.layout.LastGoodDir(), "rayos-policy.toml"))
 	entry, why := ChooseEntry(bi.Entry, rt.state, havePrevious)
-	if why != "" {
-		rt.bus.Emit(marker.Boot("fallback", fmt.Sprintf("entry=%s because %s", entry, why)))
-	}
 	rt.entry = entry
-	rt.state.Begin(entry, time.Now())
-	if err := rt.state.Write(rt.layout.StateFile()); err != nil {
-		return rt.fail("data-mounted", fmt.Errorf("boot state: %w", err))
+	fallback := func() {
+		if why != "" {
+			rt.bus.Emit(marker.Boot("fallback", fmt.Sprintf("entry=%s because %s", entry, why)))
+		}
 	}
-	rt.bus.Emit(marker.Boot("entry", fmt.Sprintf("%s failures=%d", entry, rt.state.Failures[entry])))
+	if mountErr != nil && entry != EntryRecovery {
+		fallback() // say which entry this failure counts against
+		return rt.fail("data-mounted", mountErr)
+	}
+	rt.log.Info("RAYOS_DATA mounted", "path", bi.Data, "created", mounted.Created, "completed", mounted.Completed)
+	rt.bus.Emit(marker.Boot("data-mounted", mountDetail(mounted, mountErr)))
+	fallback()
+	rt.beginAttempt(mounted.Owned)
+	rt.bus.Emit(marker.Boot("entry", fmt.Sprintf("%s failures=%d", rt.entry, rt.state.Failures[rt.entry])))
+	if rt.entry == EntryRecovery {
+		rt.controlOffData()
+	}
 
 	policyPath, registryPath := bi.Policy, bi.Registry
-	if entry == EntryPrevious {
+	if rt.entry == EntryPrevious {
 		policyPath = filepath.Join(rt.layout.LastGoodDir(), "rayos-policy.toml")
 		registryPath = filepath.Join(rt.layout.LastGoodDir(), "registry.toml")
 	}
-	rt.policyFile, rt.policySeen = policyPath, identify(policyPath)
-	text, err := os.ReadFile(policyPath)
-	if err == nil {
-		err = rt.setPolicy(policyPath, string(text))
-	} else {
-		rt.setPolicy("", "")
-	}
-	if err != nil {
-		// Fail closed, keep booting: a broken policy must not stop the
-		// system that can fix it.
-		rt.bus.Emit(marker.PolicyViolation("policy-invalid", err.Error()))
-		rt.bus.Emit(marker.Boot("policy-loaded", "restricted (deny all)"))
-	} else {
-		rt.bus.Emit(marker.Boot("policy-loaded", rt.policy.Summary()))
-	}
-
+	rt.loadPolicy(policyPath)
 	reg, err := guests.LoadRegistry(registryPath)
 	switch {
-	case err != nil && entry != EntryRecovery:
+	case err != nil && rt.entry != EntryRecovery:
 		return rt.fail("registry-loaded", err)
 	case err != nil:
 		rt.bus.Emit(marker.Boot("registry-loaded", "error, recovery starts no guests anyway: "+err.Error()))
@@ -104,8 +80,175 @@ func (rt *runtime) boot() error {
 	return nil
 }
 
-func isLayoutProblem(err error) bool {
-	return strings.Contains(err.Error(), "is not a valid layout")
+// handOff resolves the BootInfo and emits its marker. A hand-off the
+// runtime cannot read still boots — into recovery, where the system can
+// be repaired — and says why on stderr as well as in the marker.
+func (rt *runtime) handOff() BootInfo {
+	bi, err := rt.bootInfo()
+	if err != nil {
+		rt.log.Error("bootinfo unreadable; booting the recovery entry", "err", err)
+		rt.bus.Emit(marker.Boot("bootinfo", "error: "+err.Error()+"; booting recovery"))
+		bi = BootInfo{Data: rt.o.DataDir, Entry: EntryRecovery, Source: "harness"}
+	} else {
+		requested := bi.Entry
+		if requested == "" {
+			requested = "auto"
+		}
+		rt.bus.Emit(marker.Boot("bootinfo", fmt.Sprintf("version=%d source=%s entry=%s", BootInfoVersion, bi.Source, requested)))
+	}
+	return bi.WithDefaults()
+}
+
+// lockLayout creates RAYOS_DATA itself if it is missing (the lock needs
+// the folder) and takes the instance lock, released when the run ends.
+func (rt *runtime) lockLayout() error {
+	if err := CheckDataDir(rt.layout.Root); err != nil {
+		return err
+	}
+	if err := os.MkdirAll(rt.layout.Root, 0o750); err != nil {
+		return fmt.Errorf("data dir %s: %w", rt.layout.Root, err)
+	}
+	lock, err := lockData(rt.layout.Root)
+	if err != nil {
+		return err
+	}
+	rt.closers = append(rt.closers, lock.release)
+	return nil
+}
+
+// mountDetail is the data-mounted marker's detail.
+func mountDetail(m Mounted, mountErr error) string {
+	switch {
+	case mountErr != nil:
+		return "layout invalid, recovery continues: " + mountErr.Error()
+	case m.Completed:
+		return fmt.Sprintf("layout=%d created=true completed=interrupted-first-boot", LayoutVersion)
+	}
+	return fmt.Sprintf("layout=%d created=%t", LayoutVersion, m.Created)
+}
+
+// removeStaleTemp removes the temporary files writers killed mid-write
+// left in RAYOS_DATA. Under the instance lock no other runtime writes
+// here; vm/ is also written by `rayos guest`, so it is cleaned under the
+// registry lock, and skipped if an edit holds that lock right now.
+func (rt *runtime) removeStaleTemp() {
+	l := rt.layout
+	dirs := []string{l.Root, l.path("policy"), l.path("volume"), l.path("logs"), l.CrashDir(), l.path("boot"), l.LastGoodDir()}
+	if entries, err := os.ReadDir(l.path("vm")); err == nil {
+		for _, e := range entries {
+			if e.IsDir() {
+				dirs = append(dirs, l.path("vm", e.Name()))
+			}
+		}
+	}
+	for _, dir := range dirs {
+		rt.removeStaleIn(dir)
+	}
+	if unlock, err := guests.TryLockRegistry(l.RegistryFile()); err == nil {
+		rt.removeStaleIn(l.path("vm"))
+		unlock()
+	}
+}
+
+func (rt *runtime) removeStaleIn(dir string) {
+	removed, err := atomicfile.RemoveStale(dir)
+	if len(removed) > 0 {
+		rt.log.Info("removed temporary files left by a killed writer", "dir", dir, "files", strings.Join(removed, ","))
+	}
+	if err != nil {
+		rt.log.Warn("temporary files not removed", "dir", dir, "err", err)
+	}
+}
+
+// readState reads boot/state.toml. An unreadable or invalid file does not
+// stop the boot: boot counting starts from zero, and stderr names the
+// file and the key.
+func (rt *runtime) readState() {
+	st, err := ReadState(rt.layout.StateFile())
+	if err != nil {
+		rt.log.Warn("boot state invalid; counting from zero", "err", err)
+	}
+	rt.state = st
+}
+
+// beginAttempt records this boot's attempt in boot/state.toml before the
+// world starts. A normal or previous boot that cannot record it (a full
+// or read-only data partition) would fail the same way at every boot
+// without ever being counted, so it falls back to recovery in this run and
+// says why; recovery boots with the failure as a warning. Nothing is
+// written into a folder RayOS does not own.
+func (rt *runtime) beginAttempt(owned bool) {
+	if rt.state.Failures == nil {
+		rt.state.Failures = map[string]int{}
+	}
+	if !owned {
+		return
+	}
+	rt.state.Begin(rt.entry, time.Now())
+	path := rt.layout.StateFile()
+	err := rt.state.Write(path)
+	switch {
+	case err == nil:
+	case rt.entry == EntryRecovery:
+		rt.log.Warn("boot state not saved; recovery boots anyway", "path", path, "err", err)
+	default:
+		rt.bus.Emit(marker.Boot("fallback", fmt.Sprintf("entry=%s because boot state %s cannot be written: %v", EntryRecovery, path, rootCause(err))))
+		rt.log.Warn("boot attempt not recorded; falling back to recovery", "path", path, "err", err)
+		rt.entry, rt.state.Attempt.Entry = EntryRecovery, EntryRecovery
+	}
+}
+
+// recordFailedAttempt makes a boot that fails before the world starts
+// count as a failure of its entry: if its attempt is not recorded yet
+// (data-mounted failed on a RayOS-owned layout), it is now, best effort,
+// and the next boot counts it like any boot that never reached ready.
+func (rt *runtime) recordFailedAttempt() {
+	if rt.state.attempted || rt.entry == "" || !rt.layout.owned() {
+		return
+	}
+	if rt.state.Failures == nil {
+		rt.state.Failures = map[string]int{}
+	}
+	rt.state.Begin(rt.entry, time.Now())
+	if err := rt.state.Write(rt.layout.StateFile()); err != nil {
+		rt.log.Warn("failed boot not recorded", "path", rt.layout.StateFile(), "err", err)
+	}
+}
+
+// controlOffData moves the control socket out of a read-only RAYOS_DATA,
+// where it cannot be created, into a private folder under the temporary
+// directory, so that recovery serves it there. --control overrides this.
+func (rt *runtime) controlOffData() {
+	if rt.o.ControlPath != "" || syscall.Access(rt.layout.Root, 2 /* W_OK */) != syscall.EROFS {
+		return
+	}
+	dir, err := os.MkdirTemp("", "rayos-control-")
+	if err != nil {
+		rt.log.Warn("no folder for the control socket", "err", err)
+		return
+	}
+	rt.o.ControlPath = filepath.Join(dir, "control.sock")
+	rt.closers = append(rt.closers, func() { os.RemoveAll(dir) })
+	rt.log.Warn("RAYOS_DATA is read-only; control socket moved (rayos ctl --control PATH)", "path", rt.o.ControlPath)
+}
+
+// loadPolicy reads the policy in force. A missing, unreadable, oversized,
+// special or invalid file does not stop the boot: fail closed, keep
+// booting, because a broken policy must not stop the system that can fix it.
+func (rt *runtime) loadPolicy(path string) {
+	rt.policyFile, rt.policySeen = path, identify(path)
+	text, err := atomicfile.ReadRegular(path, atomicfile.MaxConfigSize)
+	if err == nil {
+		err = rt.setPolicy(path, string(text))
+	} else {
+		rt.setPolicy("", "")
+	}
+	if err != nil {
+		rt.bus.Emit(marker.PolicyViolation("policy-invalid", err.Error()))
+		rt.bus.Emit(marker.Boot("policy-loaded", "restricted (deny all)"))
+		return
+	}
+	rt.bus.Emit(marker.Boot("policy-loaded", rt.policy.Summary()))
 }
 
 // bootInfo resolves the hand-off: --bootinfo, else the kernel command
@@ -142,17 +285,22 @@ func (rt *runtime) bootInfo() (BootInfo, error) {
 
 // ready records a boot that reached ready: the entry's failures reset, it
 // becomes the last good one, and a normal boot with a valid policy
-// snapshots its policy and registry as what "previous" boots.
+// snapshots its policy and registry as what "previous" boots. Failing to
+// write is a warning: the system is up, and a full or read-only data
+// partition is what recovery is for.
 func (rt *runtime) ready() {
+	if !rt.state.attempted {
+		return // not RayOS's folder: nothing is written there
+	}
 	rt.state.Ready()
 	if err := rt.state.Write(rt.layout.StateFile()); err != nil {
-		rt.log.Error("boot state not saved", "err", err)
+		rt.log.Warn("boot state not saved", "path", rt.layout.StateFile(), "err", err)
 	}
 	if rt.entry != EntryNormal || rt.policy.Restricted || rt.registry == "" {
 		return
 	}
 	dir := rt.layout.LastGoodDir()
-	reg, err := os.ReadFile(rt.registry)
+	reg, err := atomicfile.ReadRegular(rt.registry, atomicfile.MaxConfigSize)
 	if err == nil {
 		err = errors.Join(os.MkdirAll(dir, 0o750),
 			writeBytes(filepath.Join(dir, "rayos-policy.toml"), []byte(rt.source)),
@@ -163,7 +311,21 @@ func (rt *runtime) ready() {
 	}
 }
 
+// rootCause is the operating system's reason inside a file error ("no
+// space left on device"), without the temporary file's name.
+func rootCause(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	var le *os.LinkError
+	if errors.As(err, &le) {
+		return le.Err
+	}
+	return err
+}
+
 func fileExists(path string) bool {
 	_, err := os.Stat(path)
-	return !errors.Is(err, fs.ErrNotExist)
+	return err == nil
 }

@@ -1,9 +1,12 @@
 package boot
 
 import (
+	"log/slog"
 	"os"
 	"syscall"
 	"time"
+
+	"github.com/rayos/engine/world/atomicfile"
 )
 
 // fileIdentity is what tells one version of a file from the next:
@@ -53,8 +56,12 @@ func watchFile(path string, seen fileIdentity, interval time.Duration) (updates 
 				continue
 			}
 			seen = now
-			data, err := os.ReadFile(path)
+			// The same rules as at boot: a FIFO or a device swapped in for
+			// the policy must not hang the watcher, nor a huge file fill
+			// memory. Such a version is skipped; the next one is read.
+			data, err := atomicfile.ReadRegular(path, atomicfile.MaxConfigSize)
 			if err != nil {
+				slog.Warn("policy file replaced by one that cannot be read; keeping the policy in force", "err", err)
 				continue
 			}
 			select {

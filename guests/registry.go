@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -66,9 +65,10 @@ memory_mib = 4096
 vcpus = 2
 `
 
-// LoadRegistry reads and validates the registry at path.
+// LoadRegistry reads and validates the registry at path: a regular file
+// of at most 1 MiB (a FIFO or a device in its place is refused, not read).
 func LoadRegistry(path string) (*Registry, error) {
-	data, err := os.ReadFile(path)
+	data, err := atomicfile.ReadRegular(path, atomicfile.MaxConfigSize)
 	if err != nil {
 		return nil, fmt.Errorf("registry: %w", err)
 	}

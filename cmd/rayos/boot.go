@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"log/slog"
 	"os"
 	"os/signal"
@@ -72,7 +73,12 @@ Every input fed into the world can be recorded (--record) and replayed
 			sigs := make(chan os.Signal, 2)
 			signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
 			defer signal.Stop(sigs)
-			o.Signals, o.Stdout, o.Logger = sigs, cmd.OutOrStdout(), slog.Default()
+			// Diagnostics go through a spool like the markers: a stderr
+			// nobody reads must not stall the tick either.
+			logger, flush := boot.NewDiagnostics(cmd.ErrOrStderr(), logLevel())
+			defer flush()
+			slog.SetDefault(logger)
+			o.Signals, o.Stdout, o.Logger = sigs, cmd.OutOrStdout(), logger
 			return boot.Run(o)
 		},
 	}
@@ -96,6 +102,18 @@ Every input fed into the world can be recorded (--record) and replayed
 	f.StringVar(&o.DebugPanic, "debug-panic", "", "test hook: panic at before-ready or tick=N to exercise crash reports")
 	_ = f.MarkHidden("debug-panic")
 	return cmd
+}
+
+// logLevel is the lowest level the default logger (set from --log-level)
+// lets through.
+func logLevel() slog.Level {
+	ctx := context.Background()
+	for _, l := range []slog.Level{slog.LevelDebug, slog.LevelInfo, slog.LevelWarn} {
+		if slog.Default().Enabled(ctx, l) {
+			return l
+		}
+	}
+	return slog.LevelError
 }
 
 // explainPipeline prints the systems in order without booting anything.

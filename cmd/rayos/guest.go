@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"text/tabwriter"
@@ -29,6 +30,24 @@ written, and written crash-safely: a rejected change leaves the file as it was.`
 			return nil, fmt.Errorf("%w (a first `rayos boot --data %s` creates it)", err, data)
 		}
 		return r, nil
+	}
+	// edit changes the registry under the registry lock, so concurrent
+	// edits never lose each other's changes; change's own refusals are bad
+	// usage. Only a complete layout is edited: an interrupted first boot
+	// is completed by the next rayos boot, which must find its defaults.
+	edit := func(change func(*guests.Registry) error) error {
+		if _, err := os.Stat(filepath.Join(data, "layout-version")); err != nil {
+			return fmt.Errorf("%s: not a complete RayOS data folder (%w); a `rayos boot --data %s` creates or completes it", data, err, data)
+		}
+		var refused error
+		err := guests.UpdateRegistry(registryPath(), func(r *guests.Registry) error {
+			refused = change(r)
+			return refused
+		})
+		if err != nil && err == refused {
+			return usageError{err}
+		}
+		return err
 	}
 
 	list := &cobra.Command{
@@ -60,14 +79,13 @@ written, and written crash-safely: a rejected change leaves the file as it was.`
 		Example: `  rayos guest add dev --os linux --memory 512 --vcpus 1 --kernel vmlinuz --initrd initrd.gz --cmdline "console=ttyS0"`,
 		Args:    exactArgs(1, "the VM id"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			r, err := load()
-			if err != nil {
-				return err
-			}
-			if err := r.Add(args[0], vm); err != nil {
+			if err := guests.ValidID(args[0]); err != nil {
 				return usageError{err}
 			}
-			if err := r.Save(registryPath()); err != nil {
+			if err := vm.CheckMedia(guests.Dir(data, args[0]), func(field string) string { return "--" + field }); err != nil {
+				return usageError{err}
+			}
+			if err := edit(func(r *guests.Registry) error { return r.Add(args[0], vm) }); err != nil {
 				return err
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "added %s to %s\n", args[0], registryPath())
@@ -88,14 +106,7 @@ written, and written crash-safely: a rejected change leaves the file as it was.`
 		Use: "remove ID", Short: "Remove a VM from the registry (its folder stays)", Example: "  rayos guest remove dev",
 		Args: exactArgs(1, "the VM id"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			r, err := load()
-			if err != nil {
-				return err
-			}
-			if err := r.Remove(args[0]); err != nil {
-				return usageError{err}
-			}
-			if err := r.Save(registryPath()); err != nil {
+			if err := edit(func(r *guests.Registry) error { return r.Remove(args[0]) }); err != nil {
 				return err
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "removed %s from %s (%s is kept)\n", args[0], registryPath(), guests.Dir(data, args[0]))
