@@ -87,7 +87,7 @@ func (vm VM) CheckMedia(dir string, flag func(field string) string) error {
 	var errs []error
 	for _, m := range []struct {
 		field, path string
-		block bool
+		block       bool
 	}{{"kernel", vm.Kernel, false}, {"initrd", vm.Initrd, false}, {"disk", vm.Disk, true}} {
 		if m.path == "" {
 			continue
