@@ -124,3 +124,35 @@ func TestHypervisorLossAndReconcile(t *testing.T) {
 	}
 	r.stop(t)
 }
+
+// libvirtd not up yet at boot is not a failed boot: RayOS boots to ready,
+// reports the hypervisor unavailable, keeps trying, and once libvirtd is
+// up it reconciles and starts the autostart guests (held until then).
+func TestBootsBeforeItsHypervisorIsUp(t *testing.T) {
+	dir := t.TempDir()
+	boot(t, dir)
+	os.WriteFile(filepath.Join(dir, "data", "policy", "rayos-policy.toml"), []byte("version = 1\n[guests.linux]\nstart = true\n[guests.windows]\nstart = true\n"), 0o644)
+	libvirtDir := t.TempDir()
+	socket := filepath.Join(libvirtDir, "run", "libvirt-sock")
+	r := startRayos(t, dir, "--hz", "100", "--libvirt-socket", socket, "--libvirt-uri", "test:///default")
+	r.waitFor(t, "RAYOS_AUDIT:hypervisor:unavailable")
+	if strings.Contains(r.output(), "RAYOS_AUDIT:start:") {
+		t.Errorf("autostart was tried without a hypervisor:\n%s", r.output())
+	}
+	if res := rayos(t, dir, "ctl", "--data", "data", "status"); res.code != 0 {
+		t.Errorf("status without a hypervisor: exit %d %q", res.code, res.stdout)
+	}
+	d, err := daemon.Start(libvirtDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Stop()
+	r.waitFor(t, "RAYOS_AUDIT:hypervisor:reconciled")
+	r.waitFor(t, "RAYOS_AUDIT:start:guest=linux source=")
+	r.waitFor(t, "RAYOS_GUEST:linux:hidden")
+	r.stop(t)
+	state := readFile(t, filepath.Join(dir, "data", "boot", "state.toml"))
+	if !strings.Contains(state, "reached_ready = true") {
+		t.Errorf("the boot did not count as good:\n%s", state)
+	}
+}
