@@ -8,7 +8,7 @@ import (
 // Kind is a marker family; its Prefix starts the line.
 type Kind uint8
 
-// The marker families of DESIGN.md. The number of fields each carries is
+// The marker families (docs/markers.md). The number of fields each carries is
 // fixed (see Kind.Fields).
 const (
 	KindBoot            Kind = iota + 1 // RAYOS_BOOT:<stage>:<detail>
