@@ -14,7 +14,18 @@ func TestGuestRegistryCommands(t *testing.T) {
 	}
 	boot(t, dir)
 	reg := filepath.Join(dir, "data", "vm", "registry.toml")
-	r := rayos(t, dir, "guest", "add", "dev", "--data", "data", "--memory", "256", "--kernel", "vmlinuz", "--cmdline", "console=ttyS0")
+	// Boot media must exist (relative paths resolve in vm/<id>/).
+	r := rayos(t, dir, "guest", "add", "dev", "--data", "data", "--kernel", "vmlinuz")
+	if r.code != 2 || !strings.Contains(r.stderr, "--kernel vmlinuz") {
+		t.Errorf("add with a kernel that does not exist: exit %d %q", r.code, r.stderr)
+	}
+	if err := os.MkdirAll(filepath.Join(dir, "data", "vm", "dev"), 0o750); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "data", "vm", "dev", "vmlinuz"), []byte("kernel"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r = rayos(t, dir, "guest", "add", "dev", "--data", "data", "--memory", "256", "--kernel", "vmlinuz", "--cmdline", "console=ttyS0")
 	if r.code != 0 {
 		t.Fatalf("add: exit %d %s", r.code, r.stderr)
 	}
