@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/xml"
 	"fmt"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -30,6 +31,30 @@ type DomainSpec struct {
 	// Type is the libvirt domain type: "qemu" (software emulation, what
 	// works everywhere) or "kvm"; "test" for the test driver.
 	Type string
+}
+
+// BootMedia reports why the VM cannot boot: it has neither a disk nor a
+// kernel (the default registry's windows has none until one is given), or
+// one it names is not a file. Checked before a VM is defined for an
+// emulator, so a start fails with this instead of a firmware screen or
+// QEMU's error.
+func (s DomainSpec) BootMedia() error {
+	if s.VM.Disk == "" && s.VM.Kernel == "" {
+		return fmt.Errorf("vm %s has no boot media: give it a disk or a kernel (rayos guest add %s --disk … or --kernel …, or vm/registry.toml)", s.ID, s.ID)
+	}
+	for _, m := range []struct{ key, path string }{{"disk", s.VM.Disk}, {"kernel", s.VM.Kernel}, {"initrd", s.VM.Initrd}} {
+		if m.path == "" {
+			continue
+		}
+		p := m.path
+		if !filepath.IsAbs(p) {
+			p = filepath.Join(s.Dir, p)
+		}
+		if info, err := os.Stat(p); err != nil || !info.Mode().IsRegular() {
+			return fmt.Errorf("vm %s: its %s %s is not a file", s.ID, m.key, p)
+		}
+	}
+	return nil
 }
 
 // UUID is the VM's stable libvirt UUID, derived from its id so that

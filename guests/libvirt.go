@@ -46,6 +46,11 @@ func (d *Libvirt) Define(spec DomainSpec) error {
 	if spec.Type == "" && strings.HasPrefix(d.uri, "test:") {
 		spec.Type = "test"
 	}
+	if spec.Type != "test" { // the test driver boots nothing
+		if err := spec.BootMedia(); err != nil {
+			return err
+		}
+	}
 	x, err := DomainXML(spec)
 	if err != nil {
 		return err
