@@ -27,6 +27,9 @@ type bootProc struct {
 	lines  []string
 	stderr syncBuffer
 	done   chan struct{} // closed when stdout reached EOF
+	// lineC receives each stdout line as it is read (while it has room),
+	// for a test that must act within milliseconds of a marker.
+	lineC chan string
 }
 
 // spawnBoot starts `rayos boot --data data --gpu cpu ARGS…` in dir.
@@ -38,7 +41,7 @@ func spawnBoot(t *testing.T, dir string, args ...string) *bootProc {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &bootProc{cmd: cmd, done: make(chan struct{})}
+	p := &bootProc{cmd: cmd, done: make(chan struct{}), lineC: make(chan string, 64)}
 	cmd.Stderr = &p.stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -50,6 +53,10 @@ func spawnBoot(t *testing.T, dir string, args ...string) *bootProc {
 			p.mu.Lock()
 			p.lines = append(p.lines, sc.Text())
 			p.mu.Unlock()
+			select {
+			case p.lineC <- sc.Text():
+			default:
+			}
 		}
 	}()
 	t.Cleanup(func() { cmd.Process.Kill(); <-p.done; cmd.Wait() })
@@ -83,6 +90,25 @@ func (p *bootProc) waitFor(t *testing.T, prefix string) {
 		case <-deadline:
 			t.Fatalf("no %q within %v:\n%s", prefix, recoveryCeiling, p.output())
 		case <-time.After(10 * time.Millisecond):
+		}
+	}
+}
+
+// awaitLine returns as soon as a stdout line starting with prefix is read
+// (false if stdout ends first).
+func (p *bootProc) awaitLine(t *testing.T, prefix string) bool {
+	t.Helper()
+	deadline := time.After(recoveryCeiling)
+	for {
+		select {
+		case l := <-p.lineC:
+			if strings.HasPrefix(l, prefix) {
+				return true
+			}
+		case <-p.done:
+			return false
+		case <-deadline:
+			t.Fatalf("no %q within %v", prefix, recoveryCeiling)
 		}
 	}
 }
@@ -149,3 +175,5 @@ func drain(r io.Reader) <-chan string {
 	}()
 	return c
 }
+
+func recoveryTimeout() <-chan time.Time { return time.After(recoveryCeiling) }
