@@ -73,6 +73,10 @@ func ReadState(path string) (State, error) {
 	if keys := md.Undecoded(); len(keys) > 0 {
 		return fresh, fmt.Errorf("%s: %s: unknown key", path, keys[0].String())
 	}
+	// The decoder leaves a map alone when the file has a scalar there.
+	if md.IsDefined("failures") && md.Type("failures") != "Hash" {
+		return fresh, fmt.Errorf("%s: failures: a %s, want a table of counts per entry", path, strings.ToLower(md.Type("failures")))
+	}
 	if err := st.check(); err != nil {
 		return fresh, fmt.Errorf("%s: %w", path, err)
 	}
