@@ -296,5 +296,5 @@ func TestChaosKillDuringRegistryEditsLosesNothingAcknowledged(t *testing.T) {
 		t.Errorf("temporary files left in vm/ after an edit under the lock: %v", left)
 	}
 	checkBootsByItself(t, dir, "the registry chaos")
-	t.Logf("%d registry edits, %d killed, %d acknowledged; every acknowledged edit kept", runs, killed, acked)
+	t.Logf("%d registry edits, %d killed, %d acknowledged, each checked against the registry after its round", runs, killed, acked)
 }

@@ -97,9 +97,9 @@ written, and written crash-safely: a rejected change leaves the file as it was.`
 	f.IntVar(&vm.MemoryMiB, "memory", 512, "memory in MiB (the policy may cap it)")
 	f.IntVar(&vm.VCPUs, "vcpus", 1, "virtual CPUs (the policy may cap them)")
 	f.BoolVar(&vm.Autostart, "autostart", false, "start the VM (hidden) at boot")
-	f.StringVar(&vm.Disk, "disk", "", "disk image, relative to RAYOS_DATA/vm/<id>/ unless absolute")
-	f.StringVar(&vm.Kernel, "kernel", "", "kernel to boot directly, relative to RAYOS_DATA/vm/<id>/ unless absolute")
-	f.StringVar(&vm.Initrd, "initrd", "", "initramfs for --kernel")
+	f.StringVar(&vm.Disk, "disk", "", "disk image or block device, relative to RAYOS_DATA/vm/<id>/ unless absolute; must exist")
+	f.StringVar(&vm.Kernel, "kernel", "", "kernel to boot directly, relative to RAYOS_DATA/vm/<id>/ unless absolute; must exist")
+	f.StringVar(&vm.Initrd, "initrd", "", "initramfs for --kernel, relative like --kernel; must exist")
 	f.StringVar(&vm.Cmdline, "cmdline", "", "kernel command line for --kernel")
 
 	remove := &cobra.Command{
