@@ -58,7 +58,7 @@ func (rt *runtime) boot() error {
 	rt.beginAttempt(mounted.Owned)
 	rt.bus.Emit(marker.Boot("entry", fmt.Sprintf("%s failures=%d", rt.entry, rt.state.Failures[rt.entry])))
 	if rt.entry == EntryRecovery {
-		rt.controlOffData()
+		rt.controlOffData(mounted.Owned)
 	}
 
 	policyPath, registryPath := bi.Policy, bi.Registry
@@ -67,14 +67,20 @@ func (rt *runtime) boot() error {
 		registryPath = filepath.Join(rt.layout.LastGoodDir(), "registry.toml")
 	}
 	rt.loadPolicy(policyPath)
-	reg, err := guests.LoadRegistry(registryPath)
+	return rt.loadRegistry(registryPath)
+}
+
+// loadRegistry reads the VM registry. Recovery starts no guests, so it
+// boots without one; any other entry fails the stage.
+func (rt *runtime) loadRegistry(path string) error {
+	reg, err := guests.LoadRegistry(path)
 	switch {
 	case err != nil && rt.entry != EntryRecovery:
 		return rt.fail("registry-loaded", err)
 	case err != nil:
 		rt.bus.Emit(marker.Boot("registry-loaded", "error, recovery starts no guests anyway: "+err.Error()))
 	default:
-		rt.registry, rt.registryData = registryPath, reg
+		rt.registry, rt.registryData = path, reg
 		rt.bus.Emit(marker.Boot("registry-loaded", "vms="+strings.Join(reg.IDs(), ",")))
 	}
 	return nil
@@ -215,11 +221,12 @@ func (rt *runtime) recordFailedAttempt() {
 	}
 }
 
-// controlOffData moves the control socket out of a read-only RAYOS_DATA,
-// where it cannot be created, into a private folder under the temporary
-// directory, so that recovery serves it there. --control overrides this.
-func (rt *runtime) controlOffData() {
-	if rt.o.ControlPath != "" || syscall.Access(rt.layout.Root, 2 /* W_OK */) != syscall.EROFS {
+// controlOffData moves recovery's control socket out of a read-only
+// RAYOS_DATA, where it cannot be created, or out of a folder that is not
+// RayOS's, which is never written, into a private folder under the
+// temporary directory. --control overrides this.
+func (rt *runtime) controlOffData(owned bool) {
+	if rt.o.ControlPath != "" || owned && syscall.Access(rt.layout.Root, 2 /* W_OK */) != syscall.EROFS {
 		return
 	}
 	dir, err := os.MkdirTemp("", "rayos-control-")
@@ -229,7 +236,7 @@ func (rt *runtime) controlOffData() {
 	}
 	rt.o.ControlPath = filepath.Join(dir, "control.sock")
 	rt.closers = append(rt.closers, func() { os.RemoveAll(dir) })
-	rt.log.Warn("RAYOS_DATA is read-only; control socket moved (rayos ctl --control PATH)", "path", rt.o.ControlPath)
+	rt.log.Warn("RAYOS_DATA is read-only or not RayOS's; control socket moved (rayos ctl --control PATH)", "path", rt.o.ControlPath)
 }
 
 // loadPolicy reads the policy in force. A missing, unreadable, oversized,

@@ -135,6 +135,14 @@ func TestInterruptedFirstBootIsCompletedAndForeignFoldersAreNotTouched(t *testin
 				t.Errorf("%s: %s was rewritten", name, path)
 			}
 		}
+		// Recovery, asked for, comes up on it — and still writes nothing.
+		r = boot(t, other, "--entry", "recovery")
+		if r.code != 0 || !strings.Contains(r.stdout, "RAYOS_BOOT:ready:tick=0") {
+			t.Errorf("%s: recovery: exit %d\n%s%s", name, r.code, r.stdout, r.stderr)
+		}
+		if after := listDir(t, other); !slices.Equal(before, after) {
+			t.Errorf("%s: recovery changed the foreign folder:\nbefore %v\nafter  %v", name, before, after)
+		}
 	}
 }
 
