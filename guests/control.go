@@ -11,6 +11,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/rayos/engine/world/atomicfile"
 	"github.com/rayos/engine/world/marker"
 )
 
@@ -216,27 +217,9 @@ func CheckControlPath(path string) error {
 	case err != nil:
 		return fmt.Errorf("control socket %s: %w", path, err)
 	case info.Mode()&os.ModeSocket == 0:
-		return fmt.Errorf("control socket %s: it exists and is %s, not a socket; RayOS replaces only a stale socket of its own (remove it or choose another --control)", path, describeMode(info.Mode()))
+		return fmt.Errorf("control socket %s: it exists and is %s, not a socket; RayOS replaces only a stale socket of its own (remove it or choose another --control)", path, atomicfile.Kind(info.Mode()))
 	}
 	return nil
-}
-
-// describeMode names a file's type for an error message.
-func describeMode(m os.FileMode) string {
-	switch {
-	case m.IsRegular():
-		return "a regular file"
-	case m.IsDir():
-		return "a directory"
-	case m&os.ModeSymlink != 0:
-		return "a symbolic link"
-	case m&os.ModeNamedPipe != 0:
-		return "a named pipe (FIFO)"
-	case m&os.ModeDevice != 0:
-		return "a device"
-	default:
-		return "not a socket (" + m.Type().String() + ")"
-	}
 }
 
 // serveControl starts serving the control protocol on ln; path is where it

@@ -497,7 +497,7 @@ func TestControlReplacesOnlyAStaleSocket(t *testing.T) {
 		{"file", "is a regular file", func(p string) error { return os.WriteFile(p, []byte("keep"), 0o644) }},
 		{"dir", "is a directory", func(p string) error { return os.Mkdir(p, 0o755) }},
 		{"symlink", "is a symbolic link", func(p string) error { return os.Symlink(target, p) }},
-		{"fifo", "is a named pipe", func(p string) error { return syscall.Mkfifo(p, 0o600) }},
+		{"fifo", "is a FIFO", func(p string) error { return syscall.Mkfifo(p, 0o600) }},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

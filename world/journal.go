@@ -210,13 +210,6 @@ func (h JournalHeader) validate() error {
 	return nil
 }
 
-// MinHz bounds the tick rate from below: a tick of 1/MinHz = 1000 s is
-// already longer than any use of RayOS needs, and keeps the tick's Dt
-// (time.Duration, nanoseconds in an int64, at most ≈ 292 years) and the
-// simulation time of long runs far from overflow. Below it, 1e-300 Hz
-// passed validation and the tick length overflowed into a panic.
-const MinHz = 0.001
-
 // ValidateHz rejects tick rates that are not finite numbers in
 // [MinHz, MaxHz]; the runtime's --hz and a journal header's hz both pass
 // through it.

@@ -99,6 +99,13 @@ const DefaultHz = 60
 // scheduler's own timing resolution is useful for.
 const MaxHz = 10000
 
+// MinHz bounds the tick rate from below: a tick of 1/MinHz = 1000 s is
+// already longer than any use of RayOS needs, and keeps the tick's Dt
+// (time.Duration, nanoseconds in an int64, at most ≈ 292 years) and the
+// simulation time of long runs far from overflow. Below it, 1e-300 Hz
+// passed validation and the tick length overflowed into a panic.
+const MinHz = 0.001
+
 // Emit sends a marker to the world's bus.
 func (w *World) Emit(m marker.Marker) { w.Markers.Emit(m) }
 

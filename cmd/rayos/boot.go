@@ -84,7 +84,7 @@ Every input fed into the world can be recorded (--record) and replayed
 	}
 	f := cmd.Flags()
 	f.StringVar(&o.DataDir, "data", "./rayos-data", "RAYOS_DATA folder (created if missing; markers are also appended to logs/markers.log there)")
-	f.Float64Var(&o.Hz, "hz", o.Hz, "ticks per second, in (0, 10000]")
+	f.Float64Var(&o.Hz, "hz", o.Hz, "ticks per second, in [0.001, 10000]")
 	f.Uint64Var(&o.Ticks, "ticks", 0, "stop after this many ticks (0: run until SIGINT/SIGTERM)")
 	f.Uint64Var(&o.Seed, "seed", 1, "seed of the world's random number generator")
 	f.StringVar(&o.Scene, "scene", o.Scene, "scene to build the world from")

@@ -5,12 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	"os"
 	"regexp"
 	"slices"
 	"strings"
 
 	"github.com/BurntSushi/toml"
+	"github.com/rayos/engine/world/atomicfile"
 	"github.com/rayos/engine/world/tomlpos"
 )
 
@@ -20,9 +20,11 @@ var defaultPolicy string
 // Default returns the commented policy that first boot writes.
 func Default() string { return defaultPolicy }
 
-// LoadFile reads and compiles the policy at path.
+// LoadFile reads and compiles the policy at path, which must be a regular
+// file of at most atomicfile.MaxConfigSize bytes (a FIFO or a device is
+// refused, never read).
 func LoadFile(path string) (*Policy, error) {
-	data, err := os.ReadFile(path)
+	data, err := atomicfile.ReadRegular(path, atomicfile.MaxConfigSize)
 	if err != nil {
 		return nil, fmt.Errorf("policy: %w", err)
 	}

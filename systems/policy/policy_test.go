@@ -139,3 +139,11 @@ func TestExplainNamesTheRule(t *testing.T) {
 		t.Errorf("restricted Explain = %q", got)
 	}
 }
+
+// A policy path that names a device or a FIFO is refused, never read
+// (reading /dev/zero would never end; opening a FIFO would block).
+func TestLoadFileRefusesSpecialFiles(t *testing.T) {
+	if _, err := policy.LoadFile("/dev/zero"); err == nil || !strings.Contains(err.Error(), "/dev/zero: not a regular file (a character device)") {
+		t.Errorf("/dev/zero: %v", err)
+	}
+}

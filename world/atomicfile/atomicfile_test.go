@@ -104,7 +104,7 @@ func TestReadRegularRefusesSpecialFilesAndBoundsSize(t *testing.T) {
 	case <-time.After(30 * time.Second):
 		t.Fatal("reading a FIFO blocked")
 	}
-	for path, kind := range map[string]string{"/dev/zero": "character device", dir: "folder"} {
+	for path, kind := range map[string]string{"/dev/zero": "character device", dir: "directory"} {
 		if _, err := ReadRegular(path, 100); err == nil || !strings.Contains(err.Error(), path) || !strings.Contains(err.Error(), kind) {
 			t.Errorf("%s: %v", path, err)
 		}

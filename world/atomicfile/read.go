@@ -35,7 +35,7 @@ func ReadRegular(path string, limit int64) ([]byte, error) {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	if !info.Mode().IsRegular() {
-		return nil, fmt.Errorf("%s: not a regular file (%s)", path, fileKind(info.Mode()))
+		return nil, fmt.Errorf("%s: not a regular file (%s)", path, Kind(info.Mode()))
 	}
 	if info.Size() > limit {
 		return nil, fmt.Errorf("%s: %d bytes is more than the %d this file may have", path, info.Size(), limit)
@@ -52,11 +52,14 @@ func ReadRegular(path string, limit int64) ([]byte, error) {
 	return data, nil
 }
 
-// fileKind names what a non-regular file is, for error messages.
-func fileKind(m fs.FileMode) string {
+// Kind names what a file is, for error messages: "a regular file", "a
+// directory", "a FIFO", "a character device", …
+func Kind(m fs.FileMode) string {
 	switch {
+	case m.IsRegular():
+		return "a regular file"
 	case m.IsDir():
-		return "a folder"
+		return "a directory"
 	case m&fs.ModeNamedPipe != 0:
 		return "a FIFO"
 	case m&fs.ModeCharDevice != 0:
