@@ -47,52 +47,6 @@ func stallControl(t *testing.T, sock string, n int) net.Conn {
 	return c
 }
 
-// waitStderr waits for a line of the run's diagnostics holding every part.
-func (r *running) waitStderr(t *testing.T, parts ...string) string {
-	t.Helper()
-	for deadline := time.Now().Add(90 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
-	lines:
-		for _, l := range strings.Split(r.stderr.String(), "\n") {
-			for _, p := range parts {
-				if !strings.Contains(l, p) {
-					continue lines
-				}
-			}
-			return l
-		}
-	}
-	t.Fatalf("no diagnostic with %q within 90 s:\n%s", parts, r.stderr.String())
-	return ""
-}
-
-// count is how many markers start with prefix so far.
-func (r *running) count(prefix string) int {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	n := 0
-	for _, l := range r.lines {
-		if strings.HasPrefix(l, prefix) {
-			n++
-		}
-	}
-	return n
-}
-
-// terminate sends SIGTERM and waits for a clean exit. The 20 s ceiling
-// catches a hang (the issue saw 60 s); it is not a timing assertion.
-func (r *running) terminate(t *testing.T) {
-	t.Helper()
-	r.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-r.done:
-	case <-time.After(20 * time.Second):
-		t.Fatalf("rayos still running 20 s after SIGTERM:\n%s", r.stderr.String())
-	}
-	if err := r.cmd.Wait(); err != nil {
-		t.Errorf("exit after SIGTERM: %v\n%s", err, r.stderr.String())
-	}
-}
-
 var shutdownTick = regexp.MustCompile(`^RAYOS_BOOT:shutdown:reason=signal-SIGTERM tick=(\d+)$`)
 
 // A client that pipelines 20,000 requests and never reads does not slow the

@@ -2,107 +2,14 @@ package tests
 
 import (
 	"bufio"
-	"bytes"
 	"fmt"
 	"net"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 )
-
-// running is a rayos boot in the background whose markers (stdout) and
-// diagnostics (stderr) are collected.
-type running struct {
-	cmd    *exec.Cmd
-	mu     sync.Mutex
-	lines  []string
-	stderr syncBuffer
-	done   chan struct{}
-}
-
-// syncBuffer is a bytes.Buffer safe to write from the process's stderr
-// copier and read from the test.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
-func startRayos(t *testing.T, dir string, args ...string) *running {
-	t.Helper()
-	return startCommand(t, dir, exec.Command(rayosBin, append([]string{"boot", "--data", "data", "--gpu", "cpu"}, args...)...))
-}
-
-// startCommand starts a command that runs rayos boot (possibly under a
-// wrapper such as prlimit) and waits for it to be ready.
-func startCommand(t *testing.T, dir string, cmd *exec.Cmd) *running {
-	t.Helper()
-	cmd.Dir = dir
-	out, _ := cmd.StdoutPipe()
-	r := &running{cmd: cmd, done: make(chan struct{})}
-	cmd.Stderr = &r.stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() {
-		defer close(r.done)
-		sc := bufio.NewScanner(out)
-		for sc.Scan() {
-			r.mu.Lock()
-			r.lines = append(r.lines, sc.Text())
-			r.mu.Unlock()
-		}
-	}()
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	r.waitFor(t, "RAYOS_BOOT:ready:")
-	return r
-}
-
-func (r *running) output() string {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return strings.Join(r.lines, "\n") + "\n"
-}
-
-func (r *running) waitFor(t *testing.T, prefix string) {
-	t.Helper()
-	// A ceiling for a stuck run, not a timing assertion: a software-emulated
-	// guest on a loaded machine can take a while.
-	deadline := time.Now().Add(90 * time.Second)
-	for time.Now().Before(deadline) {
-		for _, l := range strings.Split(r.output(), "\n") {
-			if strings.HasPrefix(l, prefix) {
-				return
-			}
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	t.Fatalf("no %q within 90 s:\n%s", prefix, r.output())
-}
-
-func (r *running) stop(t *testing.T) {
-	t.Helper()
-	r.cmd.Process.Signal(syscall.SIGTERM)
-	<-r.done
-	if err := r.cmd.Wait(); err != nil {
-		t.Errorf("exit after SIGTERM: %v", err)
-	}
-}
 
 func TestControlSocketDrivesGuestsThroughThePolicy(t *testing.T) {
 	dir := t.TempDir()

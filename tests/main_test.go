@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -39,11 +40,21 @@ type result struct {
 	code           int
 }
 
-// rayos runs the binary to completion (at most a minute) in dir.
+// rayos runs the binary to completion (at most a minute) in dir, with
+// RAYOS_DATA taken out of the inherited environment.
 func rayos(t *testing.T, dir string, args ...string) result {
+	t.Helper()
+	return rayosEnv(t, dir, nil, args...)
+}
+
+// rayosEnv runs the binary like rayos does, with RAYOS_DATA taken out of
+// the inherited environment and env added, so that the caller's shell
+// cannot change what a test sees.
+func rayosEnv(t *testing.T, dir string, env []string, args ...string) result {
 	t.Helper()
 	cmd := exec.Command(rayosBin, args...)
 	cmd.Dir = dir
+	cmd.Env = append(withoutRayosData(), env...)
 	var out, errOut bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errOut
 	if err := cmd.Start(); err != nil {
@@ -54,7 +65,7 @@ func rayos(t *testing.T, dir string, args ...string) result {
 	var err error
 	select {
 	case err = <-done:
-	case <-time.After(time.Minute):
+	case <-time.After(time.Minute): // a ceiling for a hung run
 		cmd.Process.Kill()
 		t.Fatalf("rayos %s did not finish within a minute", strings.Join(args, " "))
 	}
@@ -66,6 +77,10 @@ func rayos(t *testing.T, dir string, args ...string) result {
 		t.Fatal(err)
 	}
 	return result{out.String(), errOut.String(), code}
+}
+
+func withoutRayosData() []string {
+	return slices.DeleteFunc(os.Environ(), func(kv string) bool { return strings.HasPrefix(kv, "RAYOS_DATA=") })
 }
 
 func lines(s string) []string { return strings.Split(strings.TrimSuffix(s, "\n"), "\n") }

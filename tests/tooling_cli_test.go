@@ -3,7 +3,6 @@ package tests
 import (
 	"bufio"
 	"bytes"
-	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -15,42 +14,6 @@ import (
 	"testing"
 	"time"
 )
-
-// rayosEnv runs the binary like rayos does, with RAYOS_DATA taken out of
-// the inherited environment and env added, so that the caller's shell
-// cannot change what a test sees.
-func rayosEnv(t *testing.T, dir string, env []string, args ...string) result {
-	t.Helper()
-	cmd := exec.Command(rayosBin, args...)
-	cmd.Dir = dir
-	cmd.Env = append(withoutRayosData(), env...)
-	var out, errOut bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errOut
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	var err error
-	select {
-	case err = <-done:
-	case <-time.After(time.Minute): // a ceiling for a hung run
-		cmd.Process.Kill()
-		t.Fatalf("rayos %s did not finish within a minute", strings.Join(args, " "))
-	}
-	code := 0
-	var exit *exec.ExitError
-	if errors.As(err, &exit) {
-		code = exit.ExitCode()
-	} else if err != nil {
-		t.Fatal(err)
-	}
-	return result{out.String(), errOut.String(), code}
-}
-
-func withoutRayosData() []string {
-	return slices.DeleteFunc(os.Environ(), func(kv string) bool { return strings.HasPrefix(kv, "RAYOS_DATA=") })
-}
 
 func TestToolingVersionFlagPrintsTheVersion(t *testing.T) {
 	dir := t.TempDir()
