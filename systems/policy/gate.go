@@ -351,7 +351,8 @@ func (g *Gate) answer(w *world.World, answer *components.IntentEnvelope) {
 // waiting finds the confirmation an answer resolves.
 func (g *Gate) waiting(w *world.World, answer *components.IntentEnvelope) (ecs.Entity, *components.PendingConfirmation, *components.IntentEnvelope, bool) {
 	var id uint64
-	if answer.Argument != "" {
+	named := answer.Argument != ""
+	if named {
 		n, err := strconv.ParseUint(answer.Argument, 10, 64)
 		if err != nil {
 			return ecs.Entity{}, nil, nil, false
@@ -372,7 +373,7 @@ func (g *Gate) waiting(w *world.World, answer *components.IntentEnvelope) (ecs.E
 			continue
 		}
 		match := env.Source == id
-		if id == 0 {
+		if !named {
 			match = env.Client == answer.Client && (bestEnv == nil || env.Source > bestEnv.Source)
 		}
 		if match {

@@ -228,6 +228,13 @@ func TestConfirmationBelongsToItsClient(t *testing.T) {
 	if env := g.envelope(byID); env.Status != components.IntentDone || env.Detail != fmt.Sprintf("confirmed %d (shutdown linux)", mine) {
 		t.Errorf("the confirm's own outcome: %+v", env)
 	}
+	g.request(1, components.ActionShutdown, "linux", "")
+	g.sched.Tick(g.w)
+	zero := g.request(1, components.ActionConfirm, "", "0") // ids start at 1: never "my latest"
+	g.sched.Tick(g.w)
+	if env := g.envelope(zero); env.Status != components.IntentFailed || !strings.Contains(env.Detail, "no request 0") {
+		t.Errorf("confirm 0: %+v", env)
+	}
 	unknown := g.request(1, components.ActionCancel, "", "999")
 	g.sched.Tick(g.w)
 	if env := g.envelope(unknown); env.Status != components.IntentFailed || !strings.Contains(env.Detail, "no request 999") {
