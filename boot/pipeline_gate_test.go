@@ -218,6 +218,23 @@ func (h *gateHarness) tick(t *rapid.T) {
 	if h.failure != "" {
 		t.Fatal(h.failure)
 	}
+	h.checkGuests(t)
+}
+
+// checkGuests: a guest is on screen exactly when it is presented — its
+// state, its flag and its desktop surface agree after every tick.
+func (h *gateHarness) checkGuests(t *rapid.T) {
+	surfaces := ecs.NewMap1[components.Surface](h.w.ECS)
+	q := ecs.NewFilter1[components.Guest](h.w.ECS).Query()
+	defer q.Close()
+	for q.Next() {
+		g := q.Get()
+		e, _ := h.w.Resolve(g.Desktop)
+		visible := surfaces.Get(e).Flags&components.SurfaceVisible != 0
+		if presented := g.State == components.GuestPresented; presented != g.Presented || visible != g.Presented {
+			t.Fatalf("guest %s: state %s, presented %t, surface visible %t", g.ID, components.GuestStateNames[g.State], g.Presented, visible)
+		}
+	}
 }
 
 // Execute implements effects.Executor: the job waits for the test.

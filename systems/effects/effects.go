@@ -225,7 +225,11 @@ func (s *System) apply(w *world.World, env *components.IntentEnvelope, g *compon
 	}
 	switch env.Action {
 	case components.ActionStart, components.ActionResume:
-		s.setState(w, g, components.GuestHidden)
+		// Running already: the hypervisor's own event may have come first,
+		// and the guest been presented since. Running is running.
+		if g.State != components.GuestPresented {
+			s.setState(w, g, components.GuestHidden)
+		}
 	case components.ActionShutdown:
 		s.setState(w, g, components.GuestStopped)
 	case components.ActionSuspend:
@@ -270,32 +274,32 @@ func (s *System) reconcile(w *world.World, g *components.Guest, state string) {
 
 // setPresented shows or hides a guest's desktop surface.
 func (s *System) setPresented(w *world.World, g *components.Guest, present bool) {
+	if !present {
+		s.setPresentedFlagsOff(w, g)
+		s.setState(w, g, components.GuestHidden)
+		s.grant(g)
+		return
+	}
 	if e, ok := w.Resolve(g.Desktop); ok && s.surface.HasAll(e) {
-		surf := s.surface.Get(e)
-		if present {
-			surf.Flags |= components.SurfaceVisible | components.SurfacePresented
-		} else {
-			surf.Flags &^= components.SurfaceVisible | components.SurfacePresented
-		}
+		s.surface.Get(e).Flags |= components.SurfaceVisible | components.SurfacePresented
 		s.mirror.Surfaces.Mark(e)
 	}
-	g.Presented = present
-	if present {
-		s.setState(w, g, components.GuestPresented)
-	} else {
-		s.setState(w, g, components.GuestHidden)
-	}
+	g.Presented = true
+	s.setState(w, g, components.GuestPresented)
 }
 
 func (s *System) setState(w *world.World, g *components.Guest, state components.GuestState) {
 	if g.State == state {
 		return
 	}
-	if g.Presented && state != components.GuestPresented && state != components.GuestHidden {
-		// A stopped or paused guest is not on screen, and when it runs
-		// again it comes back hidden: say so now.
+	if g.Presented && state != components.GuestPresented {
+		// Whatever moves a guest out of presented takes it off screen. A
+		// stopped or paused guest comes back hidden when it runs again:
+		// say so now (a plain hide says it with RAYOS_GUEST:<id>:hidden).
 		s.setPresentedFlagsOff(w, g)
-		w.Emit(marker.Audit("unpresent", "guest="+g.ID+" because="+components.GuestStateNames[state]))
+		if state != components.GuestHidden {
+			w.Emit(marker.Audit("unpresent", "guest="+g.ID+" because="+components.GuestStateNames[state]))
+		}
 	}
 	g.State = state
 	s.grant(g)

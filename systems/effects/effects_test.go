@@ -252,3 +252,30 @@ func TestExecutorGrantsFollowPresentationAndPolicy(t *testing.T) {
 		t.Errorf("hidden again: granted %b", got)
 	}
 }
+
+// The hypervisor's "started" event can come before the start job's own
+// result, and the guest be presented in between: the late result must not
+// demote it to hidden while it stays on screen (and hide must still work).
+func TestALateStartResultKeepsAPresentedGuestPresented(t *testing.T) {
+	rec := &recorder{}
+	f := newFixture(t, rec)
+	g := ecs.NewMap1[components.Guest](f.w.ECS).Get(f.guest)
+	s := ecs.NewMap1[components.Surface](f.w.ECS).Get(f.desk)
+	g.State = components.GuestStopped
+	f.allow(components.ActionStart, 1, "")
+	f.sched.Tick(f.w)
+	f.w.Inbox.Feed(f.w.Clock, components.Input{Kind: components.InputGuestEvent, Text: "linux started"})
+	f.sched.Tick(f.w)
+	f.allow(components.ActionPresent, 3, "")
+	f.sched.Tick(f.w)
+	f.w.Inbox.Feed(f.w.Clock, components.Input{Kind: components.InputEffect, Device: 1, Text: "ok"})
+	f.sched.Tick(f.w)
+	if g.State != components.GuestPresented || !g.Presented || s.Flags&components.SurfaceVisible == 0 {
+		t.Fatalf("after the late result: guest %+v flags %b", g, s.Flags)
+	}
+	f.allow(components.ActionHide, 4, "")
+	f.sched.Tick(f.w)
+	if g.State != components.GuestHidden || g.Presented || s.Flags&components.SurfaceVisible != 0 {
+		t.Errorf("after hide: guest %+v flags %b", g, s.Flags)
+	}
+}

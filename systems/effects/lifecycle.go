@@ -76,7 +76,7 @@ func Lifecycle(action components.IntentAction, g *components.Guest) Step {
 		}
 		return notRunning
 	case components.ActionHide:
-		if state == components.GuestPresented {
+		if state == components.GuestPresented || g.Presented {
 			return Step{To: components.GuestHidden}
 		}
 		return Step{To: state, Noop: name}
