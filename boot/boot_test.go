@@ -67,6 +67,7 @@ func snapshotAfter(t *testing.T, seed uint64, inputs map[uint64]components.Input
 
 func TestSameSeedAndInputsGiveTheSameWorld(t *testing.T) {
 	inputs := map[uint64]components.Input{
+		3:  {Kind: components.InputText, Text: "start linux"}, // guests begin defined
 		5:  {Kind: components.InputGaze, Origin: components.Vec3{0, 1.6, 0}, Direction: components.Vec3{0, 0, -1}},
 		9:  {Kind: components.InputVoice, Text: "present linux"},
 		30: {Kind: components.InputText, Text: "hide windows"},

@@ -88,7 +88,11 @@ func newGateHarness(t *rapid.T, simulated bool) *gateHarness {
 	h := &gateHarness{simulated: simulated, grants: map[string]components.ActionSet{}, acks: map[uint32]int{}}
 	bus := marker.NewBus(markerCheck{h})
 	h.w = world.New(world.Config{Hz: 10}, bus)
-	scene.AddGuests(h.w, []scene.GuestSpec{{ID: "linux", OS: components.OSLinux}, {ID: "windows", OS: components.OSWindows}})
+	guests := ecs.NewMap1[components.Guest](h.w.ECS)
+	for _, e := range scene.AddGuests(h.w, []scene.GuestSpec{{ID: "linux", OS: components.OSLinux}, {ID: "windows", OS: components.OSWindows}}) {
+		g := guests.Get(e)
+		g.State = rapid.SampledFrom([]components.GuestState{components.GuestDefined, components.GuestHidden, components.GuestStopped}).Draw(t, g.ID+".state")
+	}
 	p, err := policy.Load("random", h.policyText(t))
 	if err != nil {
 		t.Fatalf("generated policy: %v", err)

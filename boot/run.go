@@ -444,13 +444,17 @@ func (rt *runtime) tick(sched *world.Scheduler, policyUpdates <-chan string, req
 		next := w.Clock.Tick + 1
 		for len(events) > 0 && events[0].Tick <= next {
 			in, _ := events[0].Input.ToInput() // validated when the journal was read
+			if in.Kind == components.InputHost && in.Client != 0 && !o.Replay {
+				in.Client = journalClient(in.Client)
+			}
 			w.Inbox.Feed(w.Clock, in)
 			events = events[1:]
 		}
 		sched.Tick(w)
 		for _, a := range outbox.Acks {
 			switch {
-			case rt.control == nil:
+			case rt.control == nil, a.Client == 0 || a.Client > guests.MaxControlClient:
+				// Nobody waits on a socket for a journal's requests.
 			case a.Notice:
 				rt.control.Notify(uint32(a.Request), a.Line)
 			default:
@@ -474,6 +478,11 @@ func (rt *runtime) feedPolicy(text string) {
 	rt.log.Info("policy file replaced; reloading", "path", rt.policyFile)
 	rt.w.Inbox.Feed(rt.w.Clock, components.Input{Kind: components.InputPolicy, Text: text})
 }
+
+// journalClient moves a journal's client number above every control
+// connection's, so that a journal fed into a live boot can neither answer
+// a connected client's confirmation nor have its ACKs sent to one.
+func journalClient(c uint32) uint32 { return guests.MaxControlClient + 1 + c%(guests.MaxControlClient+1) }
 
 // feedRequest feeds a control-socket request into the world; its answer
 // comes back through the bridge's outbox.
@@ -545,21 +554,18 @@ func feedSignal(w *world.World, sig os.Signal) {
 	w.Inbox.Feed(w.Clock, components.Input{Kind: components.InputSignal, Text: name})
 }
 
-// announceGuests emits every guest's state. With the simulated hypervisor
-// guests come up hidden at once. With a real one they begin defined, and
-// each autostart VM of the registry gets a "start" intent before the first
-// tick — through the policy and the effects like any other start. The
-// recovery entry starts none.
+// announceGuests emits every guest's state: defined, simulated or real.
+// Each autostart VM of the registry gets a "start" intent before the first
+// tick — through the policy and the effects like any other start, so a
+// simulated guest follows the same lifecycle as a real one (and stays
+// defined where the policy does not allow it to start). The recovery
+// entry starts none; a replay finds the intents in its journal.
 func (rt *runtime) announceGuests(sum scene.Summary) {
 	guestMap := ecs.NewMap1[components.Guest](rt.w.ECS)
-	real := rt.supervisor != nil || rt.o.Replay && rt.o.Journal.Header.Hypervisor != ""
 	for _, e := range sum.Guests {
 		g := guestMap.Get(e)
-		if rt.entry == EntryRecovery || real {
-			g.State, g.Presented = components.GuestDefined, false
-		}
 		rt.w.Emit(marker.Guest(g.ID, components.GuestStateNames[g.State]))
-		if rt.supervisor != nil && rt.entry != EntryRecovery && rt.registryData != nil && rt.registryData.VMs[g.ID].Autostart {
+		if !rt.o.Replay && rt.entry != EntryRecovery && rt.registryData != nil && rt.registryData.VMs[g.ID].Autostart {
 			rt.autostart = append(rt.autostart, g.ID)
 		}
 	}

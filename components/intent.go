@@ -18,7 +18,17 @@ const (
 	ActionCancel
 	ActionSuspend
 	ActionResume
+	// ActionStatus and ActionPending are reads of the control plane (every
+	// guest's state; the requests waiting for confirmation). The policy
+	// does not govern them, but they take their place in the request order
+	// like everything else: a status pipelined after a present sees it.
+	ActionStatus
+	ActionPending
 )
+
+// LastGoverned is the last action the policy decides; the ones after it
+// are reads.
+const LastGoverned = ActionResume
 
 // IntentActionNames maps each IntentAction to its spelling.
 var IntentActionNames = [...]string{
@@ -34,6 +44,8 @@ var IntentActionNames = [...]string{
 	ActionCancel:   "cancel",
 	ActionSuspend:  "suspend",
 	ActionResume:   "resume",
+	ActionStatus:   "status",
+	ActionPending:  "pending",
 }
 
 // ActionSet is a set of IntentActions, bit 1<<action.

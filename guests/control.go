@@ -44,11 +44,16 @@ const controlRequestQueue = 4096
 // answered by disconnecting that client, not by growing without bound.
 const controlNoticeBound = 4 * DefaultControlOutstanding
 
+// MaxControlClient is the highest number a control connection gets; the
+// numbers above it are the runtime's, for journal requests that no
+// connection waits for (their ACKs are never routed to a client).
+const MaxControlClient = 1<<31 - 1
+
 // ControlRequest is one line from a client, numbered for its answer.
 type ControlRequest struct {
 	// ID numbers the request across all clients; its ACK is routed by it.
 	ID uint32
-	// Client numbers the connection (from 1), so that the world can tell
+	// Client numbers the connection (1 … MaxControlClient), so that the world can tell
 	// one client's requests from another's ("confirm" without an id
 	// resolves only the same client's pending request).
 	Client uint32
@@ -189,7 +194,7 @@ func clearStaleSocket(path string) error {
 	c, err := net.DialTimeout("unix", path, time.Second)
 	if err == nil {
 		c.Close()
-		return fmt.Errorf("control socket %s: another rayos is serving it", path)
+		return fmt.Errorf("control socket %s: another rayos (or another program) is serving it", path)
 	}
 	if !errors.Is(err, syscall.ECONNREFUSED) {
 		return fmt.Errorf("control socket %s: cannot tell whether it is stale: %w", path, err)
@@ -218,6 +223,10 @@ func CheckControlPath(path string) error {
 		return fmt.Errorf("control socket %s: %w", path, err)
 	case info.Mode()&os.ModeSocket == 0:
 		return fmt.Errorf("control socket %s: it exists and is %s, not a socket; RayOS replaces only a stale socket of its own (remove it or choose another --control)", path, atomicfile.Kind(info.Mode()))
+	}
+	if c, err := net.DialTimeout("unix", path, time.Second); err == nil {
+		c.Close()
+		return fmt.Errorf("control socket %s: another rayos (or another program) is serving it", path)
 	}
 	return nil
 }
@@ -308,7 +317,7 @@ func (s *ControlServer) admit(conn net.Conn) {
 		s.refuse(conn)
 		return
 	}
-	s.counted++
+	s.counted = s.counted%MaxControlClient + 1 // 1 … MaxControlClient, wrapping
 	c := &controlClient{s: s, conn: conn, number: s.counted}
 	c.cond = sync.NewCond(&c.mu)
 	s.clients[c] = true

@@ -26,11 +26,18 @@ var bootOrder = []string{
 	`^RAYOS_BOOT:registry-loaded:vms=linux,windows$`,
 	`^RAYOS_BOOT:gpu:backend=cpu type=cpu device="Go go1\.\d+.*" why="asked for"$`,
 	`^RAYOS_BOOT:world:scene=demo seed=1 hz=1000 surfaces=4 guests=2 devices=4 tasks=32$`,
-	`^RAYOS_GUEST:linux:hidden$`,
-	`^RAYOS_GUEST:windows:hidden$`,
+	`^RAYOS_GUEST:linux:defined$`,
+	`^RAYOS_GUEST:windows:defined$`,
 	`^RAYOS_BOOT:systems:input,gpu-collect,attention-decay,attention,intent,host-bridge,policy,effects,host-ack,schedule,compose,gpu-submit$`,
 	`^RAYOS_BOOT:services-started:entry=normal policy=valid$`,
 	`^RAYOS_BOOT:ready:tick=0$`,
+	// The autostart guests start in the first tick, through the policy.
+	`^RAYOS_AUDIT:policy-allow:action=start guest=linux confidence=1\.00 source=1 rule=guests\.linux\.start$`,
+	`^RAYOS_AUDIT:policy-allow:action=start guest=windows confidence=1\.00 source=2 rule=guests\.windows\.start$`,
+	`^RAYOS_GUEST:linux:hidden$`,
+	`^RAYOS_AUDIT:start:guest=linux source=1 result=ok hidden$`,
+	`^RAYOS_GUEST:windows:hidden$`,
+	`^RAYOS_AUDIT:start:guest=windows source=2 result=ok hidden$`,
 	`^RAYOS_BOOT:shutdown:reason=tick-limit tick=25$`,
 }
 
@@ -102,7 +109,7 @@ func TestSameSeedAndJournalGiveIdenticalMarkersAndSnapshot(t *testing.T) {
 	// "present linux" is allowed and carried out; typing into the now
 	// presented guest is allowed and injected.
 	if !strings.Contains(snapA, `"presented": true`) || !strings.Contains(outA, "RAYOS_GUEST:linux:presented\n") ||
-		!strings.Contains(outA, "RAYOS_AUDIT:type:guest=linux source=3 result=ok") {
+		!strings.Contains(outA, "RAYOS_AUDIT:type:guest=linux source=5 result=ok") { // 1 and 2: the autostart starts
 		t.Errorf("the journal's commands did not reach the world, the gate and the effects:\n%s", outA)
 	}
 	_, snapC := run("c", "12")

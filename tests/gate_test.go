@@ -69,8 +69,8 @@ func host(tick, dev int, text string) journalStep { return journalStep{tick, "ho
 // The hardening report's journal: "hide linux" and "type linux secret" in
 // the same tick. The type was delivered before the hide (finished
 // envelopes were swap-removed, reordering storage). Requests take effect
-// in the order received: the hide first, and the type finds the guest
-// hidden.
+// in the order received: the hide first, and the type, judged after it,
+// finds the guest hidden.
 func TestInputNeverReachesAGuestHiddenBeforeIt(t *testing.T) {
 	out := runJournal(t, 10,
 		host(2, 1, "present linux"),
@@ -79,8 +79,11 @@ func TestInputNeverReachesAGuestHiddenBeforeIt(t *testing.T) {
 	if strings.Contains(out, "delivered") {
 		t.Errorf("input reached a hidden guest:\n%s", out)
 	}
-	inOrder(t, out, "RAYOS_GUEST:linux:hidden\n", "RAYOS_AUDIT:type:guest=linux source=5 result=err guest linux is not presented\n",
-		"RAYOS_HOST_ACK:hide:ok:hidden\n", "RAYOS_HOST_ACK:type:err:guest linux is not presented\n")
+	// Sources 1 and 2 are the autostart starts: the hide is 6, the type 7.
+	// Judged after the hide, the type is denied by the gate itself.
+	inOrder(t, out, "RAYOS_AUDIT:policy-allow:action=hide guest=linux confidence=1.00 source=6 rule=hide.always\n",
+		"RAYOS_POLICY_VIOLATION:input.presented:action=type guest=linux confidence=1.00 source=7 argument=\"secret\"\n",
+		"RAYOS_GUEST:linux:hidden\n", "RAYOS_HOST_ACK:hide:ok:hidden\n", "RAYOS_HOST_ACK:type:err:denied by policy rule input.presented\n")
 }
 
 // A confirmation used to bypass a reloaded policy: shutdown (asks for
@@ -115,7 +118,7 @@ func TestAReloadCancelsConfirmationsItDenies(t *testing.T) {
 // A reload that no longer allows a presented guest to be presented hides
 // it, and says why.
 func TestAReloadHidesWhatItNoLongerAllowsOnScreen(t *testing.T) {
-	policy := "version = 1\n[guests.linux]\npresent = true\ninputs = [\"type\"]\n"
+	policy := "version = 1\n[guests.linux]\nstart = true\npresent = true\ninputs = [\"type\"]\n"
 	out := runJournal(t, 8,
 		journalStep{1, "policy", 0, policy},
 		host(2, 1, "present linux"),
@@ -132,7 +135,7 @@ func TestAReloadHidesWhatItNoLongerAllowsOnScreen(t *testing.T) {
 // start = false), and a presented guest that is suspended says it left
 // the screen.
 func TestSimulatedGuestsFollowTheLifecycle(t *testing.T) {
-	policy := "version = 1\n[guests.linux]\npresent = true\nresume = true\nshutdown = true\n[guests.windows]\nshutdown = true\nresume = true\n"
+	policy := "version = 1\n[guests.linux]\nstart = true\npresent = true\nresume = true\nshutdown = true\n[guests.windows]\nstart = true\nshutdown = true\nresume = true\n"
 	out := runJournal(t, 12,
 		journalStep{1, "policy", 0, policy},
 		host(2, 1, "shutdown windows"), host(3, 2, "suspend windows"), host(4, 3, "resume windows"),
@@ -143,7 +146,7 @@ func TestSimulatedGuestsFollowTheLifecycle(t *testing.T) {
 		"RAYOS_GUEST:linux:presented\n",
 		"RAYOS_AUDIT:unpresent:guest=linux because=suspended\n", "RAYOS_GUEST:linux:suspended\n",
 		"RAYOS_GUEST:linux:hidden\n", "RAYOS_HOST_ACK:resume:ok:hidden\n")
-	if strings.Count(out, "RAYOS_GUEST:windows:") != 2 { // hidden at boot, then stopped
+	if strings.Count(out, "RAYOS_GUEST:windows:") != 3 { // defined at boot, hidden (autostart), then stopped
 		t.Errorf("windows changed state after it stopped:\n%s", out)
 	}
 }

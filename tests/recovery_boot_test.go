@@ -32,7 +32,7 @@ func snapshotFiles(t *testing.T, dir string) map[string]string {
 func TestSecondInstanceIsRefusedBeforeAnythingIsWrittenOrAnnounced(t *testing.T) {
 	dir := t.TempDir()
 	first := spawnBoot(t, dir, "--hz", "100")
-	first.waitFor(t, "RAYOS_BOOT:ready:")
+	first.waitFor(t, "RAYOS_GUEST:windows:hidden") // autostart done: the first instance's markers are all written
 	data := filepath.Join(dir, "data")
 	names, files := listDir(t, data), snapshotFiles(t, data)
 

@@ -61,6 +61,9 @@ to confirm it yourself. Arguments are one line of text: control characters
 			if len(args) == 0 {
 				return usageError{fmt.Errorf("ctl needs an OP (see rayos ctl --help)")}
 			}
+			if timeout <= 0 {
+				return usageError{fmt.Errorf("--timeout %v: want a positive duration", timeout)}
+			}
 			_, err := requestLine(args)
 			return err
 		},
@@ -104,6 +107,9 @@ func requestLine(args []string) (string, error) {
 		}
 	}
 	line := strings.Join(args, " ")
+	if strings.TrimSpace(line) == "" {
+		return "", usageError{fmt.Errorf("the request is empty (see rayos ctl --help)")}
+	}
 	if len(line) > guests.MaxControlLine {
 		return "", usageError{fmt.Errorf("the request is %d bytes; the control socket takes at most %d", len(line), guests.MaxControlLine)}
 	}
@@ -168,6 +174,11 @@ func (s *ctlSession) run(line string, confirm bool) error {
 		return err
 	}
 	fmt.Fprintln(s.stdout, ack.String())
+	// Answers come in request order on a connection: the first one is
+	// ours. An ACK for another op means it is not, whatever it says.
+	if op, _, _ := strings.Cut(line, " "); ack.Fields[0] != op && ack.Fields[0] != "?" {
+		return fmt.Errorf("control socket %s: the answer is for a %q request, not this %q one", s.control, ack.Fields[0], op)
+	}
 	outcome := ackError(ack)
 	if confirming {
 		confirmAck, err := s.awaitAck(func(n confirmNotice) error { return nil })

@@ -71,7 +71,7 @@ func newPolicyExplainCmd() *cobra.Command {
 		RunE: func(cmd *cobra.Command, args []string) error {
 			a := components.IntentAction(0)
 			var names []string
-			for i, n := range components.IntentActionNames {
+			for i, n := range components.IntentActionNames[:components.LastGoverned+1] {
 				if n != "" {
 					names = append(names, n)
 				}

@@ -18,8 +18,11 @@ import (
 // gets before the answer.
 type Ack struct {
 	Request uint64
-	Line    string
-	Notice  bool
+	// Client is the control-socket connection the request came from; 0
+	// for requests that came from a journal, which no connection waits for.
+	Client uint32
+	Line   string
+	Notice bool
 }
 
 // Outbox is the world resource holding this tick's answers; the runtime
@@ -43,10 +46,10 @@ func outboxOf(w *world.World) (*Outbox, error) {
 }
 
 // ack emits the marker and queues the answer.
-func ack(w *world.World, out *Outbox, request uint64, op string, ok bool, detail string) {
+func ack(w *world.World, out *Outbox, request uint64, client uint32, op string, ok bool, detail string) {
 	m := marker.HostAck(op, ok, detail)
 	w.Emit(m)
-	out.Acks = append(out.Acks, Ack{Request: request, Line: m.String()})
+	out.Acks = append(out.Acks, Ack{Request: request, Client: client, Line: m.String()})
 }
 
 // Ops are the control-plane operations and what they take.
@@ -66,8 +69,8 @@ var Ops = map[string]struct {
 	"click":    {components.ActionClick, "VM [left|right|middle]"},
 	"confirm":  {components.ActionConfirm, "[ID]"},
 	"cancel":   {components.ActionCancel, "[ID]"},
-	"status":   {0, "[VM]"},
-	"pending":  {0, ""},
+	"status":   {components.ActionStatus, "[VM]"},
+	"pending":  {components.ActionPending, ""},
 }
 
 // opNames lists the ops for error messages, in the order users meet them.
@@ -78,8 +81,6 @@ type Requests struct {
 	out      *Outbox
 	inputs   *ecs.Filter1[components.Input]
 	guests   *ecs.Filter1[components.Guest]
-	pendings *ecs.Filter1[components.PendingConfirmation]
-	guestMap *ecs.Map1[components.Guest]
 	envelope *ecs.Map1[components.IntentEnvelope]
 	lines    []components.Input
 	made     []components.IntentEnvelope
@@ -92,7 +93,7 @@ func NewRequests() *Requests { return &Requests{} }
 func (s *Requests) Describe() world.Description {
 	return world.Description{
 		Name:    "host-bridge",
-		Purpose: "turn control-socket requests into RAYOS_HOST_EVENT_V0 markers and intent envelopes (answering malformed ones and status at once)",
+		Purpose: "turn control-socket requests into RAYOS_HOST_EVENT_V0 markers and intent envelopes (answering malformed ones at once)",
 		Reads:   []string{"Input(host)", "Guest"},
 		Writes:  []string{"IntentEnvelope", "Outbox"},
 	}
@@ -102,8 +103,6 @@ func (s *Requests) Describe() world.Description {
 func (s *Requests) Init(w *world.World) (err error) {
 	s.inputs = ecs.NewFilter1[components.Input](w.ECS).Register()
 	s.guests = ecs.NewFilter1[components.Guest](w.ECS).Register()
-	s.pendings = ecs.NewFilter1[components.PendingConfirmation](w.ECS).Register()
-	s.guestMap = ecs.NewMap1[components.Guest](w.ECS)
 	s.envelope = ecs.NewMap1[components.IntentEnvelope](w.ECS)
 	s.out, err = outboxOf(w)
 	return err
@@ -132,51 +131,66 @@ func (s *Requests) Run(w *world.World) {
 
 func (s *Requests) request(w *world.World, in *components.Input) {
 	request := uint64(in.Device)
-	op, rest, _ := strings.Cut(strings.TrimSpace(in.Text), " ")
-	rest = strings.TrimSpace(rest)
+	op, rest := cutWord(in.Text)
 	w.Emit(marker.HostEvent(op, rest))
+	refuse := func(why string) { ack(w, s.out, request, in.Client, op, false, why) }
 	spec, known := Ops[op]
 	if !known {
-		ack(w, s.out, request, op, false, "unknown op (want one of "+opNames+")")
+		refuse("unknown op (want one of " + opNames + ")")
 		return
+	}
+	env := components.IntentEnvelope{
+		Action: spec.Action, Confidence: 1, Status: components.IntentPending,
+		Source: in.Seq, Order: in.Seq, Tick: w.Clock.Tick, Request: request, Client: in.Client,
 	}
 	switch op {
-	case "status":
-		ack(w, s.out, request, op, true, s.status(rest))
-		return
-	case "pending":
-		if rest != "" {
-			ack(w, s.out, request, op, false, fmt.Sprintf("unexpected %q (usage: pending)", rest))
+	case "status", "pending":
+		// Reads take effect in their place in the request order: effects
+		// answer them after the requests received before them.
+		if op == "pending" && rest != "" {
+			refuse(fmt.Sprintf("unexpected %q (usage: pending)", rest))
 			return
 		}
-		ack(w, s.out, request, op, true, s.pending(w))
+		if op == "status" && rest != "" {
+			if _, ok := s.guest(rest); !ok {
+				refuse(fmt.Sprintf("unknown vm %q", rest))
+				return
+			}
+		}
+		env.Status, env.Argument = components.IntentAllowed, rest
+		s.made = append(s.made, env)
 		return
 	case "confirm", "cancel":
-		if _, err := strconv.ParseUint(rest, 10, 64); rest != "" && (err != nil || strings.Contains(rest, " ")) {
-			ack(w, s.out, request, op, false, fmt.Sprintf("%q is not a request id (usage: %s %s; see: pending)", rest, op, spec.Args))
+		if _, err := strconv.ParseUint(rest, 10, 64); rest != "" && err != nil {
+			refuse(fmt.Sprintf("%q is not a request id (usage: %s %s; see: pending)", rest, op, spec.Args))
 			return
 		}
-		s.made = append(s.made, components.IntentEnvelope{
-			Action: spec.Action, Confidence: 1, Status: components.IntentPending,
-			Source: in.Seq, Order: in.Seq, Argument: rest, Tick: w.Clock.Tick, Request: request, Client: in.Client,
-		})
+		env.Argument = rest
+		s.made = append(s.made, env)
 		return
 	}
-	vm, arg, _ := strings.Cut(rest, " ")
-	arg = strings.TrimSpace(arg)
+	vm, arg := cutWord(rest)
 	if err := checkArgs(op, vm, arg); err != nil {
-		ack(w, s.out, request, op, false, fmt.Sprintf("%v (usage: %s %s)", err, op, spec.Args))
+		refuse(fmt.Sprintf("%v (usage: %s %s)", err, op, spec.Args))
 		return
 	}
 	guest, ok := s.guest(vm)
 	if !ok {
-		ack(w, s.out, request, op, false, fmt.Sprintf("unknown vm %q", vm))
+		refuse(fmt.Sprintf("unknown vm %q", vm))
 		return
 	}
-	s.made = append(s.made, components.IntentEnvelope{
-		Action: spec.Action, Target: world.Ref(guest), Confidence: 1, Status: components.IntentPending,
-		Source: in.Seq, Order: in.Seq, Argument: arg, Tick: w.Clock.Tick, Request: request, Client: in.Client,
-	})
+	env.Target, env.Argument = world.Ref(guest), arg
+	s.made = append(s.made, env)
+}
+
+// cutWord splits a request at its first run of spaces or tabs.
+func cutWord(text string) (word, rest string) {
+	text = strings.TrimSpace(text)
+	i := strings.IndexAny(text, " \t")
+	if i < 0 {
+		return text, ""
+	}
+	return text[:i], strings.TrimSpace(text[i:])
 }
 
 func checkArgs(op, vm, arg string) error {
@@ -229,56 +243,6 @@ func (s *Requests) guest(id string) (ecs.Entity, bool) {
 	return ecs.Entity{}, false
 }
 
-// status describes every guest (or one): "linux=hidden windows=stopped".
-func (s *Requests) status(only string) string {
-	var parts []string
-	q := s.guests.Query()
-	for q.Next() {
-		g := q.Get()
-		if only == "" || g.ID == only {
-			parts = append(parts, g.ID+"="+components.GuestStateNames[g.State])
-		}
-	}
-	if len(parts) == 0 {
-		return "no such vm " + only
-	}
-	return strings.Join(parts, " ")
-}
-
-// pending lists the requests waiting for confirmation, oldest first:
-// "17 shutdown linux rule=guests.linux.confirm client=3 expires=3017, …",
-// or "none". The id is what "confirm ID" and "cancel ID" take.
-func (s *Requests) pending(w *world.World) string {
-	type waiting struct {
-		env *components.IntentEnvelope
-		pc  *components.PendingConfirmation
-	}
-	var list []waiting
-	q := s.pendings.Query()
-	for q.Next() {
-		pc := q.Get()
-		if e, ok := w.Resolve(pc.Envelope); ok && s.envelope.HasAll(e) && s.envelope.Get(e).Status == components.IntentConfirm {
-			list = append(list, waiting{s.envelope.Get(e), pc})
-		}
-	}
-	if len(list) == 0 {
-		return "none"
-	}
-	slices.SortFunc(list, func(a, b waiting) int { return cmp.Compare(a.env.Source, b.env.Source) })
-	items := make([]string, len(list))
-	for i, it := range list {
-		what := components.IntentActionNames[it.env.Action]
-		if g, ok := w.Resolve(it.env.Target); ok && s.guestMap.HasAll(g) {
-			what += " " + s.guestMap.Get(g).ID
-		}
-		if it.env.Argument != "" {
-			what += " " + it.env.Argument
-		}
-		items[i] = fmt.Sprintf("%d %s rule=%s client=%d expires=%d", it.env.Source, what, it.pc.Rule, it.env.Client, it.pc.Expires)
-	}
-	return strings.Join(items, ", ")
-}
-
 // Acks answers every control-socket request whose intent has finished.
 type Acks struct {
 	out       *Outbox
@@ -329,13 +293,13 @@ func (s *Acks) Run(w *world.World) {
 		case components.IntentConfirm:
 			if !env.Notified {
 				env.Notified = true
-				s.out.Acks = append(s.out.Acks, Ack{Request: env.Request, Line: marker.Audit("policy-confirm", env.Detail).String(), Notice: true})
+				s.out.Acks = append(s.out.Acks, Ack{Request: env.Request, Client: env.Client, Line: marker.Audit("policy-confirm", env.Detail).String(), Notice: true})
 			}
 			continue
 		case components.IntentDone:
-			ack(w, s.out, env.Request, op, true, env.Detail)
+			ack(w, s.out, env.Request, env.Client, op, true, env.Detail)
 		default:
-			ack(w, s.out, env.Request, op, false, env.Detail)
+			ack(w, s.out, env.Request, env.Client, op, false, env.Detail)
 		}
 		env.Acked = true
 	}

@@ -39,6 +39,7 @@ type System struct {
 	inputs   *ecs.Filter1[components.Input]
 	allowed  *ecs.Filter1[components.IntentEnvelope]
 	guests   *ecs.Filter1[components.Guest]
+	pendings *ecs.Filter1[components.PendingConfirmation]
 	guest    *ecs.Map1[components.Guest]
 	envelope *ecs.Map1[components.IntentEnvelope]
 	surface  *ecs.Map1[components.Surface]
@@ -64,8 +65,8 @@ func New() *System { return &System{} }
 func (s *System) Describe() world.Description {
 	return world.Description{
 		Name:    "effects",
-		Purpose: "carry out allowed intents in request order, each checked again against the guest's state and the policy in force (present/hide now, hypervisor work through the executor); apply effect results and hypervisor events to guests",
-		Reads:   []string{"IntentEnvelope(allowed)", "Input(effect, guest-event)", "Guest.Permitted", "Hypervisor"},
+		Purpose: "carry out allowed intents in request order, each checked again against the guest's state and the policy in force (present/hide now, hypervisor work through the executor); answer status and pending in their place; apply effect results and hypervisor events to guests",
+		Reads:   []string{"IntentEnvelope(allowed)", "Input(effect, guest-event)", "Guest.Permitted", "PendingConfirmation", "Hypervisor"},
 		Writes:  []string{"Guest", "Surface flags", "IntentEnvelope.Status", "Executor grants"},
 	}
 }
@@ -79,6 +80,7 @@ func (s *System) Init(w *world.World) (err error) {
 	s.inputs = ecs.NewFilter1[components.Input](w.ECS).Register()
 	s.allowed = ecs.NewFilter1[components.IntentEnvelope](w.ECS).Register()
 	s.guests = ecs.NewFilter1[components.Guest](w.ECS).Register()
+	s.pendings = ecs.NewFilter1[components.PendingConfirmation](w.ECS).Register()
 	s.guest = ecs.NewMap1[components.Guest](w.ECS)
 	s.envelope = ecs.NewMap1[components.IntentEnvelope](w.ECS)
 	s.surface = ecs.NewMap1[components.Surface](w.ECS)
@@ -162,6 +164,10 @@ func (s *System) target(w *world.World, env *components.IntentEnvelope) (*compon
 // earlier in the tick, or ticks ago for a confirmed one, and requests
 // carried out before it may have changed the guest.
 func (s *System) carryOut(w *world.World, env *components.IntentEnvelope) {
+	if env.Action > components.LastGoverned {
+		s.read(w, env)
+		return
+	}
 	g, ok := s.target(w, env)
 	if !ok {
 		s.finish(w, env, nil, false, "the target is not a guest")
@@ -191,6 +197,67 @@ func (s *System) carryOut(w *world.World, env *components.IntentEnvelope) {
 		return
 	}
 	s.hv.Executor.Execute(env.Source, env.Action, g.ID, env.Argument)
+}
+
+// read answers a status or pending request with the control plane as the
+// requests before it left it. Reads change nothing and are not audited.
+func (s *System) read(w *world.World, env *components.IntentEnvelope) {
+	env.Status, env.Tick = components.IntentDone, w.Clock.Tick
+	if env.Action == components.ActionPending {
+		env.Detail = s.pendingList(w)
+		return
+	}
+	var parts []string
+	q := s.guests.Query()
+	for q.Next() {
+		if g := q.Get(); env.Argument == "" || g.ID == env.Argument {
+			parts = append(parts, g.ID+"="+components.GuestStateNames[g.State])
+		}
+	}
+	env.Detail = strings.Join(parts, " ")
+	if env.Detail == "" {
+		env.Status, env.Detail = components.IntentFailed, "no such vm "+env.Argument
+	}
+}
+
+// MaxPendingListed bounds a pending answer; the rest is counted.
+const MaxPendingListed = 64
+
+// pendingList lists the requests waiting for confirmation, oldest first:
+// "17 shutdown linux rule=guests.linux.confirm client=3 expires=3017, …",
+// or "none". The id is what "confirm ID" and "cancel ID" take.
+func (s *System) pendingList(w *world.World) string {
+	type waiting struct {
+		env *components.IntentEnvelope
+		pc  *components.PendingConfirmation
+	}
+	var list []waiting
+	q := s.pendings.Query()
+	for q.Next() {
+		pc := q.Get()
+		if e, ok := w.Resolve(pc.Envelope); ok && s.envelope.HasAll(e) && s.envelope.Get(e).Status == components.IntentConfirm {
+			list = append(list, waiting{s.envelope.Get(e), pc})
+		}
+	}
+	if len(list) == 0 {
+		return "none"
+	}
+	slices.SortFunc(list, func(a, b waiting) int { return cmp.Compare(a.env.Source, b.env.Source) })
+	var items []string
+	for _, it := range list[:min(len(list), MaxPendingListed)] {
+		what := components.IntentActionNames[it.env.Action]
+		if g, ok := s.target(w, it.env); ok {
+			what += " " + g.ID
+		}
+		if it.env.Argument != "" {
+			what += " " + it.env.Argument
+		}
+		items = append(items, fmt.Sprintf("%d %s rule=%s client=%d expires=%d", it.env.Source, what, it.pc.Rule, it.env.Client, it.pc.Expires))
+	}
+	if more := len(list) - MaxPendingListed; more > 0 {
+		items = append(items, fmt.Sprintf("and %d more", more))
+	}
+	return strings.Join(items, ", ")
 }
 
 // complete applies an effect result to the envelope it answers.

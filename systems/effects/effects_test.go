@@ -279,3 +279,49 @@ func TestALateStartResultKeepsAPresentedGuestPresented(t *testing.T) {
 		t.Errorf("after hide: guest %+v flags %b", g, s.Flags)
 	}
 }
+
+// status and pending are answered in their place in the request order:
+// a status received after a present sees it, one received before does
+// not.
+func TestReadsTakeTheirPlaceInTheRequestOrder(t *testing.T) {
+	f := newFixture(t, nil)
+	read := func(action components.IntentAction, order uint64, arg string) *components.IntentEnvelope {
+		e := ecs.NewMap1[components.IntentEnvelope](f.w.ECS).NewEntity(&components.IntentEnvelope{
+			Action: action, Status: components.IntentAllowed, Source: order, Order: order, Argument: arg,
+		})
+		return ecs.NewMap1[components.IntentEnvelope](f.w.ECS).Get(e)
+	}
+	after := read(components.ActionStatus, 3, "")
+	before := read(components.ActionStatus, 1, "linux")
+	f.allow(components.ActionPresent, 2, "")
+	none := read(components.ActionPending, 4, "")
+	f.sched.Tick(f.w)
+	if before.Status != components.IntentDone || before.Detail != "linux=hidden" {
+		t.Errorf("status before the present: %+v", before)
+	}
+	if after.Detail != "linux=presented" {
+		t.Errorf("status after the present: %+v", after)
+	}
+	if none.Detail != "none" {
+		t.Errorf("pending with nothing waiting: %+v", none)
+	}
+	if strings.Contains(f.out.String(), "RAYOS_AUDIT:status") {
+		t.Errorf("a read was audited as an action:\n%s", f.out.String())
+	}
+	// A request waiting for confirmation is listed with its id.
+	env := f.allow(components.ActionShutdown, 30, "")
+	env.Status, env.Client = components.IntentConfirm, 4
+	var ref components.EntityRef
+	q := ecs.NewFilter1[components.IntentEnvelope](f.w.ECS).Query()
+	for q.Next() {
+		if q.Get().Source == 30 {
+			ref = world.Ref(q.Entity())
+		}
+	}
+	ecs.NewMap1[components.PendingConfirmation](f.w.ECS).NewEntity(&components.PendingConfirmation{Envelope: ref, Rule: "r", Expires: 99})
+	listed := read(components.ActionPending, 31, "")
+	f.sched.Tick(f.w)
+	if listed.Detail != "30 shutdown linux rule=r client=4 expires=99" {
+		t.Errorf("pending: %q", listed.Detail)
+	}
+}

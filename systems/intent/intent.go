@@ -43,7 +43,7 @@ func Parse(line string, isGuest func(string) bool) (Command, error) {
 		return Command{}, errors.New("empty command")
 	}
 	var cmd Command
-	for a, name := range components.IntentActionNames {
+	for a, name := range components.IntentActionNames[:components.LastGoverned+1] {
 		if name != "" && strings.EqualFold(name, words[0]) {
 			cmd.Action = components.IntentAction(a)
 		}

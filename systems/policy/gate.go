@@ -49,9 +49,29 @@ type Gate struct {
 
 	reloads              []components.Input
 	todo, done, resolved []ecs.Entity
-	asked                []components.PendingConfirmation
 	made                 []components.IntentEnvelope
+	// projected is what this tick's allowed present and hide (and
+	// suspend, shutdown) will have made of a guest's presentation when
+	// effects carry them out, in the same order: a "type" received after
+	// a "present" in the same tick is decided as if the guest were shown.
+	// Effects check again; this only keeps the answers of pipelined
+	// requests from contradicting each other.
+	projected []presentation
+	// waitingNow counts the confirmations waiting, bounded by
+	// MaxPendingConfirmations.
+	waitingNow int
 }
+
+// presentation is a guest's projected presentation for this tick.
+type presentation struct {
+	guest     ecs.Entity
+	presented bool
+}
+
+// MaxPendingConfirmations bounds the requests waiting for confirmation at
+// once, across all clients: each costs the tick work until it is answered
+// or expires, so a flood of them is refused, not queued.
+const MaxPendingConfirmations = 256
 
 // NewGate returns the gate system.
 func NewGate() *Gate { return &Gate{} }
@@ -112,12 +132,12 @@ func (g *Gate) Run(w *world.World) {
 	slices.SortFunc(g.todo, func(a, b ecs.Entity) int {
 		return cmp.Or(cmp.Compare(g.envelope.Get(a).Source, g.envelope.Get(b).Source), cmp.Compare(a.ID(), b.ID()))
 	})
-	g.asked = g.asked[:0]
+	g.projected = g.projected[:0]
+	pq := g.pendings.Query()
+	g.waitingNow = pq.Count()
+	pq.Close()
 	for _, e := range g.todo {
 		g.decide(w, e)
-	}
-	for i := range g.asked {
-		g.pending.NewEntity(&g.asked[i])
 	}
 	for i := range g.made {
 		g.envelope.NewEntity(&g.made[i])
@@ -280,9 +300,19 @@ func (g *Gate) decide(w *world.World, e ecs.Entity) {
 	}
 	p := g.cur.Policy
 	idx, presented := g.guestOf(w, env)
+	guest, isGuest := w.Resolve(env.Target)
+	if isGuest {
+		presented = g.presentedNow(guest, presented)
+	}
 	d := p.Decide(idx, env.Action, env.Confidence, presented)
 	rule := p.Rule(d.Rule)
 	env.Tick = w.Clock.Tick
+	if d.Verdict == Confirm && g.waitingNow >= MaxPendingConfirmations {
+		env.Status = components.IntentDenied
+		env.Detail = fmt.Sprintf("%d requests already wait for confirmation; answer or cancel some first (see: pending)", g.waitingNow)
+		w.Emit(marker.Audit("confirm-refused", g.describe(w, env)))
+		return
+	}
 	switch d.Verdict {
 	case Deny:
 		env.Status, env.Detail = components.IntentDenied, "denied by policy rule "+rule
@@ -290,9 +320,13 @@ func (g *Gate) decide(w *world.World, e ecs.Entity) {
 	case Confirm:
 		env.Status = components.IntentConfirm
 		ticks := uint64(p.ConfirmTimeout()/w.Clock.Dt) + 1
-		g.asked = append(g.asked, components.PendingConfirmation{Envelope: world.Ref(e), Rule: rule, Requested: w.Clock.Tick, Expires: w.Clock.Tick + ticks})
+		// Created now, not at the end of the tick: a confirm pipelined
+		// right after the request, in the same tick, finds it.
+		g.pending.NewEntity(&components.PendingConfirmation{Envelope: world.Ref(e), Rule: rule, Requested: w.Clock.Tick, Expires: w.Clock.Tick + ticks})
+		g.waitingNow++
 		// The detail is the marker's, so that the notice the requesting
 		// client gets is the same line the marker stream has.
+		env = g.envelope.Get(e)
 		env.Detail = fmt.Sprintf("%s rule=%s expires=%d", g.describe(w, env), rule, w.Clock.Tick+ticks)
 		w.Emit(marker.Audit("policy-confirm", env.Detail))
 	case Allow:
@@ -302,6 +336,31 @@ func (g *Gate) decide(w *world.World, e ecs.Entity) {
 		}
 		env.Status = components.IntentAllowed
 		w.Emit(marker.Audit("policy-allow", fmt.Sprintf("%s rule=%s", g.describe(w, env), rule)))
+		if isGuest {
+			g.project(guest, env.Action)
+		}
+	}
+}
+
+// presentedNow is a guest's presentation as this tick's requests decided
+// so far leave it, or now (the Guest component) if none touched it.
+func (g *Gate) presentedNow(guest ecs.Entity, now bool) bool {
+	for _, p := range g.projected {
+		if p.guest == guest {
+			now = p.presented
+		}
+	}
+	return now
+}
+
+// project records what an allowed action will make of the guest's
+// presentation once effects carry it out.
+func (g *Gate) project(guest ecs.Entity, action components.IntentAction) {
+	switch action {
+	case components.ActionPresent:
+		g.projected = append(g.projected, presentation{guest, true})
+	case components.ActionHide, components.ActionSuspend, components.ActionShutdown:
+		g.projected = append(g.projected, presentation{guest, false})
 	}
 }
 
@@ -335,6 +394,9 @@ func (g *Gate) answer(w *world.World, answer *components.IntentEnvelope) {
 	}
 	p := g.cur.Policy
 	idx, presented := g.guestOf(w, env)
+	if guest, ok := w.Resolve(env.Target); ok {
+		presented = g.presentedNow(guest, presented)
+	}
 	d := p.Decide(idx, env.Action, 1, presented)
 	if d.Verdict == Deny {
 		rule := p.Rule(d.Rule)
@@ -344,6 +406,9 @@ func (g *Gate) answer(w *world.World, answer *components.IntentEnvelope) {
 		return
 	}
 	env.Status, env.Order = components.IntentAllowed, answer.Source
+	if guest, ok := w.Resolve(env.Target); ok {
+		g.project(guest, env.Action)
+	}
 	w.Emit(marker.Audit("confirmed", fmt.Sprintf("%s rule=%s", g.describe(w, env), pc.Rule)))
 	answer.Status, answer.Detail = components.IntentDone, "confirmed "+what
 }

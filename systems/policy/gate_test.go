@@ -61,10 +61,12 @@ func (g *gateWorld) statuses() map[string]string {
 
 func TestGateDecidesEveryPendingIntent(t *testing.T) {
 	g := newGateWorld(t, mustLoad(t, sample))
-	out := g.say("present linux", "type linux hello", "present windows")
+	// The type comes before the present: decided in request order, the
+	// guest is not presented yet when it is judged.
+	out := g.say("type linux hello", "present linux", "present windows")
 	for _, want := range []string{
-		"RAYOS_AUDIT:policy-allow:action=present guest=linux confidence=1.00 source=1 rule=guests.linux.present\n",
-		"RAYOS_POLICY_VIOLATION:input.presented:action=type guest=linux confidence=1.00 source=2 argument=\"hello\"\n",
+		"RAYOS_AUDIT:policy-allow:action=present guest=linux confidence=1.00 source=2 rule=guests.linux.present\n",
+		"RAYOS_POLICY_VIOLATION:input.presented:action=type guest=linux confidence=1.00 source=1 argument=\"hello\"\n",
 		"RAYOS_POLICY_VIOLATION:default-deny:action=present guest=windows confidence=1.00 source=3\n",
 	} {
 		if !strings.Contains(out, want) {
@@ -315,4 +317,45 @@ func TestGateDecidesInRequestOrder(t *testing.T) {
 	if g.envelope(second).Status != components.IntentAllowed || g.envelope(first).Status != components.IntentConfirm {
 		t.Errorf("confirm did not pick the latest: first %+v second %+v answer %+v", g.envelope(first), g.envelope(second), g.envelope(answer))
 	}
+}
+
+// Pipelined requests are judged as the ones before them leave the world:
+// a type after a present in the same tick is allowed, a type after a hide
+// is denied, and a confirm right after the request it answers finds it.
+func TestPipelinedRequestsAreJudgedInSequence(t *testing.T) {
+	g := newGateWorld(t, mustLoad(t, sample))
+	out := g.say("present linux", "type linux a", "hide linux", "type linux b")
+	for _, want := range []string{
+		`RAYOS_AUDIT:policy-allow:action=type guest=linux confidence=1.00 source=2 argument="a"`,
+		`RAYOS_POLICY_VIOLATION:input.presented:action=type guest=linux confidence=1.00 source=4 argument="b"`,
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("markers lack %q:\n%s", want, out)
+		}
+	}
+	shutdown := g.request(7, components.ActionShutdown, "linux", "")
+	answer := g.request(7, components.ActionConfirm, "", "")
+	g.sched.Tick(g.w)
+	if env := g.envelope(shutdown); env.Status != components.IntentAllowed {
+		t.Errorf("shutdown confirmed in the same tick: %+v (confirm: %+v)", env, g.envelope(answer))
+	}
+}
+
+// Confirmations are bounded: past MaxPendingConfirmations waiting, a
+// request that needs one is refused at once instead of queued.
+func TestWaitingConfirmationsAreBounded(t *testing.T) {
+	g := newGateWorld(t, mustLoad(t, sample))
+	var last uint64
+	for range policy.MaxPendingConfirmations + 1 {
+		last = g.request(1, components.ActionShutdown, "linux", "")
+	}
+	g.sched.Tick(g.w)
+	if env := g.envelope(last); env.Status != components.IntentDenied || !strings.Contains(env.Detail, "already wait for confirmation") {
+		t.Errorf("one past the bound: %+v", env)
+	}
+	q := ecs.NewFilter1[components.PendingConfirmation](g.w.ECS).Query()
+	if n := q.Count(); n != policy.MaxPendingConfirmations {
+		t.Errorf("%d waiting, want %d", n, policy.MaxPendingConfirmations)
+	}
+	q.Close()
 }

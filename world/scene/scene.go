@@ -167,7 +167,7 @@ type GuestSpec struct {
 	OS components.OSKind
 }
 
-// AddGuests gives each guest a Guest entity (hidden) and a desktop surface
+// AddGuests gives each guest a Guest entity (defined: not running until a start takes effect) and a desktop surface
 // on the wall, two per row, off screen until presented. Guest numbers
 // follow the order of specs, from 1.
 func AddGuests(w *world.World, specs []GuestSpec) []ecs.Entity {
@@ -183,7 +183,7 @@ func AddGuests(w *world.World, specs []GuestSpec) []ecs.Entity {
 			Rect: components.Rect{X: 480 + col*720, Y: 160 + row*440, W: 640, H: 400}, Owner: number,
 		})
 		out = append(out, guests.NewEntity(&components.Guest{
-			ID: g.ID, Number: number, OS: g.OS, State: components.GuestHidden, Desktop: world.Ref(desktop),
+			ID: g.ID, Number: number, OS: g.OS, State: components.GuestDefined, Desktop: world.Ref(desktop),
 		}))
 	}
 	return out
