@@ -482,7 +482,9 @@ func (rt *runtime) feedPolicy(text string) {
 // journalClient moves a journal's client number above every control
 // connection's, so that a journal fed into a live boot can neither answer
 // a connected client's confirmation nor have its ACKs sent to one.
-func journalClient(c uint32) uint32 { return guests.MaxControlClient + 1 + c%(guests.MaxControlClient+1) }
+func journalClient(c uint32) uint32 {
+	return guests.MaxControlClient + 1 + c%(guests.MaxControlClient+1)
+}
 
 // feedRequest feeds a control-socket request into the world; its answer
 // comes back through the bridge's outbox.
