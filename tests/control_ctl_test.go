@@ -1,6 +1,7 @@
 package tests
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -80,4 +81,49 @@ func TestControlPathThatIsNotASocketIsLeftAlone(t *testing.T) {
 			}
 		})
 	}
+}
+
+// A journal fed into a live boot is not a control client: its requests
+// use the same request ids as the socket's, but their ACKs must never
+// reach a connected client (ctl used to print a journal's "hide" ACK for
+// its own request, and lose its real answer).
+func TestJournalRequestsAreNeverAnsweredOnTheSocket(t *testing.T) {
+	dir := t.TempDir()
+	var b strings.Builder
+	b.WriteString(`{"format":"rayos-journal","version":1,"seed":1,"scene":"demo","hz":100}` + "\n")
+	for tick := 20; tick < 3000; tick++ { // ids 1 and 2 answered every tick
+		for id := 1; id <= 2; id++ {
+			fmt.Fprintf(&b, `{"tick":%d,"input":{"kind":"host","device":%d,"client":%d,"text":"hide windows"}}`+"\n", tick, id, id)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(dir, "j.jsonl"), []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r := startRayos(t, dir, "--hz", "100", "--journal", "j.jsonl")
+	r.waitFor(t, "RAYOS_HOST_ACK:hide:")
+	// The shutdown (socket request 1) waits for its confirmation (request
+	// 2) across ticks in which the journal's requests 1 and 2 are answered.
+	res := rayos(t, dir, "ctl", "--data", "data", "--confirm", "shutdown", "linux")
+	if res.code != 0 || !strings.HasPrefix(res.stdout, "RAYOS_HOST_ACK:shutdown:ok:stopped\nRAYOS_HOST_ACK:confirm:ok:confirmed ") {
+		t.Errorf("ctl --confirm shutdown linux beside a journal: exit %d\n%s%s", res.code, res.stdout, res.stderr)
+	}
+	r.stop(t)
+}
+
+// --control naming a socket another program serves is refused before
+// anything is written: it is bad usage, not a failed boot to count.
+func TestControlAtALiveSocketIsBadUsage(t *testing.T) {
+	dir := t.TempDir()
+	first := startRayos(t, dir, "--hz", "100")
+	other := t.TempDir()
+	for range 4 { // more than MaxBootFailures: none of them counts
+		res := rayos(t, other, "boot", "--data", "data", "--gpu", "cpu", "--ticks", "3", "--control", filepath.Join(dir, "data", "control.sock"))
+		if res.code != 2 || !strings.Contains(res.stderr, "is serving it") {
+			t.Fatalf("boot --control at a live socket: exit %d %q", res.code, res.stderr)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(other, "data")); err == nil {
+		t.Error("a refused boot created its data folder")
+	}
+	first.stop(t)
 }
