@@ -1,8 +1,11 @@
 package tests
 
 import (
+	"bufio"
 	"errors"
+	"fmt"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -122,4 +125,40 @@ func TestCtlConfirmsCancelsAndListsPendingRequests(t *testing.T) {
 	}
 	r.terminate(t)
 	mustContain(t, "markers", r.output(), "RAYOS_AUDIT:policy-confirm:action=shutdown guest=linux", "RAYOS_AUDIT:policy-confirm:action=shutdown guest=windows")
+}
+
+// Requests pipelined on one connection take effect as if sent one by one:
+// a type after a present is delivered, a status sees both, and a confirm
+// right behind the request it answers finds it — even when they all reach
+// the world in the same tick.
+func TestPipelinedRequestsTakeEffectInSequence(t *testing.T) {
+	dir := t.TempDir()
+	r := startRayos(t, dir, "--hz", "20") // slow ticks: the whole batch lands in one
+	r.waitFor(t, "RAYOS_GUEST:windows:hidden")
+	c := dialControl(t, filepath.Join(dir, "data", "control.sock"))
+	c.SetDeadline(time.Now().Add(runCeiling))
+	fmt.Fprint(c, "present linux\ntype linux hello\nstatus\nshutdown windows\nconfirm\nstatus windows\n")
+	want := []string{
+		"RAYOS_HOST_ACK:present:ok:presented",
+		"RAYOS_HOST_ACK:type:ok:delivered",
+		"RAYOS_HOST_ACK:status:ok:linux=presented windows=hidden",
+		"RAYOS_HOST_ACK:shutdown:ok:stopped",
+		"RAYOS_HOST_ACK:confirm:ok:confirmed ",
+		"RAYOS_HOST_ACK:status:ok:windows=stopped",
+	}
+	rd := bufio.NewReader(c)
+	for i := 0; i < len(want); {
+		line, err := rd.ReadString('\n')
+		if err != nil {
+			t.Fatalf("answer %d: %v", i+1, err)
+		}
+		if strings.HasPrefix(line, "RAYOS_AUDIT:policy-confirm:") {
+			continue
+		}
+		if !strings.HasPrefix(line, want[i]) {
+			t.Errorf("answer %d = %q, want %q…", i+1, strings.TrimSpace(line), want[i])
+		}
+		i++
+	}
+	r.stop(t)
 }
