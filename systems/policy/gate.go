@@ -134,7 +134,7 @@ func (g *Gate) Run(w *world.World) {
 	})
 	g.projected = g.projected[:0]
 	pq := g.pendings.Query()
-	g.waitingNow = pq.Count()
+	g.waitingNow = pq.Count() - len(g.resolved) // expired or revoked: gone at the end of the tick
 	pq.Close()
 	for _, e := range g.todo {
 		g.decide(w, e)
