@@ -261,7 +261,7 @@ func (rt *runtime) run() (err error) {
 	}
 	rt.closers = append(rt.closers, func() { backend.Close() })
 	info := backend.Info()
-	rt.bus.Emit(marker.Boot("gpu", fmt.Sprintf("backend=%s type=%s device=%q why=%q", info.Backend, info.Type, info.Device, why)))
+	rt.bus.Emit(marker.Boot("gpu", fmt.Sprintf("backend=%s type=%s device=%q memory=%q why=%q", info.Backend, info.Type, info.Device, info.Memory, why)))
 
 	w := world.New(world.Config{Seed: o.Seed, Hz: o.Hz, Scene: o.Scene}, rt.bus)
 	w.Logger = rt.log

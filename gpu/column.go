@@ -84,10 +84,15 @@ func (c *Column[T]) Stride() int {
 	return int(unsafe.Sizeof(zero))
 }
 
+// allocate gives the column a buffer for capacity elements; the old one,
+// if any, is freed (callers grow a column only while no program runs).
 func (c *Column[T]) allocate(capacity int) error {
-	buf, err := c.backend.NewBuffer(capacity * c.Stride())
+	buf, err := c.backend.NewBuffer(capacity*c.Stride(), RoleUpload)
 	if err != nil {
 		return fmt.Errorf("gpu: column of %d × %d bytes: %w", capacity, c.Stride(), err)
+	}
+	if c.buf.Valid() {
+		c.backend.Free(c.buf)
 	}
 	c.buf, c.capacity = buf, capacity
 	return nil
@@ -371,7 +376,7 @@ func (c *Column[T]) Verify() error {
 		return nil
 	}
 	got := make([]T, n)
-	if err := c.backend.Read(c.buf, 0, Bytes(got)); err != nil {
+	if err := Fetch(c.backend, c.buf, 0, Bytes(got)); err != nil {
 		return err
 	}
 	for slot, e := range c.entities {

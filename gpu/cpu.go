@@ -12,6 +12,7 @@ import (
 // GPU is usable.
 type cpuBackend struct {
 	buffers  [][]byte
+	roles    []Role
 	programs [][]Dispatch
 	stats    Stats
 	bound    [8][]byte // a step's buffers, reused so Submit does not allocate
@@ -24,23 +25,40 @@ func (c *cpuBackend) Info() Info {
 	return Info{Backend: "cpu", Device: fmt.Sprintf("Go %s %s/%s", runtime.Version(), runtime.GOOS, runtime.GOARCH), Type: "cpu", Memory: "host"}
 }
 
-func (c *cpuBackend) NewBuffer(size int) (Buffer, error) {
+func (c *cpuBackend) NewBuffer(size int, role Role) (Buffer, error) {
 	if size <= 0 {
 		return Buffer{}, fmt.Errorf("gpu: buffer size %d", size)
+	}
+	if int(role) >= len(RoleNames) {
+		return Buffer{}, fmt.Errorf("gpu: unknown buffer role %d", role)
 	}
 	// Backed by uint64s so every kernel type is aligned in it.
 	words := make([]uint64, (size+7)/8)
 	c.buffers = append(c.buffers, unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(words))), size))
-	return Buffer{id: len(c.buffers) - 1, size: size}, nil
+	c.roles = append(c.roles, role)
+	return Buffer{id: len(c.buffers) - 1, size: size, role: role}, nil
+}
+
+// Free implements Backend: the memory goes back to Go's heap.
+func (c *cpuBackend) Free(b Buffer) {
+	if c.valid(b) {
+		c.buffers[b.id] = nil
+	}
 }
 
 func (c *cpuBackend) valid(b Buffer) bool {
-	return b.id >= 0 && b.id < len(c.buffers) && len(c.buffers[b.id]) == b.size
+	return b.id >= 0 && b.id < len(c.buffers) && len(c.buffers[b.id]) == b.size && c.roles[b.id] == b.role
 }
 
+// The CPU backend keeps every role in host memory, but enforces the roles
+// as a GPU would need them, so that code written against it is right on
+// a discrete GPU too.
 func (c *cpuBackend) Write(b Buffer, offset int, data []byte) error {
 	if err := checkRange(b, offset, len(data)); err != nil || !c.valid(b) {
 		return errors.Join(err, c.foreign(b))
+	}
+	if err := checkRole(b, RoleUpload, "Write"); err != nil {
+		return err
 	}
 	copy(c.buffers[b.id][offset:], data)
 	c.stats.BytesUploaded += uint64(len(data))
@@ -51,6 +69,9 @@ func (c *cpuBackend) Write(b Buffer, offset int, data []byte) error {
 func (c *cpuBackend) Read(b Buffer, offset int, dst []byte) error {
 	if err := checkRange(b, offset, len(dst)); err != nil || !c.valid(b) {
 		return errors.Join(err, c.foreign(b))
+	}
+	if err := checkRole(b, RoleReadback, "Read"); err != nil {
+		return err
 	}
 	copy(dst, c.buffers[b.id][offset:])
 	c.stats.BytesRead += uint64(len(dst))
@@ -83,6 +104,10 @@ func (c *cpuBackend) Submit(p Program) error {
 		return errors.New("gpu: submit of an unknown or released program")
 	}
 	for _, step := range c.programs[p.id] {
+		if step.Kernel == "" {
+			copy(c.buffers[step.CopyTo.id][:step.CopyBytes], c.buffers[step.CopyFrom.id])
+			continue
+		}
 		k, _ := kernelByName(step.Kernel)
 		for i, b := range step.Buffers {
 			c.bound[i] = c.buffers[b.id]
@@ -95,11 +120,11 @@ func (c *cpuBackend) Submit(p Program) error {
 
 func (c *cpuBackend) Wait() error  { return nil }
 func (c *cpuBackend) Stats() Stats { return c.stats }
-func (c *cpuBackend) Close() error { c.buffers, c.programs = nil, nil; return nil }
+func (c *cpuBackend) Close() error { c.buffers, c.roles, c.programs = nil, nil, nil; return nil }
 
 // Mapped implements Mapper.
 func (c *cpuBackend) Mapped(b Buffer) []byte {
-	if !c.valid(b) {
+	if !c.valid(b) || b.role != RoleUpload {
 		return nil
 	}
 	return c.buffers[b.id]

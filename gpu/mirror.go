@@ -47,6 +47,11 @@ type Mirror struct {
 	hitParams, hits, indirect                              Buffer
 	placeParams, current, choices, stay                    Buffer
 	composeParams, order, textures, atlas, frame           Buffer
+	// The readback copies of the outputs the CPU reads each run, filled
+	// by the program's copy steps, and the frame's, filled on demand.
+	hitsBack, choicesBack, stayBack, frameBack Buffer
+	frameProgram                               Program
+	frameRecorded                              bool
 	hostHits                                               []Hit
 	hostCurrent                                            []uint32
 	hostChoices                                            []components.Placement
@@ -114,31 +119,48 @@ func NewMirror(w *ecs.World, b Backend, cfg MirrorConfig) (*Mirror, error) {
 		return nil, err
 	}
 	m.atlasHost = make([]uint32, 0, 4096)
-	if m.frame, err = b.NewBuffer(cfg.FrameWidth * cfg.FrameHeight * 4); err != nil {
+	if m.frame, err = b.NewBuffer(cfg.FrameWidth*cfg.FrameHeight*4, RoleDevice); err != nil {
 		return nil, err
 	}
 	for _, p := range []*Buffer{&m.hitParams, &m.placeParams, &m.composeParams, &m.indirect} {
-		if *p, err = b.NewBuffer(64); err != nil {
+		if *p, err = b.NewBuffer(64, RoleUpload); err != nil {
 			return nil, err
 		}
 	}
 	return m, nil
 }
 
+// roleOf says which role each of the mirror's own buffers has: kernel
+// outputs live on the device, their readback copies in cached host
+// memory, everything the CPU writes in upload memory.
+func (m *Mirror) roleOf(buf *Buffer) Role {
+	switch buf {
+	case &m.hits, &m.choices, &m.stay, &m.frame:
+		return RoleDevice
+	case &m.hitsBack, &m.choicesBack, &m.stayBack, &m.frameBack:
+		return RoleReadback
+	}
+	return RoleUpload
+}
+
 // Config returns the mirror's configuration.
 func (m *Mirror) Config() MirrorConfig { return m.cfg }
 
 // ensure makes buf hold at least n bytes, reporting whether it was
-// replaced (which invalidates the recorded program).
+// replaced (which invalidates the recorded program). The old buffer is
+// freed: callers run while no program is in flight.
 func (m *Mirror) ensure(buf *Buffer, n int) (bool, error) {
 	n = max(n, 16)
 	if buf.Valid() && buf.Size() >= n {
 		return false, nil
 	}
 	size := max(n, 2*buf.Size())
-	nb, err := m.Backend.NewBuffer(size)
+	nb, err := m.Backend.NewBuffer(size, m.roleOf(buf))
 	if err != nil {
 		return false, err
+	}
+	if buf.Valid() {
+		m.Backend.Free(*buf)
 	}
 	*buf = nb
 	return true, nil
@@ -224,6 +246,7 @@ func (m *Mirror) Submit() error {
 		n   int
 	}{
 		{&m.hits, nRays * 8}, {&m.current, nTasks * 4}, {&m.choices, nTasks * 32}, {&m.stay, nTasks * 4},
+		{&m.hitsBack, nRays * 8}, {&m.choicesBack, nTasks * 32}, {&m.stayBack, nTasks * 4},
 		{&m.order, nSurfaces * 4}, {&m.textures, nSurfaces * 16}, {&m.atlas, len(m.atlasHost) * 4},
 	} {
 		g, err := m.ensure(need.buf, need.n)
@@ -370,7 +393,9 @@ func (m *Mirror) writeAux(b Buffer, data []byte) error {
 	return m.Backend.Write(b, 0, data)
 }
 
-// record builds the one program: hit, place, compose, in that order.
+// record builds the one program: hit, place and compose (independent:
+// they read the columns and write outputs of their own), then the copies
+// of the outputs the CPU reads into their readback buffers.
 func (m *Mirror) record() error {
 	if m.recorded {
 		m.Backend.Release(m.program)
@@ -379,6 +404,9 @@ func (m *Mirror) record() error {
 		{Kernel: "hit", Buffers: []Buffer{m.hitParams, m.Rays.Buffer(), m.Surfaces.Buffer(), m.hits}, Indirect: m.indirect, IndirectOffset: 0},
 		{Kernel: "place", Buffers: []Buffer{m.placeParams, m.Tasks.Buffer(), m.Devices.Buffer(), m.current, m.choices, m.stay}, Indirect: m.indirect, IndirectOffset: 16},
 		{Kernel: "compose", Buffers: []Buffer{m.composeParams, m.Surfaces.Buffer(), m.order, m.textures, m.atlas, m.frame}, Indirect: m.indirect, IndirectOffset: 32},
+		{CopyFrom: m.hits, CopyTo: m.hitsBack, CopyBytes: min(m.hits.Size(), m.hitsBack.Size())},
+		{CopyFrom: m.choices, CopyTo: m.choicesBack, CopyBytes: min(m.choices.Size(), m.choicesBack.Size())},
+		{CopyFrom: m.stay, CopyTo: m.stayBack, CopyBytes: min(m.stay.Size(), m.stayBack.Size())},
 	})
 	if err != nil {
 		return err
@@ -398,7 +426,7 @@ func (m *Mirror) Collect() error {
 		return err
 	}
 	m.hostHits = resize(m.hostHits, len(m.hitGens))
-	if err := m.Backend.Read(m.hits, 0, Bytes(m.hostHits)); err != nil {
+	if err := m.Backend.Read(m.hitsBack, 0, Bytes(m.hostHits)); err != nil {
 		return err
 	}
 	if m.placeInFlight {
@@ -406,7 +434,7 @@ func (m *Mirror) Collect() error {
 		n := len(m.choiceGens)
 		m.hostChoices = resize(m.hostChoices, n)
 		m.hostStay = resize(m.hostStay, n)
-		if err := errors.Join(m.Backend.Read(m.choices, 0, Bytes(m.hostChoices)), m.Backend.Read(m.stay, 0, Bytes(m.hostStay))); err != nil {
+		if err := errors.Join(m.Backend.Read(m.choicesBack, 0, Bytes(m.hostChoices)), m.Backend.Read(m.stayBack, 0, Bytes(m.hostStay))); err != nil {
 			return err
 		}
 		m.placeValid = true
@@ -470,7 +498,22 @@ func (m *Mirror) ReadFrame(dst []uint32) error {
 	if err := m.Collect(); err != nil {
 		return err
 	}
-	return m.Backend.Read(m.frame, 0, Bytes(dst))
+	// The frame stays on the device; a consumer's read is a copy of its
+	// own, recorded once, into a readback buffer made on first use.
+	if !m.frameRecorded {
+		var err error
+		if m.frameBack, err = m.Backend.NewBuffer(m.frame.Size(), RoleReadback); err != nil {
+			return err
+		}
+		if m.frameProgram, err = m.Backend.Record([]Dispatch{{CopyFrom: m.frame, CopyTo: m.frameBack, CopyBytes: m.frame.Size()}}); err != nil {
+			return err
+		}
+		m.frameRecorded = true
+	}
+	if err := errors.Join(m.Backend.Submit(m.frameProgram), m.Backend.Wait()); err != nil {
+		return err
+	}
+	return m.Backend.Read(m.frameBack, 0, Bytes(dst))
 }
 
 // Stats reports what the last Submit moved.

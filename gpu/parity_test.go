@@ -22,18 +22,25 @@ func backends(t testing.TB) []gpu.Backend {
 	return []gpu.Backend{gpu.NewCPU(), vk}
 }
 
-// run uploads the inputs and outputs (bound in that order), runs one
-// kernel over them and reads every output back into its slice.
+// run uploads the inputs, binds device buffers for the outputs (in that
+// order), runs one kernel over them and reads every output back into its
+// slice through a readback buffer, as the mirror does.
 func run(t testing.TB, b gpu.Backend, kernel string, groups uint32, inputs [][]byte, outputs ...[]byte) {
 	t.Helper()
 	var bufs []gpu.Buffer
-	for _, data := range append(inputs, outputs...) {
-		buf, err := b.NewBuffer(max(16, len(data)))
+	for i, data := range append(inputs, outputs...) {
+		role := gpu.RoleUpload
+		if i >= len(inputs) {
+			role = gpu.RoleDevice
+		}
+		buf, err := b.NewBuffer(max(16, len(data)), role)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := b.Write(buf, 0, data); err != nil {
-			t.Fatal(err)
+		if role == gpu.RoleUpload {
+			if err := b.Write(buf, 0, data); err != nil {
+				t.Fatal(err)
+			}
 		}
 		bufs = append(bufs, buf)
 	}
@@ -46,7 +53,7 @@ func run(t testing.TB, b gpu.Backend, kernel string, groups uint32, inputs [][]b
 		t.Fatal(err)
 	}
 	for i, out := range outputs {
-		if err := b.Read(bufs[len(inputs)+i], 0, out); err != nil {
+		if err := gpu.Fetch(b, bufs[len(inputs)+i], 0, out); err != nil {
 			t.Fatal(err)
 		}
 	}

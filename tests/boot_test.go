@@ -24,7 +24,7 @@ var bootOrder = []string{
 	`^RAYOS_BOOT:entry:normal failures=0$`,
 	`^RAYOS_BOOT:policy-loaded:guests=linux,windows rules=\d+$`,
 	`^RAYOS_BOOT:registry-loaded:vms=linux,windows$`,
-	`^RAYOS_BOOT:gpu:backend=cpu type=cpu device="Go go1\.\d+.*" why="asked for"$`,
+	`^RAYOS_BOOT:gpu:backend=cpu type=cpu device="Go go1\.\d+.*" memory="host" why="asked for"$`,
 	`^RAYOS_BOOT:world:scene=demo seed=1 hz=1000 surfaces=4 guests=2 devices=4 tasks=32$`,
 	`^RAYOS_GUEST:linux:defined$`,
 	`^RAYOS_GUEST:windows:defined$`,

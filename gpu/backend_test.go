@@ -1,0 +1,83 @@
+package gpu_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/rayos/engine/gpu"
+)
+
+// Buffers keep to their roles on every backend, as a discrete GPU needs:
+// the CPU writes only upload buffers and reads only readback buffers,
+// which programs fill with copy steps; kernels never bind a readback
+// buffer.
+func TestBufferRolesAreEnforced(t *testing.T) {
+	for _, b := range backends(t) {
+		name := b.Info().Backend
+		up, _ := b.NewBuffer(64, gpu.RoleUpload)
+		dev, _ := b.NewBuffer(64, gpu.RoleDevice)
+		back, err := b.NewBuffer(64, gpu.RoleReadback)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := b.Write(dev, 0, make([]byte, 8)); err == nil || !strings.Contains(err.Error(), "upload") {
+			t.Errorf("%s: Write to a device buffer: %v", name, err)
+		}
+		if err := b.Read(up, 0, make([]byte, 8)); err == nil || !strings.Contains(err.Error(), "readback") {
+			t.Errorf("%s: Read of an upload buffer: %v", name, err)
+		}
+		if m, ok := b.(gpu.Mapper); ok && (m.Mapped(dev) != nil || m.Mapped(back) != nil || m.Mapped(up) == nil) {
+			t.Errorf("%s: only upload buffers are mapped for the CPU", name)
+		}
+		if _, err := b.Record([]gpu.Dispatch{{CopyFrom: up, CopyTo: dev, CopyBytes: 8}}); err == nil {
+			t.Errorf("%s: a copy into a device buffer was recorded", name)
+		}
+		if _, err := b.Record([]gpu.Dispatch{{Kernel: "hit", Buffers: []gpu.Buffer{up, up, up, back}, Groups: 1}}); err == nil {
+			t.Errorf("%s: a kernel bound a readback buffer", name)
+		}
+		// Upload → device (a kernel would write it) → readback, and back
+		// to the CPU: the path every result takes.
+		want := []byte("RayOS buffer roles: upload, copy, readback, read...")
+		if err := b.Write(up, 0, want); err != nil {
+			t.Fatal(err)
+		}
+		p, err := b.Record([]gpu.Dispatch{{CopyFrom: up, CopyTo: back, CopyBytes: len(want)}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := b.Submit(p); err != nil {
+			t.Fatal(err)
+		}
+		got := make([]byte, len(want))
+		if err := b.Wait(); err != nil {
+			t.Fatal(err)
+		}
+		if err := b.Read(back, 0, got); err != nil || string(got) != string(want) {
+			t.Errorf("%s: read back %q, %v", name, got, err)
+		}
+		zero := make([]byte, 64)
+		if err := gpu.Fetch(b, dev, 0, zero); err != nil || strings.Trim(string(zero), "\x00") != "" {
+			t.Errorf("%s: a new device buffer is not zeroed: %q %v", name, zero, err)
+		}
+		b.Free(up)
+		if err := b.Write(up, 0, want); err == nil {
+			t.Errorf("%s: Write to a freed buffer", name)
+		}
+		b.Release(p)
+	}
+}
+
+// The Vulkan backend names the memory type each role got.
+func TestVulkanNamesItsMemoryTypes(t *testing.T) {
+	vk := backends(t)[1]
+	mem := vk.Info().Memory
+	for _, role := range []string{"upload=", "device=", "readback="} {
+		if !strings.Contains(mem, role) {
+			t.Errorf("Info().Memory = %q lacks %s", mem, role)
+		}
+	}
+	if !strings.Contains(mem, "readback=") || !strings.Contains(strings.SplitN(strings.SplitAfter(mem, "readback=")[1], " ", 2)[0], "host-visible") {
+		t.Errorf("readback memory is not host-visible: %q", mem)
+	}
+	t.Logf("lavapipe: %s", mem)
+}
