@@ -1,8 +1,10 @@
 package bench
 
 import (
+	"errors"
 	"fmt"
 	"io"
+	"runtime/pprof"
 	"slices"
 	"strings"
 	"text/tabwriter"
@@ -25,18 +27,37 @@ type WorldOptions struct {
 	Warmup int
 	// Backend runs the kernels (gpu.NewCPU(), a Vulkan backend, …).
 	Backend gpu.Backend
+	// Progress, when set, is called with done = 0 before the first tick
+	// and after every tick, warm-up included, with total = Warmup + Ticks.
+	// It runs between ticks, outside the measured tick durations.
+	Progress func(done, total int)
+	// CPUProfile, when set, receives a pprof CPU profile of the measured
+	// ticks only: not the world's build, the warm-up or the attention-decay
+	// comparison, which would otherwise dominate a short run's profile.
+	CPUProfile io.Writer
 }
 
-// Report is what RunWorld measured.
+// Report is what RunWorld measured. WriteJSON documents its JSON form.
 type Report struct {
 	Scene, Backend, Device string
-	Ticks                  int
+	// DeviceType and Memory are the backend's Info: "cpu", "discrete", …
+	// and how its buffers are placed.
+	DeviceType, Memory string
+	Seed               uint64
+	Ticks, Warmup      int
 	// Tick durations: percentiles and max.
 	P50, P99, Max time.Duration
 	// Systems in pipeline order with their mean and max cost per tick.
 	Systems []SystemCost
-	// MirrorBytes is the mean number of component bytes uploaded per tick.
+	// MirrorBytes is the mean number of component bytes (the columns'
+	// syncs) uploaded per tick.
 	MirrorBytes float64
+	// Traffic per measured tick from the backend's Stats deltas: bytes
+	// uploaded (component columns, parameters, indirect arguments) and
+	// bytes read back, mean and the largest single tick. Only the mirror
+	// talks to the backend while the world ticks.
+	UploadBytes, ReadBytes       float64
+	UploadBytesMax, ReadBytesMax uint64
 	// Decay compares the attention-decay system with a hand-written slice
 	// loop over the same number of rays, measured in this run.
 	Rays                         int
@@ -56,6 +77,12 @@ func RunWorld(o WorldOptions) (Report, error) {
 	if o.Ticks <= 0 {
 		return Report{}, fmt.Errorf("ticks must be positive, got %d", o.Ticks)
 	}
+	if o.Warmup < 0 {
+		return Report{}, fmt.Errorf("warm-up ticks must not be negative, got %d", o.Warmup)
+	}
+	if o.Backend == nil {
+		return Report{}, errors.New("no backend")
+	}
 	p, err := policy.Load("default", policy.Default())
 	if err != nil {
 		return Report{}, err
@@ -65,22 +92,52 @@ func RunWorld(o WorldOptions) (Report, error) {
 		return Report{}, err
 	}
 	mirror := ecs.GetResource[gpu.Mirror](w.ECS)
-	for range o.Warmup {
+	total := o.Warmup + o.Ticks
+	progress := func(done int) {
+		if o.Progress != nil {
+			o.Progress(done, total)
+		}
+	}
+	progress(0)
+	for i := range o.Warmup {
 		sched.Tick(w)
+		progress(i + 1)
 	}
 	// Count only the measured ticks.
 	for i := range w.Stats.Systems {
 		w.Stats.Systems[i].Total, w.Stats.Systems[i].Max = 0, 0
 	}
 	ticks := make([]time.Duration, 0, o.Ticks)
-	var bytes int
-	for range o.Ticks {
+	var columnBytes int
+	var uploaded, read, uploadMax, readMax uint64
+	if o.CPUProfile != nil {
+		if err := pprof.StartCPUProfile(o.CPUProfile); err != nil {
+			return Report{}, fmt.Errorf("cpu profile: %w", err)
+		}
+	}
+	before := o.Backend.Stats()
+	for i := range o.Ticks {
 		sched.Tick(w)
 		ticks = append(ticks, w.Stats.Last)
-		bytes += mirror.Stats().ColumnBytes
+		columnBytes += mirror.Stats().ColumnBytes
+		after := o.Backend.Stats()
+		up, rd := after.BytesUploaded-before.BytesUploaded, after.BytesRead-before.BytesRead
+		uploaded, read = uploaded+up, read+rd
+		uploadMax, readMax = max(uploadMax, up), max(readMax, rd)
+		before = after
+		progress(o.Warmup + i + 1)
+	}
+	if o.CPUProfile != nil {
+		pprof.StopCPUProfile()
 	}
 	info := o.Backend.Info()
-	r := Report{Scene: o.Scene, Backend: info.Backend, Device: info.Device, Ticks: o.Ticks, MirrorBytes: float64(bytes) / float64(o.Ticks)}
+	n := float64(o.Ticks)
+	r := Report{
+		Scene: o.Scene, Backend: info.Backend, Device: info.Device, DeviceType: info.Type, Memory: info.Memory,
+		Seed: o.Seed, Ticks: o.Ticks, Warmup: o.Warmup,
+		MirrorBytes: float64(columnBytes) / n,
+		UploadBytes: float64(uploaded) / n, ReadBytes: float64(read) / n, UploadBytesMax: uploadMax, ReadBytesMax: readMax,
+	}
 	sorted := slices.Clone(ticks)
 	slices.Sort(sorted)
 	r.P50, r.P99, r.Max = sorted[len(sorted)/2], sorted[len(sorted)*99/100], sorted[len(sorted)-1]
@@ -135,7 +192,8 @@ func (r Report) Write(out io.Writer) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "RayOS headless world: scene=%s ticks=%d backend=%s (%s)\n\n", r.Scene, r.Ticks, r.Backend, r.Device)
 	fmt.Fprintf(&b, "tick: p50 %s µs, p99 %s µs, max %s µs\n", us(r.P50), us(r.P99), us(r.Max))
-	fmt.Fprintf(&b, "GPU mirror: %.0f bytes uploaded per tick (mean)\n", r.MirrorBytes)
+	fmt.Fprintf(&b, "GPU mirror: %.0f bytes uploaded per tick (mean; max %d; component columns %.0f), %.0f bytes read back per tick (mean; max %d)\n",
+		r.UploadBytes, r.UploadBytesMax, r.MirrorBytes, r.ReadBytes, r.ReadBytesMax)
 	if r.SliceNsPerRay > 0 {
 		fmt.Fprintf(&b, "attention-decay over %d rays: %.2f ns/ray vs %.2f ns/ray for a hand-written slice loop (%.2f×)\n",
 			r.Rays, r.DecayNsPerRay, r.SliceNsPerRay, r.DecayNsPerRay/r.SliceNsPerRay)

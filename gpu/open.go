@@ -19,12 +19,16 @@ var Modes = []string{ModeAuto, ModeVulkan, ModeCPU}
 //
 //   - cpu: the Go twins.
 //   - vulkan: the best Vulkan device, whatever its type (lavapipe too).
+//     When none can be opened, Open fails and says why: whoever names
+//     Vulkan wants its figures or its parity, and quietly running the Go
+//     twins instead would report CPU numbers as GPU ones (bench/gpu.sh
+//     benchmarked the CPU twice that way on a machine whose loader was
+//     broken).
 //   - auto: a discrete, integrated or virtual GPU through Vulkan; a CPU
 //     Vulkan device (lavapipe) is passed over, because on small machines
-//     it is slower than the Go twins.
-//
-// When Vulkan is asked for but unusable, Open never fails: it logs why and
-// returns the CPU backend, so a machine without a GPU still boots.
+//     it is slower than the Go twins. No usable Vulkan at all is never
+//     fatal here: Open logs why and returns the CPU backend, so a machine
+//     without a GPU still boots.
 func Open(mode string, log *slog.Logger) (Backend, string, error) {
 	switch mode {
 	case ModeCPU:
@@ -35,6 +39,9 @@ func Open(mode string, log *slog.Logger) (Backend, string, error) {
 	}
 	b, err := NewVulkan()
 	if err != nil {
+		if mode == ModeVulkan {
+			return nil, "", fmt.Errorf("--gpu vulkan: no usable Vulkan device: %w (--gpu auto falls back to the CPU backend; --gpu cpu asks for it)", err)
+		}
 		log.Warn("Vulkan unavailable; using the CPU backend", "mode", mode, "err", err)
 		return NewCPU(), "vulkan unavailable", nil
 	}
