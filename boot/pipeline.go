@@ -16,6 +16,7 @@ import (
 	"github.com/rayos/engine/systems/intent"
 	"github.com/rayos/engine/systems/policy"
 	"github.com/rayos/engine/systems/schedule"
+	"github.com/rayos/engine/systems/workload"
 	"github.com/rayos/engine/world"
 	"github.com/rayos/engine/world/scene"
 )
@@ -36,6 +37,7 @@ func Pipeline() []world.System {
 		policy.NewGate(),
 		effects.New(),
 		bridge.NewAcks(),
+		workload.New(),
 		schedule.New(),
 		compose.New(),
 		gpusync.NewSubmit(),

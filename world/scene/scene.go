@@ -21,9 +21,11 @@ type Summary struct {
 
 // builders maps scene names to their builders.
 var builders = map[string]func(*world.World) Summary{
-	"demo":    Demo,
-	"desktop": func(w *world.World) Summary { return Synthetic(w, DesktopSize) },
-	"stress":  func(w *world.World) Summary { return Synthetic(w, StressSize) },
+	"demo":       Demo,
+	"desktop":    func(w *world.World) Summary { return Synthetic(w, DesktopSize) },
+	"overload":   func(w *world.World) Summary { return Synthetic(w, OverloadSize) },
+	"stress":     func(w *world.World) Summary { return Balanced(w, StressSize, StressChurn) },
+	"datacenter": func(w *world.World) Summary { return Balanced(w, DatacenterSize, DatacenterChurn) },
 }
 
 // Names lists the known scenes, sorted.
@@ -105,45 +107,58 @@ func Demo(w *world.World) Summary {
 // Size is the population of a synthetic scene.
 type Size struct {
 	Surfaces, Rays, Devices, Tasks int
+	// Hosts groups the devices into this many hosts of Devices/Hosts
+	// devices each, placed together, with the tasks' data clustered around
+	// them (Balanced only). 0: devices spread over the floor one by one.
+	Hosts int
 }
 
 // DesktopSize is a busy desktop: many windows, a few gaze trackers, a
 // workstation's devices and a few thousand tasks.
 var DesktopSize = Size{Surfaces: 64, Rays: 4, Devices: 16, Tasks: 2_000}
 
-// StressSize is a datacenter-sized control plane.
+// OverloadSize is the stress world as it was first built: its tasks ask
+// for about six times what its devices hold, so most of them never fit and
+// every evaluation finds the same answer. It stays as a scene because it
+// is the worst case for a scheduler that re-evaluates what cannot move.
+var OverloadSize = Size{Surfaces: 256, Rays: 10_000, Devices: 64, Tasks: 100_000}
+
+// StressSize is a busy control plane: a screen full of windows, ten
+// thousand gaze rays and 100k tasks on 64 devices that can hold them
+// (Balanced, with StressChurn).
 var StressSize = Size{Surfaces: 256, Rays: 10_000, Devices: 64, Tasks: 100_000}
+
+// DatacenterSize is a datacenter's control plane: a million tasks on 1,024
+// devices in 64 hosts of 16, and next to no UI (Balanced, with
+// DatacenterChurn).
+var DatacenterSize = Size{Surfaces: 4, Rays: 4, Devices: 1_024, Tasks: 1_000_000, Hosts: 64}
+
+// Headroom is a balanced world's total device capacity over its tasks'
+// total demand. A little above 1, so that almost every task fits once
+// placed (what is left is spread over the devices in slivers, as in a real
+// fleet) and the arrivals of a churning world find room.
+const Headroom = 1.05
+
+// StressChurn: 0.2 % of the tasks finish each tick and as many arrive
+// (200 of 100k; at 60 Hz a task lives about 8 s), and each device takes a
+// 15 °C heat event about once every 1,200 ticks (20 s at 60 Hz), so one of
+// the 64 is warming up most of the time.
+var StressChurn = Churn{Finish: 0.002, HeatChance: 1.0 / 1200, HeatC: 15}
+
+// DatacenterChurn is StressChurn's rates on the datacenter: 2,000 tasks
+// finish and arrive per tick, and most ticks heat a device.
+var DatacenterChurn = Churn{Finish: 0.002, HeatChance: 1.0 / 1200, HeatC: 15}
 
 // Synthetic builds a scene of the given size from the world's seeded RNG:
 // windows tiled on a wall 2 m ahead (and on the framebuffer), gaze rays
 // from around the eye towards the wall, devices spread over a 40 × 40 m
-// floor, tasks whose data lies anywhere on it. No guests.
+// floor, tasks whose data lies anywhere on it. No guests, no churn, and no
+// relation between the devices' capacity and the tasks' demand: 64 devices
+// hold about 16,000 of demand, 100k tasks ask for about 100,000.
 func Synthetic(w *world.World, size Size) Summary {
 	r := w.RNG
-	surfaces := ecs.NewMap1[components.Surface](w.ECS)
-	cols := 1
-	for cols*cols < size.Surfaces {
-		cols++
-	}
-	for i := 0; i < size.Surfaces; i++ {
-		cx, cy := i%cols, i/cols
-		pw, ph := 1920/cols, 1080/cols
-		surfaces.NewEntity(&components.Surface{
-			Center: components.Vec3{float32(cx-cols/2) * 0.4, eyeHeight + float32(cy-cols/2)*0.25, wallZ + float32(r.Float64()*0.1)},
-			Z:      float32(i), Right: components.Vec3{1, 0, 0}, HalfWidth: 0.18, Up: components.Vec3{0, 1, 0}, HalfHeight: 0.11,
-			Rect:  components.Rect{X: int32(cx * pw), Y: int32(cy * ph), W: int32(pw * 9 / 10), H: int32(ph * 9 / 10)},
-			Layer: 1, Flags: components.SurfaceVisible,
-		})
-	}
-	rays := ecs.NewMap1[components.AttentionRay](w.ECS)
-	for i := 0; i < size.Rays; i++ {
-		d := components.Vec3{float32(r.NormFloat64() * 0.4), float32(r.NormFloat64() * 0.25), -1}
-		n := float32(math.Sqrt(float64(d[0]*d[0] + d[1]*d[1] + 1)))
-		rays.NewEntity(&components.AttentionRay{
-			Origin:    components.Vec3{float32(r.NormFloat64() * 0.05), eyeHeight, 0},
-			Direction: components.Vec3{d[0] / n, d[1] / n, -1 / n}, Weight: 1, Device: uint32(i),
-		})
-	}
+	addWindows(w, size.Surfaces)
+	addRays(w, size.Rays)
 	devices := ecs.NewMap1[components.Device](w.ECS)
 	for i := 0; i < size.Devices; i++ {
 		devices.NewEntity(&components.Device{
@@ -159,6 +174,42 @@ func Synthetic(w *world.World, size Size) Summary {
 		}, &components.Placement{})
 	}
 	return Summary{Surfaces: size.Surfaces, Rays: size.Rays, Devices: size.Devices, Tasks: size.Tasks}
+}
+
+// addWindows tiles n visible windows on the wall 2 m ahead and on the
+// framebuffer, in rows of a square grid.
+func addWindows(w *world.World, n int) {
+	r := w.RNG
+	surfaces := ecs.NewMap1[components.Surface](w.ECS)
+	cols := 1
+	for cols*cols < n {
+		cols++
+	}
+	for i := 0; i < n; i++ {
+		cx, cy := i%cols, i/cols
+		pw, ph := 1920/cols, 1080/cols
+		surfaces.NewEntity(&components.Surface{
+			Center: components.Vec3{float32(cx-cols/2) * 0.4, eyeHeight + float32(cy-cols/2)*0.25, wallZ + float32(r.Float64()*0.1)},
+			Z:      float32(i), Right: components.Vec3{1, 0, 0}, HalfWidth: 0.18, Up: components.Vec3{0, 1, 0}, HalfHeight: 0.11,
+			Rect:  components.Rect{X: int32(cx * pw), Y: int32(cy * ph), W: int32(pw * 9 / 10), H: int32(ph * 9 / 10)},
+			Layer: 1, Flags: components.SurfaceVisible,
+		})
+	}
+}
+
+// addRays aims n gaze rays from around the eye towards the wall, one per
+// tracker.
+func addRays(w *world.World, n int) {
+	r := w.RNG
+	rays := ecs.NewMap1[components.AttentionRay](w.ECS)
+	for i := 0; i < n; i++ {
+		d := components.Vec3{float32(r.NormFloat64() * 0.4), float32(r.NormFloat64() * 0.25), -1}
+		l := float32(math.Sqrt(float64(d[0]*d[0] + d[1]*d[1] + 1)))
+		rays.NewEntity(&components.AttentionRay{
+			Origin:    components.Vec3{float32(r.NormFloat64() * 0.05), eyeHeight, 0},
+			Direction: components.Vec3{d[0] / l, d[1] / l, -1 / l}, Weight: 1, Device: uint32(i),
+		})
+	}
 }
 
 // GuestSpec is a guest to add to a world: its registry id and OS.
