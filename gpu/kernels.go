@@ -15,14 +15,21 @@ type kernel struct {
 }
 
 var kernelTable = []kernel{
-	{"hit", 4, func(b [][]byte) {
+	// The appending kernels add to the count in their last buffer, as the
+	// shaders' atomicAdd does: the caller zeroes it before the run.
+	{"hit", 6, func(b [][]byte) {
 		p := view[HitParams](b[0])[0]
-		HitTest(view[components.AttentionRay](b[1])[:p.RayCount], view[components.Surface](b[2])[:p.SurfaceCount], view[Hit](b[3])[:p.RayCount])
+		count := &view[uint32](b[5])[0]
+		changes := view[HitChange](b[4])
+		*count += uint32(HitTest(view[components.AttentionRay](b[1])[:p.RayCount], view[components.Surface](b[2])[:p.SurfaceCount],
+			view[Hit](b[3])[:p.RayCount], changes[*count:]))
 	}},
 	{"place", 6, func(b [][]byte) {
-		p := view[PlaceParams](b[0])[0]
-		PlaceTasks(p.Weights, view[components.ComputeTask](b[1])[:p.TaskCount], view[components.Device](b[2])[:p.DeviceCount],
-			view[uint32](b[3])[:p.TaskCount], view[components.Placement](b[4])[:p.TaskCount], view[float32](b[5])[:p.TaskCount])
+		p := &view[PlaceParams](b[0])[0]
+		count := &view[uint32](b[5])[0]
+		actions := view[PlaceAction](b[4])
+		*count += uint32(PlaceTasks(p, view[components.ComputeTask](b[1])[:p.TaskCount], view[components.Device](b[2])[:p.DeviceCount],
+			view[uint32](b[3])[:p.TaskCount], actions[*count:]))
 	}},
 	{"compose", 6, func(b [][]byte) {
 		p := view[ComposeParams](b[0])[0]

@@ -38,39 +38,51 @@ type Mirror struct {
 	surfaces   *ecs.Map[components.Surface]
 
 	// Requests for the next Submit, set by systems during the tick.
-	// PlaceRequested asks for placement choices; a compose runs whenever a
-	// surface or texture changed, or ComposeRequested is set.
+	// PlaceRequested asks for placement decisions: of every unplaced task,
+	// and of the placed ones in the rebalance window (slot %
+	// RebalanceStride == RebalancePhase; a placed task moves only for a
+	// cost below staying × PlaceGain). A compose runs whenever a surface
+	// or texture changed, or ComposeRequested is set.
 	PlaceRequested, ComposeRequested bool
+	RebalanceStride, RebalancePhase  uint32
+	PlaceGain                        float32
 
 	// Per-kernel buffers besides the columns, and the host arrays that
 	// feed or receive them.
-	hitParams, hits, indirect                              Buffer
-	placeParams, current, choices, stay                    Buffer
-	composeParams, order, textures, atlas, frame           Buffer
-	// The readback copies of the outputs the CPU reads each run, filled
-	// by the program's copy steps, and the frame's, filled on demand.
-	hitsBack, choicesBack, stayBack, frameBack Buffer
-	frameProgram                               Program
-	frameRecorded                              bool
-	hostHits                                               []Hit
-	hostCurrent                                            []uint32
-	hostChoices                                            []components.Placement
-	hostStay                                               []float32
-	hostOrder                                              []uint32
-	hostTextures                                           []Texture
-	texByEntity                                            map[ecs.Entity]Texture
-	atlasHost                                              []uint32
-	atlasDirty                                             bool
-	program                                                Program
-	recorded                                               bool
-	inFlight, placeInFlight, composeInFlight, everComposed bool
+	hitParams, hits, hitChanges, hitCount, indirect Buffer
+	placeParams, current, actions, actionCount      Buffer
+	composeParams, order, textures, atlas, frame    Buffer
+	// The readback copies of what the CPU reads each run — the counts and
+	// the first ReadbackPrefix entries of the compact lists — filled by
+	// the program's copy steps; whole lists by the tail program when a run
+	// produced more; the frame's copy on demand.
+	hitCountBack, hitChangesBack, actionCountBack, actionsBack Buffer
+	hitChangesAll, actionsAll                                  Buffer
+	tailProgram, frameProgram                                  Program
+	tailRecorded, frameRecorded                                bool
+	frameBack                                                  Buffer
+	hostHits                                                   []Hit
+	hostChanges                                                []HitChange
+	hostActions                                                []PlaceAction
+	hostDevices                                                []components.Device
+	hostCurrent                                                []uint32
+	hostOrder                                                  []uint32
+	hostTextures                                               []Texture
+	texByEntity                                                map[ecs.Entity]Texture
+	atlasHost                                                  []uint32
+	atlasDirty                                                 bool
+	program                                                    Program
+	recorded                                                   bool
+	inFlight, placeInFlight, composeInFlight, everComposed     bool
 
 	// Results of the last collected run, with the slot generations and
 	// slot owners they were computed for.
 	hitGens, choiceGens []uint32
 	hitSurfaces         []ecs.Entity
+	choiceTasks         []ecs.Entity
 	choiceDevices       []ecs.Entity
-	placeValid          bool
+	decisions           []Decision
+	devices             *ecs.Map[components.Device]
 
 	stats MirrorStats
 	// params are the kernels' parameter blocks, kept here so that writing
@@ -82,6 +94,8 @@ type Mirror struct {
 		// groups holds the x, y, z workgroup counts of hit, place and
 		// compose at offsets 0, 16 and 32 bytes.
 		groups [12]uint32
+		// counts receives the lengths of the compact lists a run appended.
+		counts [2]uint32
 	}
 }
 
@@ -94,6 +108,10 @@ type MirrorStats struct {
 	// Composed and Placed say which optional kernels ran.
 	Composed bool `json:"composed"`
 	Placed   bool `json:"placed"`
+	// ReadBytes is what the CPU read back of the previous run's results:
+	// counts and the compact lists of changed hits and placement
+	// decisions (0 for a world where nothing changed).
+	ReadBytes int `json:"read_bytes"`
 	// Rerecorded says the program was recorded again (a buffer grew).
 	Rerecorded bool `json:"rerecorded"`
 }
@@ -103,8 +121,9 @@ func NewMirror(w *ecs.World, b Backend, cfg MirrorConfig) (*Mirror, error) {
 	if cfg.FrameWidth <= 0 || cfg.FrameHeight <= 0 {
 		return nil, fmt.Errorf("gpu: framebuffer %d×%d", cfg.FrameWidth, cfg.FrameHeight)
 	}
-	m := &Mirror{Backend: b, cfg: cfg, texByEntity: map[ecs.Entity]Texture{},
-		placements: ecs.NewMap[components.Placement](w), surfaces: ecs.NewMap[components.Surface](w)}
+	m := &Mirror{Backend: b, cfg: cfg, texByEntity: map[ecs.Entity]Texture{}, PlaceGain: 1,
+		placements: ecs.NewMap[components.Placement](w), surfaces: ecs.NewMap[components.Surface](w),
+		devices: ecs.NewMap[components.Device](w)}
 	var err error
 	if m.Surfaces, err = NewColumn[components.Surface](w, b, 0); err != nil {
 		return nil, err
@@ -122,25 +141,30 @@ func NewMirror(w *ecs.World, b Backend, cfg MirrorConfig) (*Mirror, error) {
 	if m.frame, err = b.NewBuffer(cfg.FrameWidth*cfg.FrameHeight*4, RoleDevice); err != nil {
 		return nil, err
 	}
-	for _, p := range []*Buffer{&m.hitParams, &m.placeParams, &m.composeParams, &m.indirect} {
-		if *p, err = b.NewBuffer(64, RoleUpload); err != nil {
+	for _, p := range []*Buffer{&m.hitParams, &m.placeParams, &m.composeParams, &m.indirect, &m.hitCount, &m.actionCount, &m.hitCountBack, &m.actionCountBack} {
+		if *p, err = b.NewBuffer(128, m.roleOf(p)); err != nil {
 			return nil, err
 		}
 	}
 	return m, nil
 }
 
+// ReadbackPrefix is how many entries of each compact result list every run
+// copies into cached host memory. A run with more (the first placement of
+// a world, a rebalance) copies the whole list with a second program.
+const ReadbackPrefix = 4096
+
 // roleOf says which role each of the mirror's own buffers has: kernel
 // outputs live on the device, their readback copies in cached host
 // memory, everything the CPU writes in upload memory.
 func (m *Mirror) roleOf(buf *Buffer) Role {
 	switch buf {
-	case &m.hits, &m.choices, &m.stay, &m.frame:
+	case &m.hits, &m.hitChanges, &m.actions, &m.frame:
 		return RoleDevice
-	case &m.hitsBack, &m.choicesBack, &m.stayBack, &m.frameBack:
+	case &m.hitCountBack, &m.hitChangesBack, &m.actionCountBack, &m.actionsBack, &m.hitChangesAll, &m.actionsAll, &m.frameBack:
 		return RoleReadback
 	}
-	return RoleUpload
+	return RoleUpload // the counts too: zeroed by the CPU, then appended to by a run
 }
 
 // Config returns the mirror's configuration.
@@ -231,7 +255,8 @@ func (m *Mirror) Submit() error {
 	if err := m.Collect(); err != nil {
 		return err
 	}
-	m.stats = MirrorStats{}
+	read := m.stats.ReadBytes
+	m.stats = MirrorStats{ReadBytes: read}
 	surfacesChanged := m.Surfaces.nDirty > 0
 	grownColumn, err := m.Sync()
 	if err != nil {
@@ -240,13 +265,14 @@ func (m *Mirror) Submit() error {
 	rerecord := !m.recorded || grownColumn
 
 	nRays, nTasks, nSurfaces, nDevices := m.Rays.Len(), m.Tasks.Len(), m.Surfaces.Len(), m.Devices.Len()
+	hitsBefore := m.hits
 	grown := false
 	for _, need := range []struct {
 		buf *Buffer
 		n   int
 	}{
-		{&m.hits, nRays * 8}, {&m.current, nTasks * 4}, {&m.choices, nTasks * 32}, {&m.stay, nTasks * 4},
-		{&m.hitsBack, nRays * 8}, {&m.choicesBack, nTasks * 32}, {&m.stayBack, nTasks * 4},
+		{&m.hits, nRays * 8}, {&m.hitChanges, nRays * 16}, {&m.hitChangesBack, min(nRays, ReadbackPrefix) * 16},
+		{&m.current, nTasks * 4}, {&m.actions, nTasks * 48}, {&m.actionsBack, min(nTasks, ReadbackPrefix) * 48},
 		{&m.order, nSurfaces * 4}, {&m.textures, nSurfaces * 16}, {&m.atlas, len(m.atlasHost) * 4},
 	} {
 		g, err := m.ensure(need.buf, need.n)
@@ -254,6 +280,12 @@ func (m *Mirror) Submit() error {
 			return err
 		}
 		grown = grown || g
+	}
+	if m.hits != hitsBefore {
+		// A new hits buffer starts zeroed, and so must the host's copy of
+		// it: every ray's first result then counts as a change.
+		m.hostHits = resize(m.hostHits, m.hits.Size()/8)
+		clear(m.hostHits)
 	}
 	if grown {
 		m.atlasDirty = true
@@ -265,6 +297,9 @@ func (m *Mirror) Submit() error {
 		}
 		m.stats.Rerecorded = true
 	}
+	if err := errors.Join(m.writeAux(m.hitCount, Bytes(zeroCount[:])), m.writeAux(m.actionCount, Bytes(zeroCount[:]))); err != nil {
+		return err
+	}
 
 	m.params.hit = [2]uint32{uint32(nRays), uint32(nSurfaces)}
 	if err := m.writeAux(m.hitParams, Bytes(m.params.hit[:])); err != nil {
@@ -274,10 +309,16 @@ func (m *Mirror) Submit() error {
 	m.hitSurfaces = append(m.hitSurfaces[:0], m.Surfaces.entities...)
 
 	place := &m.params.place[0]
-	*place = PlaceParams{Weights: m.cfg.Weights}
+	*place = PlaceParams{Weights: m.cfg.Weights, Gain: m.PlaceGain}
 	m.placeInFlight = m.PlaceRequested && nTasks > 0 && nDevices > 0
 	if m.placeInFlight {
 		place.TaskCount, place.DeviceCount = uint32(nTasks), uint32(nDevices)
+		place.RebalanceStride, place.RebalancePhase = m.RebalanceStride, m.RebalancePhase
+		m.hostDevices = m.hostDevices[:0]
+		for _, e := range m.Devices.entities {
+			m.hostDevices = append(m.hostDevices, *m.devices.Get(e))
+		}
+		place.FitLimit = FitLimits(m.hostDevices)
 		m.hostCurrent = m.hostCurrent[:0]
 		for _, e := range m.Tasks.entities {
 			cur := uint32(0)
@@ -292,6 +333,7 @@ func (m *Mirror) Submit() error {
 			return err
 		}
 		m.choiceGens = m.Tasks.CopyGens(m.choiceGens)
+		m.choiceTasks = append(m.choiceTasks[:0], m.Tasks.entities...)
 		m.choiceDevices = append(m.choiceDevices[:0], m.Devices.entities...)
 		m.stats.Placed = true
 	}
@@ -338,6 +380,9 @@ func (m *Mirror) Submit() error {
 	m.inFlight = true
 	return nil
 }
+
+// zeroCount is what the counts of the compact lists start each run at.
+var zeroCount [1]uint32
 
 // Sync uploads the dirty slots of every column (Submit does it first) and
 // reports whether a column moved to a bigger buffer.
@@ -395,18 +440,25 @@ func (m *Mirror) writeAux(b Buffer, data []byte) error {
 
 // record builds the one program: hit, place and compose (independent:
 // they read the columns and write outputs of their own), then the copies
-// of the outputs the CPU reads into their readback buffers.
+// of what the CPU reads — the counts and the heads of the compact lists —
+// into their readback buffers. The tail program, which copies whole
+// lists, is recorded again on its next use.
 func (m *Mirror) record() error {
 	if m.recorded {
 		m.Backend.Release(m.program)
 	}
+	if m.tailRecorded {
+		m.Backend.Release(m.tailProgram)
+		m.tailRecorded = false
+	}
 	p, err := m.Backend.Record([]Dispatch{
-		{Kernel: "hit", Buffers: []Buffer{m.hitParams, m.Rays.Buffer(), m.Surfaces.Buffer(), m.hits}, Indirect: m.indirect, IndirectOffset: 0},
-		{Kernel: "place", Buffers: []Buffer{m.placeParams, m.Tasks.Buffer(), m.Devices.Buffer(), m.current, m.choices, m.stay}, Indirect: m.indirect, IndirectOffset: 16},
+		{Kernel: "hit", Buffers: []Buffer{m.hitParams, m.Rays.Buffer(), m.Surfaces.Buffer(), m.hits, m.hitChanges, m.hitCount}, Indirect: m.indirect, IndirectOffset: 0},
+		{Kernel: "place", Buffers: []Buffer{m.placeParams, m.Tasks.Buffer(), m.Devices.Buffer(), m.current, m.actions, m.actionCount}, Indirect: m.indirect, IndirectOffset: 16},
 		{Kernel: "compose", Buffers: []Buffer{m.composeParams, m.Surfaces.Buffer(), m.order, m.textures, m.atlas, m.frame}, Indirect: m.indirect, IndirectOffset: 32},
-		{CopyFrom: m.hits, CopyTo: m.hitsBack, CopyBytes: min(m.hits.Size(), m.hitsBack.Size())},
-		{CopyFrom: m.choices, CopyTo: m.choicesBack, CopyBytes: min(m.choices.Size(), m.choicesBack.Size())},
-		{CopyFrom: m.stay, CopyTo: m.stayBack, CopyBytes: min(m.stay.Size(), m.stayBack.Size())},
+		{CopyFrom: m.hitCount, CopyTo: m.hitCountBack, CopyBytes: 4},
+		{CopyFrom: m.hitChanges, CopyTo: m.hitChangesBack, CopyBytes: min(m.hitChanges.Size(), m.hitChangesBack.Size())},
+		{CopyFrom: m.actionCount, CopyTo: m.actionCountBack, CopyBytes: 4},
+		{CopyFrom: m.actions, CopyTo: m.actionsBack, CopyBytes: min(m.actions.Size(), m.actionsBack.Size())},
 	})
 	if err != nil {
 		return err
@@ -415,31 +467,133 @@ func (m *Mirror) record() error {
 	return nil
 }
 
-// Collect waits for the submitted run and reads back its hit results and,
-// if placement ran, its choices. It does nothing when no run is in flight.
+// readTail copies the whole compact lists of the last run into cached
+// host memory, for a run that appended more than ReadbackPrefix entries.
+func (m *Mirror) readTail() error {
+	if !m.tailRecorded {
+		for _, b := range []struct {
+			all *Buffer
+			src Buffer
+		}{{&m.hitChangesAll, m.hitChanges}, {&m.actionsAll, m.actions}} {
+			if !b.all.Valid() || b.all.Size() < b.src.Size() {
+				if b.all.Valid() {
+					m.Backend.Free(*b.all)
+				}
+				nb, err := m.Backend.NewBuffer(b.src.Size(), RoleReadback)
+				if err != nil {
+					return err
+				}
+				*b.all = nb
+			}
+		}
+		p, err := m.Backend.Record([]Dispatch{
+			{CopyFrom: m.hitChanges, CopyTo: m.hitChangesAll, CopyBytes: m.hitChanges.Size()},
+			{CopyFrom: m.actions, CopyTo: m.actionsAll, CopyBytes: m.actions.Size()},
+		})
+		if err != nil {
+			return err
+		}
+		m.tailProgram, m.tailRecorded = p, true
+	}
+	return errors.Join(m.Backend.Submit(m.tailProgram), m.Backend.Wait())
+}
+
+// Collect waits for the submitted run and reads back what changed: the
+// rays whose hit changed (applied to the host's copy of every hit) and, if
+// placement ran, the decisions to act on. It does nothing when no run is
+// in flight.
 func (m *Mirror) Collect() error {
 	if !m.inFlight {
 		return nil
 	}
 	m.inFlight = false
+	m.stats.ReadBytes = 0
 	if err := m.Backend.Wait(); err != nil {
 		return err
 	}
-	m.hostHits = resize(m.hostHits, len(m.hitGens))
-	if err := m.Backend.Read(m.hitsBack, 0, Bytes(m.hostHits)); err != nil {
+	counts := &m.params.counts
+	if err := errors.Join(m.Backend.Read(m.hitCountBack, 0, Bytes(counts[0:1])), m.Backend.Read(m.actionCountBack, 0, Bytes(counts[1:2]))); err != nil {
 		return err
+	}
+	m.stats.ReadBytes += 8
+	nChanges, nActions := int(counts[0]), int(counts[1])
+	if !m.placeInFlight {
+		nActions = 0
+	}
+	changesFrom, actionsFrom := m.hitChangesBack, m.actionsBack
+	if nChanges > ReadbackPrefix || nActions > ReadbackPrefix {
+		if err := m.readTail(); err != nil {
+			return err
+		}
+		changesFrom, actionsFrom = m.hitChangesAll, m.actionsAll
+	}
+	m.hostChanges = resize(m.hostChanges, nChanges)
+	if err := m.Backend.Read(changesFrom, 0, Bytes(m.hostChanges)); err != nil {
+		return err
+	}
+	m.stats.ReadBytes += nChanges * 16
+	for _, c := range m.hostChanges {
+		m.hostHits[c.Ray] = Hit{Index: c.Index, T: c.T}
 	}
 	if m.placeInFlight {
 		m.placeInFlight = false
-		n := len(m.choiceGens)
-		m.hostChoices = resize(m.hostChoices, n)
-		m.hostStay = resize(m.hostStay, n)
-		if err := errors.Join(m.Backend.Read(m.choicesBack, 0, Bytes(m.hostChoices)), m.Backend.Read(m.stayBack, 0, Bytes(m.hostStay))); err != nil {
+		m.hostActions = resize(m.hostActions, nActions)
+		if err := m.Backend.Read(actionsFrom, 0, Bytes(m.hostActions)); err != nil {
 			return err
 		}
-		m.placeValid = true
+		m.stats.ReadBytes += nActions * 48
+		m.decide()
 	}
 	return nil
+}
+
+// Decision is a placement the scheduler should act on, from the last
+// collected placement run: move Task to Device (the cheapest where it
+// fits), with the named cost terms that chose it.
+type Decision struct {
+	Task, Device ecs.Entity
+	// Terms are the named costs on Device (Terms.Device and Tick unset).
+	Terms components.Placement
+	// Stay is the cost of the task's current device, or -1 when it has
+	// none (or it no longer takes the task).
+	Stay float32
+}
+
+// decide turns the run's actions into decisions, in task-slot order: a
+// GPU appends them in any order, and the scheduler must apply them in the
+// same order on every backend.
+func (m *Mirror) decide() {
+	slices.SortFunc(m.hostActions, func(a, b PlaceAction) int { return int(a.Task) - int(b.Task) })
+	m.decisions = m.decisions[:0]
+	for _, a := range m.hostActions {
+		d := a.Choice.Device
+		if int(a.Task) >= len(m.choiceTasks) || d == 0 || int(d) > len(m.choiceDevices) {
+			continue
+		}
+		terms := a.Choice
+		terms.Device = 0
+		m.decisions = append(m.decisions, Decision{Task: m.choiceTasks[a.Task], Device: m.choiceDevices[d-1], Terms: terms, Stay: a.Stay})
+	}
+}
+
+// Decisions returns the placement decisions of the last collected
+// placement run, in task-slot order, and forgets them: each is acted on
+// once. A decision whose task or device is gone since, or whose task
+// changed slot, is left out.
+func (m *Mirror) Decisions() []Decision {
+	out := m.decisions[:0]
+	for _, d := range m.decisions {
+		slot, gen, ok := m.Tasks.Slot(d.Task)
+		if !ok || slot >= len(m.choiceGens) || m.choiceGens[slot] != gen {
+			continue
+		}
+		if _, _, ok := m.Devices.Slot(d.Device); !ok {
+			continue
+		}
+		out = append(out, d)
+	}
+	m.decisions = m.decisions[:0]
+	return out
 }
 
 func resize[T any](s []T, n int) []T {
@@ -454,7 +608,7 @@ func resize[T any](s []T, n int) []T {
 // ray (it is new, or its slot changed hands since).
 func (m *Mirror) HitOf(ray ecs.Entity) (surface ecs.Entity, t float32, hit, ok bool) {
 	slot, gen, found := m.Rays.Slot(ray)
-	if !found || slot >= len(m.hostHits) || m.hitGens[slot] != gen {
+	if !found || slot >= len(m.hitGens) || slot >= len(m.hostHits) || m.hitGens[slot] != gen {
 		return ecs.Entity{}, 0, false, false
 	}
 	h := m.hostHits[slot]
@@ -462,31 +616,6 @@ func (m *Mirror) HitOf(ray ecs.Entity) (surface ecs.Entity, t float32, hit, ok b
 		return ecs.Entity{}, 0, false, true
 	}
 	return m.hitSurfaces[h.Index], h.T, true, true
-}
-
-// Choice is a placement decision from the last collected placement run.
-type Choice struct {
-	// Device is the cheapest device, or the zero entity if none fits.
-	Device ecs.Entity
-	// Terms are the named costs on that device (Device field unset).
-	Terms components.Placement
-	// Stay is the cost of the task's current device, or -1.
-	Stay float32
-}
-
-// ChoiceOf returns the placement choice for task from the last collected
-// placement run; ok is false when there is none for it.
-func (m *Mirror) ChoiceOf(task ecs.Entity) (Choice, bool) {
-	slot, gen, found := m.Tasks.Slot(task)
-	if !m.placeValid || !found || slot >= len(m.hostChoices) || m.choiceGens[slot] != gen {
-		return Choice{}, false
-	}
-	c := Choice{Terms: m.hostChoices[slot], Stay: m.hostStay[slot]}
-	if d := c.Terms.Device; d > 0 && int(d) <= len(m.choiceDevices) {
-		c.Device = m.choiceDevices[d-1]
-	}
-	c.Terms.Device = 0
-	return c, true
 }
 
 // ReadFrame copies the last composed frame (RGBA, row by row) into dst,

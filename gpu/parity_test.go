@@ -4,6 +4,7 @@ import (
 	"errors"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"github.com/rayos/engine/components"
@@ -59,6 +60,51 @@ func run(t testing.TB, b gpu.Backend, kernel string, groups uint32, inputs [][]b
 	}
 }
 
+// slot is one buffer of a kernel run: its bytes, its role, and whether to
+// read it back after the run (into the same slice).
+type slot struct {
+	data  []byte
+	role  gpu.Role
+	fetch bool
+}
+
+// runSlots runs one kernel over buffers made from slots (upload ones hold
+// their data; device ones start zeroed) and reads back the ones marked
+// fetch, through copy steps: the way the mirror binds state that a kernel
+// both reads and writes (hits), compact lists and their counts.
+func runSlots(t testing.TB, b gpu.Backend, kernel string, groups uint32, slots ...slot) {
+	t.Helper()
+	bufs := make([]gpu.Buffer, len(slots))
+	for i, s := range slots {
+		buf, err := b.NewBuffer(max(16, len(s.data)), s.role)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s.role == gpu.RoleUpload {
+			if err := b.Write(buf, 0, s.data); err != nil {
+				t.Fatal(err)
+			}
+		}
+		bufs[i] = buf
+	}
+	p, err := b.Record([]gpu.Dispatch{{Kernel: kernel, Buffers: bufs, Groups: groups}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Release(p)
+	if err := errors.Join(b.Submit(p), b.Wait()); err != nil {
+		t.Fatal(err)
+	}
+	for i, s := range slots {
+		if s.fetch {
+			if err := gpu.Fetch(b, bufs[i], 0, s.data); err != nil {
+				t.Fatal(err)
+			}
+		}
+		b.Free(bufs[i])
+	}
+}
+
 // floatTolerance is the relative difference allowed between a float
 // result of the Vulkan backend and the CPU twin. The kernels mark their
 // arithmetic precise and follow the twins' operation order, so on lavapipe
@@ -110,6 +156,10 @@ func randomSurfaces(r *rand.Rand, n int) []components.Surface {
 	return s
 }
 
+// The hit kernel keeps every ray's result on the device and appends only
+// the rays whose result changed: with a prior state where some results are
+// already right and some are not, the kernel and the twin agree on the new
+// state and on the set of changes.
 func TestHitKernelMatchesTwin(t *testing.T) {
 	r := rand.New(rand.NewPCG(1, 2))
 	for round := 0; round < 5; round++ {
@@ -124,36 +174,71 @@ func TestHitKernelMatchesTwin(t *testing.T) {
 			}
 		}
 		params := []gpu.HitParams{{RayCount: uint32(len(rays)), SurfaceCount: uint32(len(surfaces))}}
-		want := make([]gpu.Hit, len(rays))
-		gpu.HitTest(rays, surfaces, want)
+		// The prior state: last run's results for a random half, stale or
+		// zero (a new buffer) for the rest.
+		prior := make([]gpu.Hit, len(rays))
+		gpu.HitTest(rays, surfaces, prior, make([]gpu.HitChange, len(rays)))
+		for i := range prior {
+			switch r.IntN(4) {
+			case 0:
+				prior[i] = gpu.Hit{}
+			case 1:
+				prior[i].Index++
+			}
+		}
+		want := slices.Clone(prior)
+		wantChanges := make([]gpu.HitChange, len(rays))
+		wantChanges = wantChanges[:gpu.HitTest(rays, surfaces, want, wantChanges)]
 		hits := 0
 		for _, h := range want {
 			if h.Index >= 0 {
 				hits++
 			}
 		}
-		if hits < len(rays)/20 {
-			t.Fatalf("round %d: only %d of %d rays hit: inputs too sparse to test anything", round, hits, len(rays))
+		if hits < len(rays)/20 || len(wantChanges) == 0 || len(wantChanges) == len(rays) {
+			t.Fatalf("round %d: %d of %d rays hit, %d changed: inputs do not test the change list", round, hits, len(rays), len(wantChanges))
 		}
 		for _, b := range backends(t) {
-			got := make([]gpu.Hit, len(rays))
-			run(t, b, "hit", gpu.GroupsFor(len(rays)), [][]byte{gpu.Bytes(params), gpu.Bytes(rays), gpu.Bytes(surfaces)}, gpu.Bytes(got))
+			got := slices.Clone(prior)
+			changes := make([]gpu.HitChange, len(rays))
+			count := []uint32{0}
+			runSlots(t, b, "hit", gpu.GroupsFor(len(rays)),
+				slot{data: gpu.Bytes(params)}, slot{data: gpu.Bytes(rays)}, slot{data: gpu.Bytes(surfaces)},
+				slot{data: gpu.Bytes(got), fetch: true}, slot{data: gpu.Bytes(changes), role: gpu.RoleDevice, fetch: true},
+				slot{data: gpu.Bytes(count), fetch: true})
+			name := b.Info().Backend
 			bad := 0
 			for i := range want {
 				if got[i].Index != want[i].Index || !close32(got[i].T, want[i].T) {
 					if bad++; bad <= 5 {
-						t.Errorf("%s round %d ray %d: got %+v, twin %+v", b.Info().Backend, round, i, got[i], want[i])
+						t.Errorf("%s round %d ray %d: got %+v, twin %+v", name, round, i, got[i], want[i])
 					}
+				}
+			}
+			// A GPU appends in any order.
+			changes = changes[:count[0]]
+			slices.SortFunc(changes, func(a, b gpu.HitChange) int { return int(a.Ray) - int(b.Ray) })
+			if len(changes) != len(wantChanges) {
+				t.Errorf("%s round %d: %d changes, twin %d", name, round, len(changes), len(wantChanges))
+				continue
+			}
+			for i := range changes {
+				if c, w := changes[i], wantChanges[i]; c.Ray != w.Ray || c.Index != w.Index || !close32(c.T, w.T) {
+					t.Errorf("%s round %d change %d: %+v, twin %+v", name, round, i, c, w)
+					break
 				}
 			}
 		}
 	}
 }
 
+// The place kernel evaluates what has something to decide and appends
+// only the decisions to act on; kernel and twin agree on the set of them
+// and every term, in both modes.
 func TestPlaceKernelMatchesTwin(t *testing.T) {
 	r := rand.New(rand.NewPCG(3, 4))
 	w := gpu.Weights{Locality: 1, Load: 4, Thermal: 2, Energy: 0.5, Priority: 1}
-	for round := 0; round < 5; round++ {
+	for round := 0; round < 6; round++ {
 		devices := make([]components.Device, 1+r.IntN(32))
 		for i := range devices {
 			devices[i] = components.Device{
@@ -173,38 +258,82 @@ func TestPlaceKernelMatchesTwin(t *testing.T) {
 			if r.IntN(5) == 0 {
 				tasks[i].Class = uint32(1 + r.IntN(7))
 			}
-			current[i] = uint32(r.IntN(len(devices) + 1))
-		}
-		params := []gpu.PlaceParams{{TaskCount: uint32(len(tasks)), DeviceCount: uint32(len(devices)), Weights: w}}
-		want := make([]components.Placement, len(tasks))
-		wantStay := make([]float32, len(tasks))
-		gpu.PlaceTasks(w, tasks, devices, current, want, wantStay)
-		stays := 0
-		for _, s := range wantStay {
-			if s >= 0 {
-				stays++
+			if r.IntN(2) == 0 {
+				current[i] = uint32(r.IntN(len(devices) + 1))
 			}
 		}
-		if stays < len(tasks)/10 {
-			t.Fatalf("round %d: only %d of %d tasks can stay: inputs too sparse", round, stays, len(tasks))
+		// Even rounds evaluate unplaced tasks only; odd ones a rebalance
+		// window of a third of the placed ones too.
+		params := []gpu.PlaceParams{{TaskCount: uint32(len(tasks)), DeviceCount: uint32(len(devices)), Weights: w, Gain: 0.9,
+			RebalanceStride: uint32(round%2) * 3, RebalancePhase: uint32(round % 3), FitLimit: gpu.FitLimits(devices)}}
+		want := make([]gpu.PlaceAction, len(tasks))
+		want = want[:gpu.PlaceTasks(&params[0], tasks, devices, current, want)]
+		if len(want) < len(tasks)/20 {
+			t.Fatalf("round %d: only %d of %d tasks have a decision: inputs too sparse", round, len(want), len(tasks))
 		}
 		for _, b := range backends(t) {
-			got := make([]components.Placement, len(tasks))
-			gotStay := make([]float32, len(tasks))
-			run(t, b, "place", gpu.GroupsFor(len(tasks)), [][]byte{gpu.Bytes(params), gpu.Bytes(tasks), gpu.Bytes(devices), gpu.Bytes(current)},
-				gpu.Bytes(got), gpu.Bytes(gotStay))
+			got := make([]gpu.PlaceAction, len(tasks))
+			count := []uint32{0}
+			runSlots(t, b, "place", gpu.GroupsFor(len(tasks)),
+				slot{data: gpu.Bytes(params)}, slot{data: gpu.Bytes(tasks)}, slot{data: gpu.Bytes(devices)}, slot{data: gpu.Bytes(current)},
+				slot{data: gpu.Bytes(got), role: gpu.RoleDevice, fetch: true}, slot{data: gpu.Bytes(count), fetch: true})
+			got = got[:count[0]]
+			slices.SortFunc(got, func(a, b gpu.PlaceAction) int { return int(a.Task) - int(b.Task) })
+			name := b.Info().Backend
+			if len(got) != len(want) {
+				t.Errorf("%s round %d: %d decisions, twin %d", name, round, len(got), len(want))
+				continue
+			}
 			bad := 0
 			for i := range want {
 				g, x := got[i], want[i]
-				same := g.Device == x.Device && close32(g.Cost, x.Cost) && close32(g.Locality, x.Locality) && close32(g.Load, x.Load) &&
-					close32(g.Thermal, x.Thermal) && close32(g.Energy, x.Energy) && close32(g.Priority, x.Priority) && close32(gotStay[i], wantStay[i])
+				same := g.Task == x.Task && g.Choice.Device == x.Choice.Device && close32(g.Stay, x.Stay) && close32(g.Choice.Cost, x.Choice.Cost) &&
+					close32(g.Choice.Locality, x.Choice.Locality) && close32(g.Choice.Load, x.Choice.Load) && close32(g.Choice.Thermal, x.Choice.Thermal) &&
+					close32(g.Choice.Energy, x.Choice.Energy) && close32(g.Choice.Priority, x.Choice.Priority)
 				if !same {
 					if bad++; bad <= 5 {
-						t.Errorf("%s round %d task %d: got %+v, twin %+v", b.Info().Backend, round, i, g, x)
+						t.Errorf("%s round %d decision %d: got %+v, twin %+v", name, round, i, g, x)
 					}
 				}
 			}
 		}
+	}
+}
+
+// The early-out on the largest free capacity per kind never skips an
+// unplaced task that the per-device test would fit: PlaceTasks with it
+// decides exactly what a full evaluation decides.
+func TestFitLimitNeverSkipsATaskThatFits(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 8))
+	w := gpu.Weights{Locality: 1, Load: 4, Thermal: 2, Energy: 0.5, Priority: 1}
+	skipped := 0
+	for round := 0; round < 200; round++ {
+		devices := make([]components.Device, 1+r.IntN(8))
+		for i := range devices {
+			capacity := float32(1 + r.IntN(300))
+			devices[i] = components.Device{Capacity: capacity, Load: capacity * float32(r.Float64()), Kind: uint32(r.IntN(3))}
+		}
+		limit := gpu.FitLimits(devices)
+		for range 200 {
+			task := components.ComputeTask{Demand: float32(r.Float64() * 120), Class: uint32(r.IntN(8))}
+			fits := false
+			for i := range devices {
+				if _, ok := gpu.PlacementTerms(w, &task, &devices[i], devices[i].Load); ok {
+					fits = true
+				}
+			}
+			p := gpu.PlaceParams{TaskCount: 1, DeviceCount: uint32(len(devices)), Weights: w, FitLimit: limit}
+			decided := gpu.PlaceTasks(&p, []components.ComputeTask{task}, devices, []uint32{0}, make([]gpu.PlaceAction, 1)) == 1
+			if fits != decided {
+				t.Fatalf("task %+v on %+v: fits %t, decided %t (limits %v)", task, devices, fits, decided, limit)
+			}
+			if !fits {
+				skipped++
+			}
+		}
+	}
+	if skipped == 0 {
+		t.Error("no task was too big: the test did not exercise the early-out")
 	}
 }
 

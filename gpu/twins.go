@@ -26,10 +26,23 @@ type Hit struct {
 	T     float32
 }
 
+// HitChange is one ray whose hit result changed in a run: its slot and
+// the new result (std430, 16 bytes).
+type HitChange struct {
+	Ray   uint32
+	Index int32
+	T     float32
+	Pad   uint32
+}
+
 // HitTest is the twin of hit.comp: for each ray with a non-zero weight,
 // the nearest visible surface its quad test accepts; ties go to the higher
-// layer, then the higher z.
-func HitTest(rays []components.AttentionRay, surfaces []components.Surface, hits []Hit) {
+// layer, then the higher z. hits holds each ray slot's result from the
+// last run and is updated in place; every ray whose result changed is
+// appended to changes (in ray order here; in any order on a GPU), and the
+// number appended is returned.
+func HitTest(rays []components.AttentionRay, surfaces []components.Surface, hits []Hit, changes []HitChange) int {
+	n := 0
 	for r := range rays {
 		ray := &rays[r]
 		best, bestT := int32(-1), float32(0)
@@ -48,8 +61,14 @@ func HitTest(rays []components.AttentionRay, surfaces []components.Surface, hits
 				}
 			}
 		}
+		if hits[r] == (Hit{Index: best, T: bestT}) {
+			continue
+		}
 		hits[r] = Hit{Index: best, T: bestT}
+		changes[n] = HitChange{Ray: uint32(r), Index: best, T: bestT}
+		n++
 	}
+	return n
 }
 
 func onTop(a, b *components.Surface) bool {
@@ -93,7 +112,78 @@ type Weights struct {
 type PlaceParams struct {
 	TaskCount, DeviceCount uint32
 	Weights                Weights
-	Pad                    uint32
+	// RebalanceStride and RebalancePhase choose the placed tasks this run
+	// reconsiders: those whose slot % RebalanceStride == RebalancePhase
+	// (stride 1, phase 0: all of them; stride 0: none). Unplaced tasks are
+	// always evaluated.
+	RebalanceStride, RebalancePhase uint32
+	// Gain: a placed task is moved only to a device that costs less than
+	// its current one × Gain, so tasks do not flap between near-equals.
+	Gain float32
+	// FitLimit[k] is the most demand a device of kind k can take now (its
+	// largest free capacity plus rounding slack, FitLimits): an unplaced
+	// task that needs more on every kind it may use fits nowhere and is
+	// not evaluated.
+	FitLimit [DeviceKinds]float32
+}
+
+// DeviceKinds is how many device kinds the place kernel's early-out knows;
+// a device of a higher kind switches the early-out off.
+const DeviceKinds = 8
+
+// PlaceAction is a decision the scheduler will act on (std430, 48 bytes):
+// the task's slot, the cost of staying (-1: unplaced, or its device no
+// longer takes it) and the chosen placement (Device = 1 + device slot).
+type PlaceAction struct {
+	Task   uint32
+	Stay   float32
+	Pad    [2]uint32
+	Choice components.Placement
+}
+
+// FitLimits computes PlaceParams.FitLimit from the devices: per kind, the
+// largest free capacity plus a slack of 1e-5 × the largest capacity, so
+// that float rounding never makes the early-out skip a task the per-device
+// test would fit. Kinds with no device get -1 (nothing fits there);
+// devices of a kind ≥ DeviceKinds disable the early-out (+Inf).
+func FitLimits(devices []components.Device) [DeviceKinds]float32 {
+	var free, capacity [DeviceKinds]float32
+	var seen [DeviceKinds]bool
+	for i := range devices {
+		d := &devices[i]
+		if d.Kind >= DeviceKinds {
+			var all [DeviceKinds]float32
+			for k := range all {
+				all[k] = float32(math.Inf(1))
+			}
+			return all
+		}
+		if f := d.Capacity - d.Load; !seen[d.Kind] || f > free[d.Kind] {
+			free[d.Kind] = f
+		}
+		capacity[d.Kind] = max(capacity[d.Kind], d.Capacity)
+		seen[d.Kind] = true
+	}
+	var limit [DeviceKinds]float32
+	for k := range limit {
+		limit[k] = -1
+		if seen[k] {
+			limit[k] = free[k] + mul(1e-5, capacity[k])
+		}
+	}
+	return limit
+}
+
+func fitsSomewhere(task *components.ComputeTask, limit *[DeviceKinds]float32) bool {
+	for k := range uint32(DeviceKinds) {
+		if task.Class != 0 && task.Class&(1<<k) == 0 {
+			continue
+		}
+		if task.Demand <= limit[k] {
+			return true
+		}
+	}
+	return false
 }
 
 // Thermal cost: heat above ThermalKnee °C costs, reaching the full weight
@@ -130,38 +220,56 @@ func PlacementTerms(w Weights, task *components.ComputeTask, dev *components.Dev
 	return p, true
 }
 
-// PlaceTasks is the twin of place.comp: for each task, the device with the
-// lowest total cost given the devices' loads less the task's own demand
-// (current[t] is 1 + the slot the task is on, 0 if none). out[t].Device is
-// 1 + the chosen slot, 0 if the task fits nowhere; the first of equal
-// costs wins. stay[t] is the cost of the task's current device, -1 when it
-// is unplaced or no longer fits there.
-func PlaceTasks(w Weights, tasks []components.ComputeTask, devices []components.Device, current []uint32, out []components.Placement, stay []float32) {
+// PlaceTasks is the twin of place.comp. It evaluates the tasks that have
+// something to decide — unplaced ones that may fit (PlaceParams.FitLimit),
+// and the placed ones in the run's rebalance window — against every device, with the
+// devices' loads less the task's own demand (current[t] is 1 + the slot
+// the task is on, 0 if none), and appends to actions, returning how many,
+// the decisions the scheduler acts on: an unplaced task that fits, a
+// placed one whose best device is another that costs less than staying ×
+// Gain (or whose device no longer takes it). The first of equal costs
+// wins. Actions come in task order here, in any order on a GPU.
+func PlaceTasks(p *PlaceParams, tasks []components.ComputeTask, devices []components.Device, current []uint32, actions []PlaceAction) int {
+	n := 0
 	for t := range tasks {
+		cur := current[t]
+		if cur != 0 && (p.RebalanceStride == 0 || uint32(t)%p.RebalanceStride != p.RebalancePhase) {
+			continue
+		}
 		task := &tasks[t]
+		if cur == 0 && !fitsSomewhere(task, &p.FitLimit) {
+			continue
+		}
 		var best components.Placement
 		stayCost := float32(-1)
 		for d := range devices {
 			dev := &devices[d]
 			load := dev.Load
-			if current[t] == uint32(d)+1 {
+			if cur == uint32(d)+1 {
 				load -= task.Demand
 			}
-			p, ok := PlacementTerms(w, task, dev, load)
+			pl, ok := PlacementTerms(p.Weights, task, dev, load)
 			if !ok {
 				continue
 			}
-			if current[t] == uint32(d)+1 {
-				stayCost = p.Cost
+			if cur == uint32(d)+1 {
+				stayCost = pl.Cost
 			}
-			if best.Device == 0 || p.Cost < best.Cost {
-				best = p
+			if best.Device == 0 || pl.Cost < best.Cost {
+				best = pl
 				best.Device = uint32(d) + 1
 			}
 		}
-		out[t] = best
-		stay[t] = stayCost
+		if best.Device == 0 || best.Device == cur {
+			continue
+		}
+		if cur != 0 && stayCost >= 0 && best.Cost >= mul(stayCost, p.Gain) {
+			continue
+		}
+		actions[n] = PlaceAction{Task: uint32(t), Stay: stayCost, Choice: best}
+		n++
 	}
+	return n
 }
 
 // ComposeParams is the params buffer of the compose kernel.

@@ -1,6 +1,7 @@
 package gpu_test
 
 import (
+	"fmt"
 	"math"
 	"testing"
 
@@ -41,8 +42,10 @@ func TestHitTestGeometry(t *testing.T) {
 	for _, c := range cases {
 		n := float32(math.Sqrt(float64(c.dir[0]*c.dir[0] + c.dir[1]*c.dir[1] + c.dir[2]*c.dir[2])))
 		ray := components.AttentionRay{Direction: components.Vec3{c.dir[0] / n, c.dir[1] / n, c.dir[2] / n}, Weight: c.weight}
-		hits := make([]gpu.Hit, 1)
-		gpu.HitTest([]components.AttentionRay{ray}, c.surfaces, hits)
+		hits := []gpu.Hit{{Index: -7}} // no real result: the first run reports a change
+		if n := gpu.HitTest([]components.AttentionRay{ray}, c.surfaces, hits, make([]gpu.HitChange, 1)); n != 1 {
+			t.Errorf("%s: %d changes reported for a new result", c.name, n)
+		}
 		if hits[0].Index != c.want || c.wantT != 0 && math.Abs(float64(hits[0].T-c.wantT)) > 1e-5 {
 			t.Errorf("%s: got %+v, want index %d at %v", c.name, hits[0], c.want, c.wantT)
 		}
@@ -76,25 +79,57 @@ func TestPlacementTermsAreNamedAndSumToCost(t *testing.T) {
 	}
 }
 
-func TestPlaceTasksChoosesTheCheapestAndReportsStayCost(t *testing.T) {
+func TestPlaceTasksDecidesWhatToActOn(t *testing.T) {
 	w := gpu.DefaultMirrorConfig.Weights
 	devices := []components.Device{
 		{Position: components.Vec3{10, 0, 0}, Capacity: 100, Temperature: 30},
 		{Position: components.Vec3{0, 0, 0}, Capacity: 100, Temperature: 30},
 		{Position: components.Vec3{0, 0, 0}, Capacity: 1, Temperature: 30},
 	}
-	tasks := []components.ComputeTask{{Demand: 5, Priority: 1}, {Demand: 5, Priority: 1}, {Demand: 500}}
-	current := []uint32{1, 0, 0} // task 0 sits on device 0
-	out := make([]components.Placement, 3)
-	stay := make([]float32, 3)
-	gpu.PlaceTasks(w, tasks, devices, current, out, stay)
-	if out[0].Device != 2 || out[1].Device != 2 {
-		t.Errorf("choices %d, %d; want device slot 1 (+1) for both", out[0].Device, out[1].Device)
+	// Task 0 sits on device 0 (far from its data), task 1 is unplaced,
+	// task 2 fits nowhere, task 3 sits where it is best already.
+	tasks := []components.ComputeTask{{Demand: 5, Priority: 1}, {Demand: 5, Priority: 1}, {Demand: 500}, {Demand: 5, Priority: 1}}
+	current := []uint32{1, 0, 0, 2}
+	p := gpu.PlaceParams{Weights: w, Gain: 0.9, FitLimit: gpu.FitLimits(devices)}
+	decide := func(stride uint32) []gpu.PlaceAction {
+		p.RebalanceStride = stride
+		out := make([]gpu.PlaceAction, len(tasks))
+		return out[:gpu.PlaceTasks(&p, tasks, devices, current, out)]
 	}
-	if stay[0] <= out[0].Cost || stay[1] != -1 {
-		t.Errorf("stay costs %v: want task 0's current cost above its best, -1 for the unplaced task", stay)
+	const unplacedOnly, everyTask = 0, 1
+	got := decide(unplacedOnly)
+	if len(got) != 1 || got[0].Task != 1 || got[0].Choice.Device != 2 || got[0].Stay != -1 {
+		t.Errorf("unplaced run: %+v; want only task 1, to device slot 1 (+1), stay -1", got)
 	}
-	if out[2].Device != 0 || stay[2] != -1 {
-		t.Errorf("a task that fits nowhere got %+v, stay %v", out[2], stay[2])
+	got = decide(everyTask)
+	if len(got) != 2 || got[0].Task != 0 || got[0].Choice.Device != 2 || got[0].Stay <= got[0].Choice.Cost || got[1].Task != 1 {
+		t.Errorf("rebalance run: %+v; want task 0 moved to slot 1 (+1) for a real gain, then task 1", got)
+	}
+	p.Gain = 0.0001 // no move is worth it
+	if got := decide(everyTask); len(got) != 1 || got[0].Task != 1 {
+		t.Errorf("rebalance with a gain no move reaches: %+v", got)
+	}
+}
+
+// A rebalance window reconsiders exactly the placed tasks whose slot falls
+// in it, and every unplaced task.
+func TestRebalanceWindowReconsidersItsSlotsOnly(t *testing.T) {
+	w := gpu.DefaultMirrorConfig.Weights
+	devices := []components.Device{{Position: components.Vec3{10, 0, 0}, Capacity: 1000}, {Capacity: 1000}}
+	tasks := make([]components.ComputeTask, 9)
+	current := make([]uint32, 9)
+	for i := range tasks {
+		tasks[i] = components.ComputeTask{Demand: 1, Priority: 1}
+		current[i] = 1 // all on the far device: each would move
+	}
+	current[4] = 0 // one unplaced
+	p := gpu.PlaceParams{Weights: w, Gain: 0.9, FitLimit: gpu.FitLimits(devices), RebalanceStride: 3, RebalancePhase: 1}
+	out := make([]gpu.PlaceAction, len(tasks))
+	var got []uint32
+	for _, a := range out[:gpu.PlaceTasks(&p, tasks, devices, current, out)] {
+		got = append(got, a.Task)
+	}
+	if fmt.Sprint(got) != "[1 4 7]" {
+		t.Errorf("window 1 of 3 decided tasks %v, want [1 4 7] (4 is unplaced and in it anyway)", got)
 	}
 }

@@ -1,6 +1,9 @@
 #version 450
 // Attention hit test: for every ray, the nearest visible surface quad it
-// hits (ties: higher layer, then higher z). CPU twin: gpu.HitTest.
+// hits (ties: higher layer, then higher z). The results stay on the device
+// (hits[], one per ray slot, kept from run to run); only the rays whose
+// result changed since the last run are appended to a compact list, so a
+// steady world reads back nothing. CPU twin: gpu.HitTest.
 // Every arithmetic step is `precise` and spelled out in the twin's order,
 // so no fused multiply-add changes a rounding and results match the twin.
 #extension GL_GOOGLE_include_directive : require
@@ -12,7 +15,12 @@ layout(std430, binding = 0) readonly buffer Params { uint rayCount; uint surface
 layout(std430, binding = 1) readonly buffer Rays { AttentionRay rays[]; };
 layout(std430, binding = 2) readonly buffer Surfaces { Surface surfaces[]; };
 struct Hit { int index; float t; };
-layout(std430, binding = 3) writeonly buffer Hits { Hit hits[]; };
+layout(std430, binding = 3) buffer Hits { Hit hits[]; };
+// A change: the ray's slot and its new result.
+struct Change { uint ray; int index; float t; uint pad; };
+layout(std430, binding = 4) writeonly buffer Changes { Change changes[]; };
+// count is zeroed before the run; the run appends at atomicAdd(count, 1).
+layout(std430, binding = 5) buffer Count { uint count; };
 
 bool hitQuad(AttentionRay ray, Surface s, out float tOut) {
     precise vec3 n = vec3(s.right.y * s.up.z - s.right.z * s.up.y,
@@ -56,7 +64,13 @@ void main() {
                 }
             }
         }
+        if (hits[r].index == best && hits[r].t == bestT) continue;
         hits[r].index = best;
         hits[r].t = bestT;
+        uint i = atomicAdd(count, 1u);
+        changes[i].ray = r;
+        changes[i].index = best;
+        changes[i].t = bestT;
+        changes[i].pad = 0u;
     }
 }

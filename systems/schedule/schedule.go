@@ -19,46 +19,55 @@ const (
 	noiseC      = 0.05
 )
 
-// RebalanceTicks is how often every task is re-evaluated; in between only
-// unplaced tasks are placed. A placed task moves only when the new device
-// costs at most rebalanceGain × its current one, so tasks do not flap
+// RebalanceTicks is how often every placed task is reconsidered: each
+// tick a different 1/RebalanceTicks of them (by slot), so the cost is the
+// same every tick instead of a spike every RebalanceTicks. Unplaced tasks
+// are evaluated every tick. A placed task moves only when the new device
+// costs less than rebalanceGain × its current one, so tasks do not flap
 // between near-equal devices.
 const (
 	RebalanceTicks = 60
 	rebalanceGain  = 0.9
 )
 
-// System applies the place kernel's choices and moves device load and
-// temperature. The kernel evaluates every task against every device in
-// parallel with the loads of the previous tick; this system then applies
-// the choices in task order, re-checking capacity against what it already
-// moved this tick, so two tasks never overfill a device. A task that lost
-// that race is placed from the next tick's evaluation.
+// System applies the place kernel's decisions and moves device load and
+// temperature. The kernel evaluates, in parallel and with the loads of the
+// previous tick, only the tasks that have something to decide and sends
+// back only the decisions to act on; this system applies them in task
+// order, re-checking capacity against what it already moved this tick, so
+// two tasks never overfill a device (the loser is decided again next
+// tick).
+//
+// It does not walk the tasks each tick: device loads are kept as tasks are
+// placed, moved and removed (an observer sees removals), devices are found
+// through an index by entity id, and once every RebalanceTicks — and when
+// devices come or go — loads are recomputed from the placements, which
+// also catches any placement changed behind the scheduler's back.
 type System struct {
-	mirror     *gpu.Mirror
-	tasks      *ecs.Filter2[components.ComputeTask, components.Placement]
-	devices    *ecs.Filter1[components.Device]
-	deviceData *ecs.Map1[components.Device]
+	mirror    *gpu.Mirror
+	tasks     *ecs.Filter2[components.ComputeTask, components.Placement]
+	taskData  *ecs.Map2[components.ComputeTask, components.Placement]
+	devices   *ecs.Filter1[components.Device]
+	deviceMap *ecs.Map1[components.Device]
 
-	scratch []device
-	alpha   float32
-}
-
-// device is the scheduler's working copy of one Device.
-type device struct {
-	entity ecs.Entity
-	dev    components.Device
+	// byID maps a device entity id to the entity (zero: no such device);
+	// order lists the devices in query order.
+	byID  []ecs.Entity
+	order []ecs.Entity
+	// stale asks for a full recompute before the next tick's work.
+	stale bool
+	alpha float32
 }
 
 // New returns the scheduler.
-func New() *System { return &System{} }
+func New() *System { return &System{stale: true} }
 
 // Describe implements world.System.
 func (s *System) Describe() world.Description {
 	return world.Description{
 		Name:    "schedule",
-		Purpose: "apply the place kernel's choices (unplaced tasks every tick, all tasks every 60 ticks) where they still fit; update device load and temperature",
-		Reads:   []string{"ComputeTask", "Mirror placement choices", "Clock", "RNG"},
+		Purpose: "apply the place kernel's decisions where they still fit (unplaced tasks every tick, a rolling 1/60 of the placed ones); keep device loads and update temperatures",
+		Reads:   []string{"ComputeTask", "Mirror placement decisions", "Clock", "RNG"},
 		Writes:  []string{"Placement", "Device.Load", "Device.Temperature", "Mirror requests"},
 	}
 }
@@ -66,104 +75,118 @@ func (s *System) Describe() world.Description {
 // Init implements world.System.
 func (s *System) Init(w *world.World) (err error) {
 	s.tasks = ecs.NewFilter2[components.ComputeTask, components.Placement](w.ECS).Register()
+	s.taskData = ecs.NewMap2[components.ComputeTask, components.Placement](w.ECS)
 	s.devices = ecs.NewFilter1[components.Device](w.ECS).Register()
-	s.deviceData = ecs.NewMap1[components.Device](w.ECS)
+	s.deviceMap = ecs.NewMap1[components.Device](w.ECS)
 	s.alpha = float32(1 - math.Exp(-w.Clock.Dt.Seconds()/thermalTau.Seconds()))
-	s.mirror, err = gpu.MirrorOf(w.ECS, "schedule")
-	return err
+	if s.mirror, err = gpu.MirrorOf(w.ECS, "schedule"); err != nil {
+		return err
+	}
+	s.mirror.PlaceGain = rebalanceGain
+	// A task that leaves takes its demand off its device at once; devices
+	// that come or go change the index and every load.
+	ecs.Observe(ecs.OnRemoveEntity).With(ecs.C[components.ComputeTask](), ecs.C[components.Placement]()).Do(s.taskRemoved).Register(w.ECS)
+	ecs.Observe(ecs.OnCreateEntity).With(ecs.C[components.Device]()).Do(func(ecs.Entity) { s.stale = true }).Register(w.ECS)
+	ecs.Observe(ecs.OnRemoveEntity).With(ecs.C[components.Device]()).Do(func(ecs.Entity) { s.stale = true }).Register(w.ECS)
+	return nil
 }
 
 // Run implements world.System.
 func (s *System) Run(w *world.World) {
-	s.scratch = s.scratch[:0]
-	dq := s.devices.Query()
-	for dq.Next() {
-		d := device{entity: dq.Entity(), dev: *dq.Get()}
-		d.dev.Load = 0
-		s.scratch = append(s.scratch, d)
+	tick := w.Clock.Tick
+	if s.stale || tick%RebalanceTicks == 0 {
+		s.recompute()
 	}
-	if len(s.scratch) == 0 {
+	if len(s.order) == 0 {
 		return
 	}
-	// Loads as the placements stand, before this tick's moves.
+	for _, d := range s.mirror.Decisions() {
+		s.apply(d, uint32(tick))
+	}
+	// Decisions for the next tick: every unplaced task, and the next
+	// window of placed ones.
+	s.mirror.PlaceRequested = s.mirror.Tasks.Len() > 0
+	s.mirror.RebalanceStride, s.mirror.RebalancePhase = RebalanceTicks, uint32((tick+1)%RebalanceTicks)
+
+	for _, e := range s.order {
+		d := s.deviceMap.Get(e)
+		target := ambientC + heatAtFullC*d.Load/d.Capacity
+		noise := float32(w.RNG.Float64()*2-1) * noiseC
+		d.Temperature += (target-d.Temperature)*s.alpha + noise
+		s.mirror.Devices.Mark(e)
+	}
+}
+
+// recompute rebuilds the device index and every device's load from the
+// placements.
+func (s *System) recompute() {
+	s.stale = false
+	clear(s.byID)
+	s.order = s.order[:0]
+	dq := s.devices.Query()
+	for dq.Next() {
+		e := dq.Entity()
+		for int(e.ID()) >= len(s.byID) {
+			s.byID = append(s.byID, ecs.Entity{})
+		}
+		s.byID[e.ID()] = e
+		s.order = append(s.order, e)
+		if d := dq.Get(); d.Load != 0 {
+			d.Load = 0
+			s.mirror.Devices.Mark(e)
+		}
+	}
 	tq := s.tasks.Query()
 	for tq.Next() {
 		task, pl := tq.Get()
-		if d := s.find(pl.Device); d != nil {
-			d.dev.Load += task.Demand
-		}
-	}
-
-	tick := w.Clock.Tick
-	rebalance := tick%RebalanceTicks == 0
-	unplaced := false
-	tq = s.tasks.Query()
-	for tq.Next() {
-		task, pl := tq.Get()
-		current := s.find(pl.Device)
-		if current != nil && !rebalance {
-			continue
-		}
-		if !s.apply(tq.Entity(), task, pl, current, uint32(tick)) && current == nil {
-			unplaced = true
-		}
-	}
-	// Ask for choices when the next tick will apply them.
-	s.mirror.PlaceRequested = unplaced || (tick+1)%RebalanceTicks == 0
-
-	for i := range s.scratch {
-		d := &s.scratch[i]
-		target := ambientC + heatAtFullC*d.dev.Load/d.dev.Capacity
-		noise := float32(w.RNG.Float64()*2-1) * noiseC
-		d.dev.Temperature += (target-d.dev.Temperature)*s.alpha + noise
-		stored := s.deviceData.Get(d.entity)
-		if *stored != d.dev {
-			*stored = d.dev
-			s.mirror.Devices.Mark(d.entity)
+		if e, ok := s.device(pl.Device); ok {
+			s.deviceMap.Get(e).Load += task.Demand
 		}
 	}
 }
 
-// apply carries out the kernel's choice for one task and reports whether
-// the task ends the tick placed.
-func (s *System) apply(e ecs.Entity, task *components.ComputeTask, pl *components.Placement, current *device, tick uint32) bool {
-	choice, ok := s.mirror.ChoiceOf(e)
-	if !ok {
-		return current != nil // no evaluation of this task yet
+// device finds a live device by entity id.
+func (s *System) device(id uint32) (ecs.Entity, bool) {
+	if id == 0 || int(id) >= len(s.byID) || s.byID[id].IsZero() {
+		return ecs.Entity{}, false
 	}
-	target := s.find(choice.Device.ID())
-	if target == nil || target.entity != choice.Device {
-		if current == nil {
-			*pl = components.Placement{Tick: tick} // fits nowhere (yet)
-		}
-		return current != nil
-	}
-	if current == target {
-		return true
-	}
-	if current != nil && choice.Stay >= 0 && choice.Terms.Cost >= choice.Stay*rebalanceGain {
-		return true // not worth the move
-	}
-	if target.dev.Load+task.Demand > target.dev.Capacity {
-		return current != nil // another task took the room first this tick
-	}
-	if current != nil {
-		current.dev.Load -= task.Demand
-	}
-	target.dev.Load += task.Demand
-	*pl = choice.Terms
-	pl.Device, pl.Tick = target.entity.ID(), tick
-	return true
+	return s.byID[id], true
 }
 
-func (s *System) find(id uint32) *device {
-	if id == 0 {
-		return nil
+// apply carries out one decision, if the task and the device are still
+// there and the device still has room after this tick's earlier moves.
+func (s *System) apply(d gpu.Decision, tick uint32) {
+	target, ok := s.device(d.Device.ID())
+	if !ok || target != d.Device {
+		return
 	}
-	for i := range s.scratch {
-		if s.scratch[i].entity.ID() == id {
-			return &s.scratch[i]
-		}
+	task, pl := s.taskData.Get(d.Task)
+	current, placed := s.device(pl.Device)
+	if placed && current == target {
+		return
 	}
-	return nil
+	dev := s.deviceMap.Get(target)
+	if dev.Load+task.Demand > dev.Capacity {
+		return // another task took the room first this tick
+	}
+	if placed {
+		s.deviceMap.Get(current).Load -= task.Demand
+		s.mirror.Devices.Mark(current)
+	}
+	dev.Load += task.Demand
+	s.mirror.Devices.Mark(target)
+	*pl = d.Terms
+	pl.Device, pl.Tick = target.ID(), tick
+}
+
+// taskRemoved takes a leaving task's demand off its device.
+func (s *System) taskRemoved(e ecs.Entity) {
+	if s.stale {
+		return // the next recompute counts without it
+	}
+	task, pl := s.taskData.Get(e)
+	if dev, ok := s.device(pl.Device); ok {
+		s.deviceMap.Get(dev).Load -= task.Demand
+		s.mirror.Devices.Mark(dev)
+	}
 }
