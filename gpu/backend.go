@@ -3,6 +3,7 @@ package gpu
 import (
 	"errors"
 	"fmt"
+	"time"
 )
 
 // Role is what a buffer is for, which decides the memory it lives in. On
@@ -134,6 +135,17 @@ type Backend interface {
 type Mapper interface {
 	Mapped(b Buffer) []byte
 	CountUpload(bytes, writes int)
+}
+
+// Timer is implemented by backends that time the steps of a program on
+// the device (GPU timestamps on Vulkan), so that benchmarks can tell kernel
+// time from upload and readback time.
+type Timer interface {
+	// StepTimes returns how long each step of p took in its last run that
+	// finished, in step order (kernels may overlap: a step's time is from
+	// the end of the one before it to its own end), or nil when the device
+	// cannot time programs or p has not run.
+	StepTimes(p Program) []time.Duration
 }
 
 // MaxGroups is the most workgroups one dispatch may ask for: Vulkan only

@@ -81,3 +81,41 @@ func TestVulkanNamesItsMemoryTypes(t *testing.T) {
 	}
 	t.Logf("lavapipe: %s", mem)
 }
+
+// The Vulkan backend times each step of a program on the device, so that
+// kernel time can be reported apart from upload and readback.
+func TestVulkanTimesTheStepsOfAProgram(t *testing.T) {
+	vk := backends(t)[1]
+	timer, ok := vk.(gpu.Timer)
+	if !ok {
+		t.Fatal("the Vulkan backend does not implement gpu.Timer")
+	}
+	width, height := 512, 512
+	params, _ := vk.NewBuffer(16, gpu.RoleUpload)
+	vk.Write(params, 0, gpu.Bytes([]gpu.ComposeParams{{Width: uint32(width), Height: uint32(height), Background: gpu.RGBA(1, 2, 3, 255)}}))
+	empty, _ := vk.NewBuffer(96, gpu.RoleUpload)
+	frame, _ := vk.NewBuffer(width*height*4, gpu.RoleDevice)
+	back, _ := vk.NewBuffer(width*height*4, gpu.RoleReadback)
+	p, err := vk.Record([]gpu.Dispatch{
+		{Kernel: "compose", Buffers: []gpu.Buffer{params, empty, empty, empty, empty, frame}, Groups: gpu.GroupsFor(width * height)},
+		{CopyFrom: frame, CopyTo: back, CopyBytes: width * height * 4},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer vk.Release(p)
+	if times := timer.StepTimes(p); times != nil {
+		t.Errorf("times before any run: %v", times)
+	}
+	if err := vk.Submit(p); err != nil {
+		t.Fatal(err)
+	}
+	if err := vk.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	times := timer.StepTimes(p)
+	if len(times) != 2 || times[0] <= 0 {
+		t.Errorf("step times %v: want two, the kernel's above zero", times)
+	}
+	t.Logf("lavapipe: compose %dx%d %v, copy out %v", width, height, times[0], times[1])
+}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"time"
 
 	"github.com/mlange-42/ark/ecs"
 	"github.com/rayos/engine/components"
@@ -110,10 +111,22 @@ type MirrorStats struct {
 	Placed   bool `json:"placed"`
 	// ReadBytes is what the CPU read back of the previous run's results:
 	// counts and the compact lists of changed hits and placement
-	// decisions (0 for a world where nothing changed).
+	// decisions (8 bytes, the counts, for a world where nothing changed).
 	ReadBytes int `json:"read_bytes"`
+	// DeviceTime is how long the previous run took on the device, per
+	// step: the hit, place and compose kernels and the readback copies
+	// (zero where the backend cannot time programs, see gpu.Timer).
+	DeviceTime StepTimes `json:"device_time"`
 	// Rerecorded says the program was recorded again (a buffer grew).
 	Rerecorded bool `json:"rerecorded"`
+}
+
+// StepTimes is the device time of one run of the mirror's program.
+type StepTimes struct {
+	Hit     time.Duration `json:"hit_ns"`
+	Place   time.Duration `json:"place_ns"`
+	Compose time.Duration `json:"compose_ns"`
+	Copies  time.Duration `json:"copies_ns"`
 }
 
 // NewMirror mirrors the GPU components of w onto b.
@@ -255,8 +268,8 @@ func (m *Mirror) Submit() error {
 	if err := m.Collect(); err != nil {
 		return err
 	}
-	read := m.stats.ReadBytes
-	m.stats = MirrorStats{ReadBytes: read}
+	read, device := m.stats.ReadBytes, m.stats.DeviceTime
+	m.stats = MirrorStats{ReadBytes: read, DeviceTime: device}
 	surfacesChanged := m.Surfaces.nDirty > 0
 	grownColumn, err := m.Sync()
 	if err != nil {
@@ -510,6 +523,15 @@ func (m *Mirror) Collect() error {
 	m.stats.ReadBytes = 0
 	if err := m.Backend.Wait(); err != nil {
 		return err
+	}
+	if timer, ok := m.Backend.(Timer); ok {
+		// Steps: hit, place, compose, then the readback copies.
+		if t := timer.StepTimes(m.program); len(t) >= 3 {
+			m.stats.DeviceTime = StepTimes{Hit: t[0], Place: t[1], Compose: t[2]}
+			for _, c := range t[3:] {
+				m.stats.DeviceTime.Copies += c
+			}
+		}
 	}
 	counts := &m.params.counts
 	if err := errors.Join(m.Backend.Read(m.hitCountBack, 0, Bytes(counts[0:1])), m.Backend.Read(m.actionCountBack, 0, Bytes(counts[1:2]))); err != nil {

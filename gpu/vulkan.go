@@ -38,7 +38,13 @@ type vulkanBackend struct {
 	programs []vkProgram
 	fence    vk.Fence
 	pending  bool
-	stats    Stats
+	// pendingProgram is the program of the submit in flight, whose step
+	// times are read when it finishes.
+	pendingProgram int
+	stats          Stats
+	// timestampPeriod is nanoseconds per timestamp tick; 0 when the
+	// compute queue cannot write timestamps.
+	timestampPeriod float64
 
 	// submit is reused so that Submit does not build its arguments anew.
 	submit []vk.SubmitInfo
@@ -67,6 +73,12 @@ type vkProgram struct {
 	cmd  vk.CommandBuffer
 	sets []vk.DescriptorSet
 	live bool
+	// queries holds a timestamp before the first step and after each
+	// one; times are the step durations of the last finished run.
+	queries vk.QueryPool
+	steps   int
+	stamps  []uint64
+	times   []time.Duration
 }
 
 var vkLoad struct {
@@ -168,6 +180,10 @@ func (v *vulkanBackend) open() error {
 	v.phys = devices[best]
 	family := uint32(computeFamily(v.phys))
 	v.family = family
+	bestProps.Limits.Deref()
+	if computeTimestampBits(v.phys, family) > 0 {
+		v.timestampPeriod = float64(bestProps.Limits.TimestampPeriod)
+	}
 	v.info = Info{Backend: "vulkan", Device: vk.ToString(bestProps.DeviceName[:]), Type: deviceTypeNames[bestProps.DeviceType]}
 
 	var pin runtime.Pinner
@@ -222,6 +238,17 @@ func (v *vulkanBackend) open() error {
 	v.cmds = make([]vk.CommandBuffer, 1)
 	v.fences = []vk.Fence{v.fence}
 	return nil
+}
+
+// computeTimestampBits is how many bits of a timestamp the queue family
+// writes (0: it cannot time programs).
+func computeTimestampBits(d vk.PhysicalDevice, family uint32) uint32 {
+	var n uint32
+	vk.GetPhysicalDeviceQueueFamilyProperties(d, &n, nil)
+	families := make([]vk.QueueFamilyProperties, n)
+	vk.GetPhysicalDeviceQueueFamilyProperties(d, &n, families)
+	families[family].Deref()
+	return families[family].TimestampValidBits
 }
 
 // computeFamily returns the first queue family with compute, or -1.
@@ -457,7 +484,7 @@ func (v *vulkanBackend) zero(buf vk.Buffer, size int) error {
 	if err := vkErr("submit fill", vk.QueueSubmit(v.queue, 1, []vk.SubmitInfo{{SType: vk.StructureTypeSubmitInfo, CommandBufferCount: 1, PCommandBuffers: cmds}}, v.fence)); err != nil {
 		return err
 	}
-	v.pending = true
+	v.pending, v.pendingProgram = true, -1
 	return v.Wait()
 }
 
@@ -584,9 +611,33 @@ func (v *vulkanBackend) Record(steps []Dispatch) (Program, error) {
 		}
 		vk.UpdateDescriptorSets(v.device, uint32(len(writes)), writes, 0, nil)
 	}
+	if v.timestampPeriod > 0 {
+		p.steps = len(steps)
+		var pool vk.QueryPool
+		if err := vkErr("create query pool", vk.CreateQueryPool(v.device, &vk.QueryPoolCreateInfo{
+			SType: vk.StructureTypeQueryPoolCreateInfo, QueryType: vk.QueryTypeTimestamp, QueryCount: uint32(len(steps) + 1),
+		}, nil, &pool)); err != nil {
+			return fail(err)
+		}
+		p.queries, p.stamps = pool, make([]uint64, len(steps)+1)
+	}
 	if err := vkErr("begin command buffer", vk.BeginCommandBuffer(p.cmd, &vk.CommandBufferBeginInfo{SType: vk.StructureTypeCommandBufferBeginInfo})); err != nil {
 		return fail(err)
 	}
+	stamp := func(i int, stage vk.PipelineStageFlagBits) {
+		if p.queries != vk.NullQueryPool {
+			vk.CmdWriteTimestamp(p.cmd, stage, p.queries, uint32(i))
+		}
+	}
+	if p.queries != vk.NullQueryPool {
+		vk.CmdResetQueryPool(p.cmd, p.queries, 0, uint32(len(steps)+1))
+	}
+	// A run may read what the run before it wrote (the hit kernel keeps
+	// its results on the device): it starts after the previous one's
+	// writes, whatever the queue would otherwise overlap.
+	barrier(p.cmd, vk.PipelineStageComputeShaderBit|vk.PipelineStageTransferBit, vk.AccessShaderWriteBit|vk.AccessTransferWriteBit,
+		vk.PipelineStageComputeShaderBit|vk.PipelineStageTransferBit, vk.AccessShaderReadBit|vk.AccessShaderWriteBit|vk.AccessTransferReadBit)
+	stamp(0, vk.PipelineStageTopOfPipeBit)
 	// Kernel steps are independent (Program's contract): no barrier
 	// between them, so the device may overlap them. Before the first copy
 	// after kernels, their writes must be done and visible to transfers.
@@ -599,6 +650,7 @@ func (v *vulkanBackend) Record(steps []Dispatch) (Program, error) {
 			}
 			vk.CmdCopyBuffer(p.cmd, v.buffers[s.CopyFrom.id].buffer, v.buffers[s.CopyTo.id].buffer, 1,
 				[]vk.BufferCopy{{SrcOffset: 0, DstOffset: 0, Size: vk.DeviceSize(s.CopyBytes)}})
+			stamp(i+1, vk.PipelineStageBottomOfPipeBit)
 			continue
 		}
 		if copying {
@@ -614,6 +666,7 @@ func (v *vulkanBackend) Record(steps []Dispatch) (Program, error) {
 		} else {
 			vk.CmdDispatch(p.cmd, s.Groups, 1, 1)
 		}
+		stamp(i+1, vk.PipelineStageBottomOfPipeBit)
 	}
 	// What the copies (and kernels) wrote must be visible to the host once
 	// the fence signals.
@@ -632,6 +685,9 @@ func barrier(cmd vk.CommandBuffer, srcStage vk.PipelineStageFlagBits, src vk.Acc
 }
 
 func (v *vulkanBackend) releaseProgram(p *vkProgram) {
+	if p.queries != vk.NullQueryPool {
+		vk.DestroyQueryPool(v.device, p.queries, nil)
+	}
 	for i := range p.sets {
 		if p.sets[i] != vk.NullDescriptorSet {
 			vk.FreeDescriptorSets(v.device, v.descPool, 1, &p.sets[i])
@@ -669,7 +725,7 @@ func (v *vulkanBackend) Submit(p Program) error {
 	if err := vkErr("submit", vk.QueueSubmit(v.queue, 1, v.submit, v.fence)); err != nil {
 		return err
 	}
-	v.pending = true
+	v.pending, v.pendingProgram = true, p.id
 	v.stats.Submits++
 	return nil
 }
@@ -682,7 +738,40 @@ func (v *vulkanBackend) Wait() error {
 		return nil
 	}
 	v.pending = false
-	return vkErr("wait for fence", vk.WaitForFences(v.device, 1, v.fences, vk.True, uint64(submitTimeout)))
+	if err := vkErr("wait for fence", vk.WaitForFences(v.device, 1, v.fences, vk.True, uint64(submitTimeout))); err != nil {
+		return err
+	}
+	if id := v.pendingProgram; id >= 0 && id < len(v.programs) && v.programs[id].live {
+		v.readTimes(&v.programs[id])
+	}
+	return nil
+}
+
+// readTimes turns a finished program's timestamps into step durations.
+func (v *vulkanBackend) readTimes(p *vkProgram) {
+	if p.queries == vk.NullQueryPool {
+		return
+	}
+	var pin runtime.Pinner
+	defer pin.Unpin()
+	pin.Pin(&p.stamps[0])
+	r := vk.GetQueryPoolResults(v.device, p.queries, 0, uint32(len(p.stamps)), uint(8*len(p.stamps)), unsafe.Pointer(&p.stamps[0]), 8,
+		vk.QueryResultFlags(vk.QueryResult64Bit|vk.QueryResultWaitBit))
+	if r != vk.Success {
+		return
+	}
+	p.times = resize(p.times, p.steps)
+	for i := range p.times {
+		p.times[i] = time.Duration(float64(p.stamps[i+1]-p.stamps[i]) * v.timestampPeriod)
+	}
+}
+
+// StepTimes implements Timer.
+func (v *vulkanBackend) StepTimes(p Program) []time.Duration {
+	if p.id < 0 || p.id >= len(v.programs) || !v.programs[p.id].live {
+		return nil
+	}
+	return v.programs[p.id].times
 }
 
 func (v *vulkanBackend) Stats() Stats { return v.stats }
