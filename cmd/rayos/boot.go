@@ -87,7 +87,7 @@ Every input fed into the world can be recorded (--record) and replayed
 	f.Float64Var(&o.Hz, "hz", o.Hz, "ticks per second, in [0.001, 10000]")
 	f.Uint64Var(&o.Ticks, "ticks", 0, "stop after this many ticks (0: run until SIGINT/SIGTERM)")
 	f.Uint64Var(&o.Seed, "seed", 1, "seed of the world's random number generator")
-	f.StringVar(&o.Scene, "scene", o.Scene, "scene to build the world from")
+	f.StringVar(&o.Scene, "scene", o.Scene, "scene to build the world from: datacenter, demo, desktop, overload, stress (docs/architecture.md, Scenes)")
 	f.StringVar(&journalPath, "journal", "", "feed the inputs of this journal (JSON lines) before their ticks")
 	f.StringVar(&o.RecordPath, "record", "", "record every input fed into this journal file, for rayos replay")
 	f.StringVar(&o.SnapshotPath, "snapshot", "", "write the final world (all entities and components) to this JSON file")

@@ -250,3 +250,18 @@ func TestSteadyChurnDoesNotAllocate(t *testing.T) {
 		t.Errorf("the workload system allocates %v times per tick on the stress world", allocs)
 	}
 }
+
+// BenchmarkChurn is one tick of the workload system alone, with the GPU
+// mirror's observers following the tasks that come and go.
+func BenchmarkChurn(b *testing.B) {
+	for _, name := range []string{"stress", "datacenter"} {
+		b.Run(name, func(b *testing.B) {
+			w, s, _ := alone(b, name, 1)
+			s.Tick(w)
+			b.ReportAllocs()
+			for b.Loop() {
+				s.Tick(w)
+			}
+		})
+	}
+}
