@@ -7,19 +7,33 @@ import (
 	"unsafe"
 )
 
-// cpuBackend runs the kernels' Go twins on the calling goroutine. It is the
-// reference every other backend is compared with, and the fallback when no
-// GPU is usable.
+// cpuBackend runs the kernels' Go twins, on every core: a pool of workers
+// started with the backend runs a program's kernels in chunks (pool.go),
+// with results identical to the serial twins'. It is the reference every
+// other backend is compared with, and the fallback when no GPU is usable.
 type cpuBackend struct {
 	buffers  [][]byte
 	roles    []Role
 	programs [][]Dispatch
 	stats    Stats
-	bound    [8][]byte // a step's buffers, reused so Submit does not allocate
+	pool     *pool
 }
 
-// NewCPU returns the pure-Go backend.
-func NewCPU() Backend { return &cpuBackend{} }
+// NewCPU returns the pure-Go backend, running its kernels on GOMAXPROCS
+// threads (the calling goroutine and GOMAXPROCS-1 workers).
+func NewCPU() Backend { return NewCPUWorkers(runtime.GOMAXPROCS(0)) }
+
+// NewCPUWorkers returns the pure-Go backend running its kernels on
+// threads goroutines, the caller's included: 1 (or less) runs every kernel
+// serially on the caller, as the twins do. The benchmarks compare the two.
+//
+// The workers stop on Close, or when the backend is garbage (many tests
+// and tools never close their CPU backend).
+func NewCPUWorkers(threads int) Backend {
+	c := &cpuBackend{pool: newPool(threads - 1)}
+	runtime.AddCleanup(c, func(p *pool) { p.stop() }, c.pool)
+	return c
+}
 
 func (c *cpuBackend) Info() Info {
 	return Info{Backend: "cpu", Device: fmt.Sprintf("Go %s %s/%s", runtime.Version(), runtime.GOOS, runtime.GOARCH), Type: "cpu", Memory: "host"}
@@ -103,16 +117,21 @@ func (c *cpuBackend) Submit(p Program) error {
 	if p.id < 0 || p.id >= len(c.programs) || c.programs[p.id] == nil {
 		return errors.New("gpu: submit of an unknown or released program")
 	}
-	for _, step := range c.programs[p.id] {
+	// Consecutive kernel steps are independent (Program's contract), so
+	// they run as one batch; a copy step sees every kernel before it.
+	steps := c.programs[p.id]
+	c.pool.reset() // a step whose setup panicked last time left the batch half filled
+	for i := 0; i < len(steps); i++ {
+		step := &steps[i]
 		if step.Kernel == "" {
 			copy(c.buffers[step.CopyTo.id][:step.CopyBytes], c.buffers[step.CopyFrom.id])
 			continue
 		}
 		k, _ := kernelByName(step.Kernel)
-		for i, b := range step.Buffers {
-			c.bound[i] = c.buffers[b.id]
+		c.pool.add(k, step.Buffers, c.buffers)
+		if i+1 == len(steps) || steps[i+1].Kernel == "" {
+			c.pool.run()
 		}
-		k.twin(c.bound[:len(step.Buffers)])
 	}
 	c.stats.Submits++
 	return nil
@@ -120,7 +139,13 @@ func (c *cpuBackend) Submit(p Program) error {
 
 func (c *cpuBackend) Wait() error  { return nil }
 func (c *cpuBackend) Stats() Stats { return c.stats }
-func (c *cpuBackend) Close() error { c.buffers, c.roles, c.programs = nil, nil, nil; return nil }
+
+// Close stops the workers and drops every buffer and program.
+func (c *cpuBackend) Close() error {
+	c.pool.stop()
+	c.buffers, c.roles, c.programs = nil, nil, nil
+	return nil
+}
 
 // Mapped implements Mapper.
 func (c *cpuBackend) Mapped(b Buffer) []byte {

@@ -7,43 +7,108 @@ import (
 )
 
 // kernel is one entry of the kernel table: its name in package shaders,
-// how many buffers it binds, and its CPU twin over those buffers' bytes.
+// how many buffers it binds, and its CPU twin over those buffers' bytes,
+// cut into ranges of elements so that the CPU backend's pool can run
+// disjoint ranges at once (pool.go).
 type kernel struct {
 	name     string
 	bindings int
-	twin     func(bufs [][]byte)
+	// size says how many elements a run has (rays, tasks, frame rows)
+	// and roughly what one costs, in nanoseconds: what the pool needs to
+	// decide whether and how finely to split the run.
+	size func(b [][]byte) (n, cost int)
+	// run computes the elements [lo, hi). An appending kernel appends
+	// from entry at of its list (the binding before the last) and returns
+	// how many entries it appended; the others return 0. Running [0, n)
+	// with at = the count in the last binding, then adding the result to
+	// that count, is the twin.
+	run func(b [][]byte, at, lo, hi int) int
+	// item is the size of an appended entry, 0 for a kernel that does not
+	// append. Appending kernels keep their list in binding bindings-2 and
+	// its count in the last binding (a uint32), as the shaders' atomicAdd
+	// does: the caller zeroes it before the run.
+	item int
 }
+
+// Rough costs per unit of work, measured on the development machine (a
+// 2-core EPYC VM) with BenchmarkKernelUnitCost: what one ray × surface
+// test, one task × device evaluation, one pixel filled and one pixel
+// blended take. They only steer chunk sizes, never results.
+const (
+	costRaySurface = 4
+	costTaskDevice = 6
+	costFill       = 1
+	costBlend      = 4
+)
 
 var kernelTable = []kernel{
-	// The appending kernels add to the count in their last buffer, as the
-	// shaders' atomicAdd does: the caller zeroes it before the run.
-	{"hit", 6, func(b [][]byte) {
-		p := view[HitParams](b[0])[0]
-		count := &view[uint32](b[5])[0]
-		changes := view[HitChange](b[4])
-		*count += uint32(HitTest(view[components.AttentionRay](b[1])[:p.RayCount], view[components.Surface](b[2])[:p.SurfaceCount],
-			view[Hit](b[3])[:p.RayCount], changes[*count:]))
-	}},
-	{"place", 6, func(b [][]byte) {
-		p := &view[PlaceParams](b[0])[0]
-		count := &view[uint32](b[5])[0]
-		actions := view[PlaceAction](b[4])
-		*count += uint32(PlaceTasks(p, view[components.ComputeTask](b[1])[:p.TaskCount], view[components.Device](b[2])[:p.DeviceCount],
-			view[uint32](b[3])[:p.TaskCount], actions[*count:]))
-	}},
-	{"compose", 6, func(b [][]byte) {
-		p := view[ComposeParams](b[0])[0]
-		Compose(p, view[components.Surface](b[1]), view[uint32](b[2]), view[Texture](b[3]), view[uint32](b[4]), view[uint32](b[5])[:p.Width*p.Height])
-	}},
+	{
+		name: "hit", bindings: 6, item: int(unsafe.Sizeof(HitChange{})),
+		size: func(b [][]byte) (int, int) {
+			p := view[HitParams](b[0])[0]
+			return int(p.RayCount), 1 + costRaySurface*int(p.SurfaceCount)
+		},
+		run: func(b [][]byte, at, lo, hi int) int {
+			p := view[HitParams](b[0])[0]
+			return hitRange(view[components.AttentionRay](b[1])[:p.RayCount], view[components.Surface](b[2])[:p.SurfaceCount],
+				view[Hit](b[3])[:p.RayCount], view[HitChange](b[4])[at:], lo, hi)
+		},
+	},
+	{
+		name: "place", bindings: 6, item: int(unsafe.Sizeof(PlaceAction{})),
+		size: func(b [][]byte) (int, int) {
+			p := &view[PlaceParams](b[0])[0]
+			// An upper bound: placed tasks outside the rebalance window and
+			// tasks that fit nowhere cost next to nothing.
+			return int(p.TaskCount), 1 + costTaskDevice*int(p.DeviceCount)
+		},
+		run: func(b [][]byte, at, lo, hi int) int {
+			p := &view[PlaceParams](b[0])[0]
+			return placeRange(p, view[components.ComputeTask](b[1])[:p.TaskCount], view[components.Device](b[2])[:p.DeviceCount],
+				view[uint32](b[3])[:p.TaskCount], view[PlaceAction](b[4])[at:], lo, hi)
+		},
+	},
+	{
+		name: "compose", bindings: 6,
+		size: func(b [][]byte) (int, int) {
+			p := view[ComposeParams](b[0])[0]
+			if p.Height == 0 || p.Width == 0 {
+				return int(p.Height), 1
+			}
+			// Every pixel is filled, then blended once per surface over it:
+			// the clipped rectangles' area, which costs a walk over the draw
+			// order, far less than one band.
+			blended := 0
+			surfaces, order, textures := view[components.Surface](b[1]), view[uint32](b[2]), view[Texture](b[3])
+			for _, slot := range order[:min(int(p.Count), len(order))] {
+				if int(slot) >= len(surfaces) || int(slot) >= len(textures) || textures[slot].Width == 0 || textures[slot].Height == 0 {
+					continue
+				}
+				r := surfaces[slot].Rect
+				w := int(min(r.X+r.W, int32(p.Width))) - int(max(r.X, 0))
+				h := int(min(r.Y+r.H, int32(p.Height))) - int(max(r.Y, 0))
+				if w > 0 && h > 0 {
+					blended += w * h
+				}
+			}
+			return int(p.Height), 1 + (costFill*int(p.Width)*int(p.Height)+costBlend*blended)/int(p.Height)
+		},
+		run: func(b [][]byte, _, lo, hi int) int {
+			p := view[ComposeParams](b[0])[0]
+			composeRows(p, view[components.Surface](b[1]), view[uint32](b[2]), view[Texture](b[3]), view[uint32](b[4]),
+				view[uint32](b[5])[:p.Width*p.Height], int32(lo), int32(hi))
+			return 0
+		},
+	},
 }
 
-func kernelByName(name string) (kernel, bool) {
-	for _, k := range kernelTable {
-		if k.name == name {
-			return k, true
+func kernelByName(name string) (*kernel, bool) {
+	for i := range kernelTable {
+		if kernelTable[i].name == name {
+			return &kernelTable[i], true
 		}
 	}
-	return kernel{}, false
+	return nil, false
 }
 
 // view reinterprets a byte buffer as a slice of T. Buffers are allocated

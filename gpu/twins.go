@@ -42,8 +42,17 @@ type HitChange struct {
 // appended to changes (in ray order here; in any order on a GPU), and the
 // number appended is returned.
 func HitTest(rays []components.AttentionRay, surfaces []components.Surface, hits []Hit, changes []HitChange) int {
+	return hitRange(rays, surfaces, hits, changes, 0, len(rays))
+}
+
+// hitRange is HitTest over the rays [lo, hi) only: it updates hits[lo:hi]
+// and appends their changes from changes[0], in ray order, returning how
+// many. HitTest is the range of every ray; the CPU backend's pool runs
+// disjoint ranges at once and concatenates their changes in range order,
+// which is exactly HitTest's list.
+func hitRange(rays []components.AttentionRay, surfaces []components.Surface, hits []Hit, changes []HitChange, lo, hi int) int {
 	n := 0
-	for r := range rays {
+	for r := lo; r < hi; r++ {
 		ray := &rays[r]
 		best, bestT := int32(-1), float32(0)
 		if ray.Weight != 0 {
@@ -230,8 +239,15 @@ func PlacementTerms(w Weights, task *components.ComputeTask, dev *components.Dev
 // Gain (or whose device no longer takes it). The first of equal costs
 // wins. Actions come in task order here, in any order on a GPU.
 func PlaceTasks(p *PlaceParams, tasks []components.ComputeTask, devices []components.Device, current []uint32, actions []PlaceAction) int {
+	return placeRange(p, tasks, devices, current, actions, 0, len(tasks))
+}
+
+// placeRange is PlaceTasks over the tasks [lo, hi) only, appending their
+// decisions from actions[0], in task order; like hitRange, disjoint ranges
+// concatenated in order are PlaceTasks's list.
+func placeRange(p *PlaceParams, tasks []components.ComputeTask, devices []components.Device, current []uint32, actions []PlaceAction, lo, hi int) int {
 	n := 0
-	for t := range tasks {
+	for t := lo; t < hi; t++ {
 		cur := current[t]
 		if cur != 0 && (p.RebalanceStride == 0 || uint32(t)%p.RebalanceStride != p.RebalancePhase) {
 			continue
@@ -315,10 +331,19 @@ func Blend(src, dst uint32) uint32 {
 // same blends in the same order with the same integer arithmetic, so the
 // results are identical.
 func Compose(p ComposeParams, surfaces []components.Surface, order []uint32, textures []Texture, texels []uint32, frame []uint32) {
+	composeRows(p, surfaces, order, textures, texels, frame, 0, int32(p.Height))
+}
+
+// composeRows is Compose for the frame's rows [top, bottom) only: their
+// background, then every surface clipped to them, in order. Each pixel
+// gets the same blends in the same order as in Compose, so bands composed
+// at the same time (the CPU backend's pool) make the same frame.
+func composeRows(p ComposeParams, surfaces []components.Surface, order []uint32, textures []Texture, texels []uint32, frame []uint32, top, bottom int32) {
 	width, height := int32(p.Width), int32(p.Height)
 	frame = frame[:width*height]
-	for i := range frame {
-		frame[i] = p.Background
+	band := frame[top*width : bottom*width]
+	for i := range band {
+		band[i] = p.Background
 	}
 	for _, slot := range order[:p.Count] {
 		r := surfaces[slot].Rect
@@ -326,8 +351,8 @@ func Compose(p ComposeParams, surfaces []components.Surface, order []uint32, tex
 		if tex.Width == 0 || tex.Height == 0 {
 			continue
 		}
-		x0, y0 := max(r.X, 0), max(r.Y, 0)
-		x1, y1 := min(r.X+r.W, width), min(r.Y+r.H, height)
+		x0, y0 := max(r.X, 0), max(r.Y, top)
+		x1, y1 := min(r.X+r.W, width), min(r.Y+r.H, bottom)
 		for y := y0; y < y1; y++ {
 			ty := uint32(y-r.Y) * tex.Height / uint32(r.H)
 			row := texels[tex.Offset+ty*tex.Width : tex.Offset+(ty+1)*tex.Width]

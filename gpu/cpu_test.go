@@ -1,0 +1,401 @@
+package gpu_test
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"slices"
+	"testing"
+	"time"
+	"unsafe"
+
+	"github.com/rayos/engine/components"
+	"github.com/rayos/engine/gpu"
+)
+
+// kcase is one kernel step with its buffers' contents before the run and,
+// from the serial twin, after it.
+type kcase struct {
+	name   string
+	kernel string
+	data   [][]byte   // each binding before the run
+	roles  []gpu.Role // each binding's role
+	want   [][]byte   // each binding after the twin; nil: not compared
+	item   int        // an appending kernel's entry size (list: binding 4, count: 5)
+}
+
+// hitCase is nRays rays against nSurfaces surfaces with a prior state that
+// is partly right, so that some rays change and some do not. The count
+// starts at at; the list has room for every ray after it when room is
+// set, and exactly nRays entries otherwise.
+func hitCase(r *rand.Rand, nRays, nSurfaces, at int, room bool) kcase {
+	surfaces := randomSurfaces(r, nSurfaces)
+	rays := make([]components.AttentionRay, nRays)
+	for i := range rays {
+		rays[i] = components.AttentionRay{Origin: components.Vec3{float32(r.NormFloat64() * 0.3), 1.6, 0}, Direction: unit(r), Weight: float32(r.IntN(3)) / 2}
+		if r.IntN(4) > 0 { // mostly looking ahead, at the surfaces
+			d := components.Vec3{float32(r.NormFloat64() * 0.5), float32(r.NormFloat64() * 0.3), -1}
+			n := float32(math.Sqrt(float64(d[0]*d[0] + d[1]*d[1] + 1)))
+			rays[i].Direction = components.Vec3{d[0] / n, d[1] / n, d[2] / n}
+		}
+	}
+	prior := make([]gpu.Hit, nRays)
+	gpu.HitTest(rays, surfaces, prior, make([]gpu.HitChange, nRays))
+	for i := range prior {
+		switch r.IntN(4) {
+		case 0:
+			prior[i] = gpu.Hit{}
+		case 1:
+			prior[i].Index++
+		}
+	}
+	listLen := nRays
+	if room {
+		listLen += at
+	}
+	params := []gpu.HitParams{{RayCount: uint32(nRays), SurfaceCount: uint32(nSurfaces)}}
+	hits := slices.Clone(prior)
+	changes := make([]gpu.HitChange, listLen)
+	count := []uint32{uint32(at)}
+	count[0] += uint32(gpu.HitTest(rays, surfaces, hits, changes[at:]))
+	return kcase{
+		name: fmt.Sprintf("hit/%d×%d/at=%d/room=%t", nRays, nSurfaces, at, room), kernel: "hit",
+		data:  [][]byte{gpu.Bytes(params), gpu.Bytes(rays), gpu.Bytes(surfaces), gpu.Bytes(prior), make([]byte, listLen*16), gpu.Bytes([]uint32{uint32(at)})},
+		roles: []gpu.Role{gpu.RoleUpload, gpu.RoleUpload, gpu.RoleUpload, gpu.RoleUpload, gpu.RoleDevice, gpu.RoleUpload},
+		want:  [][]byte{nil, nil, nil, gpu.Bytes(hits), gpu.Bytes(changes), gpu.Bytes(count)},
+		item:  int(unsafe.Sizeof(gpu.HitChange{})),
+	}
+}
+
+// Placement inputs, in three modes:
+//   - mixed: the parity test's world (random capacities and classes, half
+//     the tasks placed, a rebalance window of a third);
+//   - unplaced: every task unplaced and fitting somewhere, so every task
+//     is evaluated against every device and appends a decision (the worst
+//     case of the stress world's first tick);
+//   - rolling: every task placed, a rebalance window of 1/60 (a steady
+//     tick of the stress world).
+func placeCase(r *rand.Rand, nTasks, nDevices int, mode string) kcase {
+	w := gpu.Weights{Locality: 1, Load: 4, Thermal: 2, Energy: 0.5, Priority: 1}
+	devices := make([]components.Device, nDevices)
+	for i := range devices {
+		devices[i] = components.Device{
+			Position: components.Vec3{float32(r.Float64()*20 - 10), float32(r.Float64() * 4), float32(-r.Float64() * 20)},
+			Capacity: float32(10 + r.IntN(200)), Load: float32(r.IntN(100)), Temperature: float32(30 + r.IntN(60)),
+			EnergyCost: float32(r.Float64() * 2), Kind: uint32(r.IntN(3)),
+		}
+		if mode != "mixed" {
+			devices[i].Capacity = float32(1e6 + r.IntN(1e6))
+		}
+		devices[i].Load = min(devices[i].Load, devices[i].Capacity)
+	}
+	tasks := make([]components.ComputeTask, nTasks)
+	current := make([]uint32, nTasks)
+	for i := range tasks {
+		tasks[i] = components.ComputeTask{
+			Affinity: components.Vec3{float32(r.Float64()*20 - 10), float32(r.Float64() * 4), float32(-r.Float64() * 20)},
+			Demand:   float32(1 + r.IntN(30)), Priority: float32(r.IntN(4)),
+		}
+		switch mode {
+		case "mixed":
+			if r.IntN(5) == 0 {
+				tasks[i].Class = uint32(1 + r.IntN(7))
+			}
+			if r.IntN(2) == 0 {
+				current[i] = uint32(r.IntN(nDevices + 1))
+			}
+		case "rolling":
+			current[i] = uint32(1 + r.IntN(nDevices))
+		}
+	}
+	params := []gpu.PlaceParams{{TaskCount: uint32(nTasks), DeviceCount: uint32(nDevices), Weights: w, Gain: 0.9, FitLimit: gpu.FitLimits(devices)}}
+	switch mode {
+	case "mixed":
+		params[0].RebalanceStride, params[0].RebalancePhase = 3, uint32(r.IntN(3))
+	case "rolling":
+		params[0].RebalanceStride, params[0].RebalancePhase = 60, uint32(r.IntN(60))
+	}
+	actions := make([]gpu.PlaceAction, nTasks)
+	count := []uint32{uint32(gpu.PlaceTasks(&params[0], tasks, devices, current, actions))}
+	return kcase{
+		name: fmt.Sprintf("place/%s/%d×%d", mode, nTasks, nDevices), kernel: "place",
+		data:  [][]byte{gpu.Bytes(params), gpu.Bytes(tasks), gpu.Bytes(devices), gpu.Bytes(current), make([]byte, nTasks*48), make([]byte, 4)},
+		roles: []gpu.Role{gpu.RoleUpload, gpu.RoleUpload, gpu.RoleUpload, gpu.RoleUpload, gpu.RoleDevice, gpu.RoleUpload},
+		want:  [][]byte{nil, nil, nil, nil, gpu.Bytes(actions), gpu.Bytes(count)},
+		item:  int(unsafe.Sizeof(gpu.PlaceAction{})),
+	}
+}
+
+func composeCase(r *rand.Rand, width, height, surfaces int) kcase {
+	p, s, order, textures, texels := randomCompose(r, width, height, surfaces)
+	frame := make([]uint32, width*height)
+	gpu.Compose(p, s, order, textures, texels, frame)
+	return kcase{
+		name: fmt.Sprintf("compose/%dx%d/%d", width, height, surfaces), kernel: "compose",
+		data:  [][]byte{gpu.Bytes([]gpu.ComposeParams{p}), gpu.Bytes(s), gpu.Bytes(order), gpu.Bytes(textures), gpu.Bytes(texels), make([]byte, width*height*4)},
+		roles: []gpu.Role{gpu.RoleUpload, gpu.RoleUpload, gpu.RoleUpload, gpu.RoleUpload, gpu.RoleUpload, gpu.RoleDevice},
+		want:  [][]byte{nil, nil, nil, nil, nil, gpu.Bytes(frame)},
+	}
+}
+
+// rig is kernel cases on one backend: their buffers and one program that
+// runs every case's kernel (one batch: independent steps), then copies
+// every compared buffer into a readback buffer, as the mirror's program
+// does.
+type rig struct {
+	b     gpu.Backend
+	cases []kcase
+	bufs  [][]gpu.Buffer
+	backs [][]gpu.Buffer
+	got   [][][]byte
+	prog  gpu.Program
+}
+
+func newRig(t testing.TB, b gpu.Backend, cases ...kcase) *rig {
+	t.Helper()
+	rg := &rig{b: b, cases: cases}
+	var steps, copies []gpu.Dispatch
+	for _, c := range cases {
+		bufs := make([]gpu.Buffer, len(c.data))
+		backs := make([]gpu.Buffer, len(c.data))
+		got := make([][]byte, len(c.data))
+		for i, d := range c.data {
+			var err error
+			if bufs[i], err = b.NewBuffer(max(16, len(d)), c.roles[i]); err != nil {
+				t.Fatal(err)
+			}
+			if c.want[i] != nil {
+				if backs[i], err = b.NewBuffer(bufs[i].Size(), gpu.RoleReadback); err != nil {
+					t.Fatal(err)
+				}
+				copies = append(copies, gpu.Dispatch{CopyFrom: bufs[i], CopyTo: backs[i], CopyBytes: bufs[i].Size()})
+				got[i] = make([]byte, len(c.want[i]))
+			}
+		}
+		steps = append(steps, gpu.Dispatch{Kernel: c.kernel, Buffers: bufs, Groups: 1})
+		rg.bufs, rg.backs, rg.got = append(rg.bufs, bufs), append(rg.backs, backs), append(rg.got, got)
+	}
+	var err error
+	if rg.prog, err = b.Record(append(steps, copies...)); err != nil {
+		t.Fatal(err)
+	}
+	return rg
+}
+
+// load writes every case's upload buffers: inputs, the prior state, the
+// counts. Device buffers keep what the last run left (as on a GPU).
+func (rg *rig) load(t testing.TB) {
+	for i, c := range rg.cases {
+		for j, d := range c.data {
+			if c.roles[j] == gpu.RoleUpload {
+				if err := rg.b.Write(rg.bufs[i][j], 0, d); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+	}
+}
+
+func (rg *rig) submit(t testing.TB) {
+	if err := errors.Join(rg.b.Submit(rg.prog), rg.b.Wait()); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// check reads every compared buffer back and compares it with the twin's,
+// byte for byte: state and frames whole, an appending kernel's count, then
+// its list up to the count (entries past it are scratch, as on a GPU).
+func (rg *rig) check(t testing.TB, label string) {
+	t.Helper()
+	for i, c := range rg.cases {
+		for j, want := range c.want {
+			if want == nil {
+				continue
+			}
+			got := rg.got[i][j]
+			if err := rg.b.Read(rg.backs[i][j], 0, got); err != nil {
+				t.Fatal(err)
+			}
+			if c.item > 0 && j == 4 {
+				n := int(*(*uint32)(unsafe.Pointer(&c.want[5][0])))
+				got, want = got[:n*c.item], want[:n*c.item]
+			}
+			if !bytes.Equal(got, want) {
+				at := 0
+				for at < len(got) && got[at] == want[at] {
+					at++
+				}
+				t.Errorf("%s, %s: binding %d differs from the serial twin first at byte %d of %d", label, c.name, j, at, len(want))
+			}
+		}
+	}
+}
+
+// The pooled CPU backend computes what the serial twins compute, bit for
+// bit — the appending kernels' lists in the same order with the same
+// counts — at sizes below the threshold (one chunk: the twin) and above
+// it (many chunks), one kernel at a time and all three in one batch, on
+// this machine's thread count and on more threads than cores.
+func TestPooledCPUMatchesSerialTwins(t *testing.T) {
+	r := rand.New(rand.NewPCG(11, 12))
+	small := []kcase{
+		hitCase(r, 100, 16, 0, true),
+		placeCase(r, 200, 8, "mixed"),
+		composeCase(r, 32, 24, 2),
+	}
+	large := []kcase{
+		hitCase(r, 3000, 64, 0, true),
+		hitCase(r, 3000, 64, 17, true),  // appending after entries already there
+		hitCase(r, 3000, 64, 17, false), // no room to split: one chunk
+		placeCase(r, 4000, 32, "mixed"),
+		placeCase(r, 20000, 64, "unplaced"),
+		placeCase(r, 20000, 64, "rolling"),
+		composeCase(r, 640, 360, 16),
+		composeCase(r, 333, 777, 40), // rows that do not divide evenly
+	}
+	for _, c := range small {
+		if c.kernel != "compose" && bytes.Equal(c.want[5], make([]byte, 4)) {
+			t.Fatalf("%s: the twin appended nothing; inputs do not test the list", c.name)
+		}
+	}
+	for _, threads := range []int{0, 5} {
+		b := gpu.NewCPU()
+		if threads > 0 {
+			b = gpu.NewCPUWorkers(threads)
+		}
+		label := fmt.Sprintf("%d workers", gpu.PoolWorkers(b))
+		for _, set := range [][]kcase{small, large} {
+			for _, c := range set {
+				rg := newRig(t, b, c)
+				for run := range 2 { // the second run starts from the first's device buffers
+					rg.load(t)
+					rg.submit(t)
+					rg.check(t, fmt.Sprintf("%s run %d", label, run))
+				}
+				chunks := gpu.LastBatchChunks(b)
+				split := gpu.PoolWorkers(b) > 0 && c.name != "hit/3000×64/at=17/room=false" && len(set) == len(large)
+				if !split && chunks != 1 || split && chunks < 2 {
+					t.Errorf("%s, %s: %d chunks (below the threshold, or with no room to split, want 1; above it, more)", label, c.name, chunks)
+				}
+			}
+			// All in one batch: the kernels' chunks run side by side.
+			rg := newRig(t, b, set...)
+			rg.load(t)
+			rg.submit(t)
+			rg.check(t, label+", one batch")
+		}
+		b.Close()
+	}
+}
+
+// A tick on the pooled backend starts no goroutine and allocates nothing:
+// the workers started with the backend, the batch's storage is reused.
+func TestPooledSubmitStartsNoGoroutineAndDoesNotAllocate(t *testing.T) {
+	r := rand.New(rand.NewPCG(13, 14))
+	b := gpu.NewCPUWorkers(4)
+	if gpu.LiveWorkers(b) != 3 {
+		t.Fatalf("%d workers running, want 3", gpu.LiveWorkers(b))
+	}
+	rg := newRig(t, b, hitCase(r, 3000, 64, 0, true), placeCase(r, 8000, 32, "unplaced"), composeCase(r, 320, 240, 8))
+	rg.load(t)
+	rg.submit(t)
+	started := gpu.WorkersStarted()
+	if allocs := testing.AllocsPerRun(100, func() { rg.load(t); rg.submit(t) }); allocs != 0 {
+		t.Errorf("a pooled submit allocates %v times", allocs)
+	}
+	if gpu.LastBatchChunks(b) < 2 {
+		t.Fatal("the batch ran serially: the test does not exercise the pool")
+	}
+	if n := gpu.WorkersStarted() - started; n != 0 {
+		t.Errorf("%d worker goroutines started by 101 submits", n)
+	}
+	if gpu.LiveWorkers(b) != 3 {
+		t.Errorf("%d workers running after the submits, want 3", gpu.LiveWorkers(b))
+	}
+	rg.check(t, "after 101 submits")
+	b.Close()
+	if gpu.LiveWorkers(b) != 0 {
+		t.Errorf("%d workers running after Close", gpu.LiveWorkers(b))
+	}
+}
+
+// A kernel that reads past its buffers panics in Submit, on the caller, as
+// the serial twin does — even when a worker ran the failing chunk — and
+// the backend keeps working.
+func TestPooledKernelPanicReachesTheCaller(t *testing.T) {
+	r := rand.New(rand.NewPCG(15, 16))
+	b := gpu.NewCPUWorkers(4)
+	defer b.Close()
+	bad := composeCase(r, 640, 360, 16)
+	bad.data[4] = bad.data[4][:16] // texels cut short: most bands index past them
+	bad.want[5] = nil
+	rg := newRig(t, b, bad)
+	rg.load(t)
+	func() {
+		defer func() {
+			if v := recover(); v == nil {
+				t.Error("a kernel reading past its texels did not panic")
+			}
+		}()
+		_ = b.Submit(rg.prog)
+	}()
+	if gpu.LiveWorkers(b) != 3 {
+		t.Errorf("%d workers running after a kernel panicked, want 3", gpu.LiveWorkers(b))
+	}
+	good := newRig(t, b, hitCase(r, 3000, 64, 0, true), composeCase(r, 640, 360, 16))
+	good.load(t)
+	good.submit(t)
+	good.check(t, "after a panic")
+}
+
+// The CPU backend's kernels serial (one thread: the twins) and pooled (all
+// of GOMAXPROCS), at the stress world's sizes. Each iteration runs both on
+// the same inputs, one after the other, so that a machine shared with
+// other work slows both alike; serial-ms and pooled-ms are the times of
+// one run (submit to wait; loading the inputs is not timed) and speedup
+// their ratio. ns/op is the two together.
+func BenchmarkCPUPool(b *testing.B) {
+	r := rand.New(rand.NewPCG(17, 18))
+	hit := hitCase(r, 10_000, 256, 0, true)
+	unplaced := placeCase(r, 100_000, 64, "unplaced")
+	rolling := placeCase(r, 100_000, 64, "rolling")
+	compose := composeCase(r, 1920, 1080, 256)
+	for _, bc := range []struct {
+		name  string
+		cases []kcase
+	}{
+		{"hit/rays=10000,surfaces=256", []kcase{hit}},
+		{"place/unplaced,tasks=100000,devices=64", []kcase{unplaced}},
+		{"place/rolling,tasks=100000,devices=64", []kcase{rolling}},
+		{"compose/1920x1080,surfaces=256", []kcase{compose}},
+		// A stress tick's program: hit, a rolling placement and a compose
+		// in one batch.
+		{"tick/hit+rolling+compose", []kcase{hit, rolling, compose}},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			serial, pooled := gpu.NewCPUWorkers(1), gpu.NewCPU()
+			defer serial.Close()
+			defer pooled.Close()
+			rs, rp := newRig(b, serial, bc.cases...), newRig(b, pooled, bc.cases...)
+			var ts, tp time.Duration
+			for b.Loop() {
+				rs.load(b)
+				t0 := time.Now()
+				rs.submit(b)
+				ts += time.Since(t0)
+				rp.load(b)
+				t0 = time.Now()
+				rp.submit(b)
+				tp += time.Since(t0)
+			}
+			rs.check(b, "serial")
+			rp.check(b, "pooled")
+			b.ReportMetric(float64(ts.Microseconds())/1e3/float64(b.N), "serial-ms")
+			b.ReportMetric(float64(tp.Microseconds())/1e3/float64(b.N), "pooled-ms")
+			b.ReportMetric(float64(ts)/float64(tp), "speedup")
+			b.ReportMetric(float64(gpu.PoolWorkers(pooled)+1), "threads")
+		})
+	}
+}
