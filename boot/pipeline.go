@@ -23,13 +23,13 @@ import (
 
 // Pipeline returns a fresh instance of every tick system, in run order.
 // The order is the design's: input → attention → intent resolution →
-// host requests → policy gating → effects → host ACKs → spatial scheduling → composition →
-// GPU sync. gpu-collect sits right after input so that the GPU's results
-// from the previous tick are readable by every system after it.
+// host requests → policy gating → effects → host ACKs → workload churn →
+// spatial scheduling → composition → GPU sync. gpu-submit, last, collects
+// the GPU run of the previous tick (it ran on the device while this tick's
+// systems ran on the CPU) and starts the next one.
 func Pipeline() []world.System {
 	return []world.System{
 		input.New(),
-		gpusync.NewCollect(),
 		attention.NewDecay(),
 		attention.New(),
 		intent.New(),

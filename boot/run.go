@@ -165,6 +165,9 @@ type runtime struct {
 	registryData         *guests.Registry
 	guestSpecs           []scene.GuestSpec
 	autostart            []string
+	// backend runs the kernels, opened before anything else (Run).
+	backend    gpu.Backend
+	backendWhy string
 	// deferAutostart holds the autostart intents until the hypervisor,
 	// unavailable at boot, is first reconciled.
 	deferAutostart bool
@@ -182,6 +185,15 @@ func Run(o Options) (err error) {
 	if rt.log == nil {
 		rt.log = slog.Default()
 	}
+	// The compute device first: --gpu vulkan without a usable device is
+	// refused before anything in RAYOS_DATA is written or announced (it
+	// would otherwise count as a failed boot of the entry).
+	backend, why, err := gpu.Open(o.GPU, rt.log)
+	if err != nil {
+		return err
+	}
+	defer backend.Close()
+	rt.backend, rt.backendWhy = backend, why
 	stdout, flush := rt.stdoutSink(o.Stdout) // never blocks the tick; boot/sinks.go
 	defer flush()
 	rt.bus = marker.NewBus(stdout)
@@ -255,13 +267,9 @@ func (rt *runtime) recoverCrash(err *error) {
 // boot and a replay from the world marker on.
 func (rt *runtime) run() (err error) {
 	o := rt.o
-	backend, why, err := gpu.Open(o.GPU, rt.log)
-	if err != nil {
-		return err
-	}
-	rt.closers = append(rt.closers, func() { backend.Close() })
+	backend := rt.backend
 	info := backend.Info()
-	rt.bus.Emit(marker.Boot("gpu", fmt.Sprintf("backend=%s type=%s device=%q memory=%q why=%q", info.Backend, info.Type, info.Device, info.Memory, why)))
+	rt.bus.Emit(marker.Boot("gpu", fmt.Sprintf("backend=%s type=%s device=%q memory=%q why=%q", info.Backend, info.Type, info.Device, info.Memory, rt.backendWhy)))
 
 	w := world.New(world.Config{Seed: o.Seed, Hz: o.Hz, Scene: o.Scene}, rt.bus)
 	w.Logger = rt.log

@@ -23,10 +23,12 @@ type MirrorConfig struct {
 
 // Mirror is a world's GPU residency: a Column per mirrored component, the
 // kernels' other buffers, one program that runs every kernel, and the
-// results of its last run. It lives in the world as a resource; the
-// gpu-submit system calls Submit at the end of a tick and gpu-collect calls
-// Collect at the start of the next, so the device works between ticks and
-// systems read results one tick old.
+// results of its last collected run. It lives in the world as a resource;
+// the gpu-submit system calls Submit at the end of each tick, which first
+// collects the run started at the end of the previous tick — the device
+// worked on it while this tick's systems ran — then starts the next.
+// Systems read results computed from the world two ticks back
+// (ResultsTick).
 type Mirror struct {
 	Backend  Backend
 	Surfaces *Column[components.Surface]
@@ -47,6 +49,10 @@ type Mirror struct {
 	PlaceRequested, ComposeRequested bool
 	RebalanceStride, RebalancePhase  uint32
 	PlaceGain                        float32
+	// RunTick is the tick whose world the next Submit uploads (gpu-submit
+	// sets it), so that results can say which world they were computed
+	// from.
+	RunTick uint64
 
 	// Per-kernel buffers besides the columns, and the host arrays that
 	// feed or receive them.
@@ -75,15 +81,18 @@ type Mirror struct {
 	program                                                    Program
 	recorded                                                   bool
 	inFlight, placeInFlight, composeInFlight, everComposed     bool
+	// flightTick is the RunTick of the run in flight; resultsTick that of
+	// the run last collected.
+	flightTick, resultsTick uint64
 
 	// Results of the last collected run, with the slot generations and
 	// slot owners they were computed for.
-	hitGens, choiceGens []uint32
-	hitSurfaces         []ecs.Entity
-	choiceTasks         []ecs.Entity
-	choiceDevices       []ecs.Entity
-	decisions           []Decision
-	devices             *ecs.Map[components.Device]
+	// flight is the world as the run in flight saw it; result as the run
+	// last collected saw it, which is what HitOf and Decisions answer
+	// from. Collect swaps them.
+	flight, result runView
+	decisions      []Decision
+	devices        *ecs.Map[components.Device]
 
 	stats MirrorStats
 	// params are the kernels' parameter blocks, kept here so that writing
@@ -98,6 +107,13 @@ type Mirror struct {
 		// counts receives the lengths of the compact lists a run appended.
 		counts [2]uint32
 	}
+}
+
+// runView is what a run's results refer to: the slot generations and
+// slot owners of the world it was submitted with.
+type runView struct {
+	hitGens, choiceGens                     []uint32
+	hitSurfaces, choiceTasks, choiceDevices []ecs.Entity
 }
 
 // MirrorStats is what the last Submit moved.
@@ -318,8 +334,9 @@ func (m *Mirror) Submit() error {
 	if err := m.writeAux(m.hitParams, Bytes(m.params.hit[:])); err != nil {
 		return err
 	}
-	m.hitGens = m.Rays.CopyGens(m.hitGens)
-	m.hitSurfaces = append(m.hitSurfaces[:0], m.Surfaces.entities...)
+	f := &m.flight
+	f.hitGens = m.Rays.CopyGens(f.hitGens)
+	f.hitSurfaces = append(f.hitSurfaces[:0], m.Surfaces.entities...)
 
 	place := &m.params.place[0]
 	*place = PlaceParams{Weights: m.cfg.Weights, Gain: m.PlaceGain}
@@ -345,9 +362,9 @@ func (m *Mirror) Submit() error {
 		if err := m.writeAux(m.current, Bytes(m.hostCurrent)); err != nil {
 			return err
 		}
-		m.choiceGens = m.Tasks.CopyGens(m.choiceGens)
-		m.choiceTasks = append(m.choiceTasks[:0], m.Tasks.entities...)
-		m.choiceDevices = append(m.choiceDevices[:0], m.Devices.entities...)
+		f.choiceGens = m.Tasks.CopyGens(f.choiceGens)
+		f.choiceTasks = append(f.choiceTasks[:0], m.Tasks.entities...)
+		f.choiceDevices = append(f.choiceDevices[:0], m.Devices.entities...)
 		m.stats.Placed = true
 	}
 	if err := m.writeAux(m.placeParams, Bytes(m.params.place[:])); err != nil {
@@ -390,9 +407,14 @@ func (m *Mirror) Submit() error {
 	if err := m.Backend.Submit(m.program); err != nil {
 		return err
 	}
-	m.inFlight = true
+	m.inFlight, m.flightTick = true, m.RunTick
 	return nil
 }
+
+// ResultsTick is the tick whose world the current results (HitOf,
+// Decisions) were computed from: with gpu-submit collecting at the end of
+// the next tick, two ticks before the one that reads them.
+func (m *Mirror) ResultsTick() uint64 { return m.resultsTick }
 
 // zeroCount is what the counts of the compact lists start each run at.
 var zeroCount [1]uint32
@@ -519,7 +541,16 @@ func (m *Mirror) Collect() error {
 	if !m.inFlight {
 		return nil
 	}
-	m.inFlight = false
+	m.inFlight, m.resultsTick = false, m.flightTick
+	// The hits of this run refer to its world; placement decisions too,
+	// if it placed (otherwise the last placement's view stays).
+	m.result.hitGens, m.flight.hitGens = m.flight.hitGens, m.result.hitGens
+	m.result.hitSurfaces, m.flight.hitSurfaces = m.flight.hitSurfaces, m.result.hitSurfaces
+	if m.placeInFlight {
+		m.result.choiceGens, m.flight.choiceGens = m.flight.choiceGens, m.result.choiceGens
+		m.result.choiceTasks, m.flight.choiceTasks = m.flight.choiceTasks, m.result.choiceTasks
+		m.result.choiceDevices, m.flight.choiceDevices = m.flight.choiceDevices, m.result.choiceDevices
+	}
 	m.stats.ReadBytes = 0
 	if err := m.Backend.Wait(); err != nil {
 		return err
@@ -589,12 +620,13 @@ func (m *Mirror) decide() {
 	m.decisions = m.decisions[:0]
 	for _, a := range m.hostActions {
 		d := a.Choice.Device
-		if int(a.Task) >= len(m.choiceTasks) || d == 0 || int(d) > len(m.choiceDevices) {
+		r := &m.result
+		if int(a.Task) >= len(r.choiceTasks) || d == 0 || int(d) > len(r.choiceDevices) {
 			continue
 		}
 		terms := a.Choice
 		terms.Device = 0
-		m.decisions = append(m.decisions, Decision{Task: m.choiceTasks[a.Task], Device: m.choiceDevices[d-1], Terms: terms, Stay: a.Stay})
+		m.decisions = append(m.decisions, Decision{Task: r.choiceTasks[a.Task], Device: r.choiceDevices[d-1], Terms: terms, Stay: a.Stay})
 	}
 }
 
@@ -606,7 +638,7 @@ func (m *Mirror) Decisions() []Decision {
 	out := m.decisions[:0]
 	for _, d := range m.decisions {
 		slot, gen, ok := m.Tasks.Slot(d.Task)
-		if !ok || slot >= len(m.choiceGens) || m.choiceGens[slot] != gen {
+		if !ok || slot >= len(m.result.choiceGens) || m.result.choiceGens[slot] != gen {
 			continue
 		}
 		if _, _, ok := m.Devices.Slot(d.Device); !ok {
@@ -630,14 +662,15 @@ func resize[T any](s []T, n int) []T {
 // ray (it is new, or its slot changed hands since).
 func (m *Mirror) HitOf(ray ecs.Entity) (surface ecs.Entity, t float32, hit, ok bool) {
 	slot, gen, found := m.Rays.Slot(ray)
-	if !found || slot >= len(m.hitGens) || slot >= len(m.hostHits) || m.hitGens[slot] != gen {
+	r := &m.result
+	if !found || slot >= len(r.hitGens) || slot >= len(m.hostHits) || r.hitGens[slot] != gen {
 		return ecs.Entity{}, 0, false, false
 	}
 	h := m.hostHits[slot]
-	if h.Index < 0 || int(h.Index) >= len(m.hitSurfaces) {
+	if h.Index < 0 || int(h.Index) >= len(r.hitSurfaces) {
 		return ecs.Entity{}, 0, false, true
 	}
-	return m.hitSurfaces[h.Index], h.T, true, true
+	return r.hitSurfaces[h.Index], h.T, true, true
 }
 
 // ReadFrame copies the last composed frame (RGBA, row by row) into dst,

@@ -28,7 +28,7 @@ var bootOrder = []string{
 	`^RAYOS_BOOT:world:scene=demo seed=1 hz=1000 surfaces=4 guests=2 devices=4 tasks=32$`,
 	`^RAYOS_GUEST:linux:defined$`,
 	`^RAYOS_GUEST:windows:defined$`,
-	`^RAYOS_BOOT:systems:input,gpu-collect,attention-decay,attention,intent,host-bridge,policy,effects,host-ack,workload,schedule,compose,gpu-submit$`,
+	`^RAYOS_BOOT:systems:input,attention-decay,attention,intent,host-bridge,policy,effects,host-ack,workload,schedule,compose,gpu-submit$`,
 	`^RAYOS_BOOT:services-started:entry=normal policy=valid$`,
 	`^RAYOS_BOOT:ready:tick=0$`,
 	// The autostart guests start in the first tick, through the policy.
@@ -278,7 +278,7 @@ func TestHelpTeaches(t *testing.T) {
 		}
 	}
 	r = rayos(t, t.TempDir(), "boot", "--explain")
-	if r.code != 0 || !strings.Contains(r.stdout, " 1. input") || !strings.Contains(r.stdout, " 7. policy") || !strings.Contains(r.stdout, "12. gpu-submit") {
+	if r.code != 0 || !strings.Contains(r.stdout, " 1. input") || !strings.Contains(r.stdout, " 6. policy") || !strings.Contains(r.stdout, "12. gpu-submit") {
 		t.Errorf("--explain: exit %d\n%s", r.code, r.stdout)
 	}
 	r = rayos(t, t.TempDir(), "bench", "--ticks", "5", "--warmup", "1")

@@ -43,6 +43,9 @@ func TestGpuBenchVulkanWithoutADeviceFails(t *testing.T) {
 		if !strings.Contains(r.stderr, "--gpu vulkan: no usable Vulkan device: vulkan:") || !strings.Contains(r.stderr, "--gpu auto falls back") {
 			t.Errorf("%s: stderr does not say why, or what to do:\n%s", strings.Join(args, " "), r.stderr)
 		}
+		if _, err := os.Stat(filepath.Join(dir, "data")); err == nil {
+			t.Errorf("%s: RAYOS_DATA was written before the device was refused (a failed boot would count)", strings.Join(args, " "))
+		}
 		for _, forbidden := range []string{"backend=cpu", "RAYOS_BOOT:ready", "RayOS headless world", "{"} {
 			if strings.Contains(r.stdout, forbidden) {
 				t.Errorf("%s: ran anyway (%q on stdout):\n%s", strings.Join(args, " "), forbidden, r.stdout)
@@ -156,7 +159,7 @@ func TestGpuBenchJSONHasTheDocumentedFields(t *testing.T) {
 				t.Errorf("%s: system %v", backend, s)
 			}
 		}
-		for _, name := range []string{"input", "gpu-collect", "schedule", "gpu-submit"} {
+		for _, name := range []string{"input", "attention", "schedule", "gpu-submit"} {
 			if !names[name] {
 				t.Errorf("%s: no system %q in %v", backend, name, rep["systems"])
 			}

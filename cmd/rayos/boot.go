@@ -92,7 +92,7 @@ Every input fed into the world can be recorded (--record) and replayed
 	f.StringVar(&o.RecordPath, "record", "", "record every input fed into this journal file, for rayos replay")
 	f.StringVar(&o.SnapshotPath, "snapshot", "", "write the final world (all entities and components) to this JSON file")
 	f.StringVar(&o.FramePath, "frame", "", "write the last composed frame (1920×1080) to this PNG file")
-	f.StringVar(&o.GPU, "gpu", gpu.ModeAuto, "compute backend: auto (a real GPU through Vulkan, else the Go CPU backend), vulkan (any Vulkan device, lavapipe too), cpu")
+	f.StringVar(&o.GPU, "gpu", gpu.ModeAuto, "compute backend: auto (a real GPU through Vulkan, else the Go CPU backend), vulkan (any Vulkan device, lavapipe too; refused, exit 1, when none opens), cpu")
 	f.BoolVar(&explain, "explain", false, "print the tick pipeline, in order, and exit")
 	f.StringVar(&o.LibvirtSocket, "libvirt-socket", "", "attach the real hypervisor: libvirtd's unix socket (default: simulate guests)")
 	f.StringVar(&o.LibvirtURI, "libvirt-uri", "qemu:///system", "libvirt connection URI: qemu:///system on a real host, test:///default in CI")

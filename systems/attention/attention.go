@@ -8,8 +8,9 @@ import (
 )
 
 // System follows gaze and maintains the world's Focus. The hit test itself
-// is the GPU's hit kernel, run by gpu-submit at the end of each tick; this
-// system reads its results one tick later.
+// is the GPU's hit kernel, started by gpu-submit at the end of each tick
+// and collected at the end of the next; this system reads results
+// computed from the world two ticks back (Mirror.ResultsTick).
 type System struct {
 	mirror   *gpu.Mirror
 	inputs   *ecs.Filter1[components.Input]
@@ -28,8 +29,8 @@ func New() *System { return &System{} }
 func (s *System) Describe() world.Description {
 	return world.Description{
 		Name:    "attention",
-		Purpose: "point rays at this tick's gaze; from last tick's GPU hit test, record each ray's hit and publish the strongest as Focus",
-		Reads:   []string{"Input(gaze)", "Mirror hit results", "Surface", "Clock"},
+		Purpose: "point rays at this tick's gaze; from the GPU hit test of two ticks back, record each ray's hit and publish the strongest as Focus",
+		Reads:   []string{"Input(gaze)", "Mirror hit results (of the world two ticks back)", "Surface", "Clock"},
 		Writes:  []string{"AttentionRay", "Focus"},
 	}
 }

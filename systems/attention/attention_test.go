@@ -62,7 +62,7 @@ func TestGazeMovesFocus(t *testing.T) {
 			if _, err := gpu.Install(w.ECS, backend, gpu.DefaultMirrorConfig); err != nil {
 				t.Fatal(err)
 			}
-			sched, err := world.NewScheduler(w, input.New(), gpusync.NewCollect(), attention.NewDecay(), attention.New(), gpusync.NewSubmit())
+			sched, err := world.NewScheduler(w, input.New(), attention.NewDecay(), attention.New(), gpusync.NewSubmit())
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -76,14 +76,19 @@ func TestGazeMovesFocus(t *testing.T) {
 			}
 			look(-1.5)
 			sched.Tick(w) // tick 2: ray aimed, hit test submitted
-			sched.Tick(w) // tick 3: result read
-			if w.Focus.Surface != world.Ref(left) || w.Focus.Owner != 1 || w.Focus.Since != 3 {
+			sched.Tick(w) // tick 3: the test runs on the device meanwhile, collected at its end
+			if w.Focus.Surface != (components.EntityRef{}) {
+				t.Fatalf("focus a tick early (results are two ticks old): %+v", *w.Focus)
+			}
+			sched.Tick(w) // tick 4: result read
+			if w.Focus.Surface != world.Ref(left) || w.Focus.Owner != 1 || w.Focus.Since != 4 {
 				t.Fatalf("after looking left: %+v", *w.Focus)
 			}
 			look(1.5)
-			sched.Tick(w)
-			sched.Tick(w)
-			if w.Focus.Surface != world.Ref(right) || w.Focus.Owner != 2 || w.Focus.Since != 5 {
+			for range 3 {
+				sched.Tick(w)
+			}
+			if w.Focus.Surface != world.Ref(right) || w.Focus.Owner != 2 || w.Focus.Since != 7 {
 				t.Fatalf("after looking right: %+v", *w.Focus)
 			}
 			ray := ecs.NewFilter1[components.AttentionRay](w.ECS).Query()

@@ -20,7 +20,7 @@ func TestEverySurfaceGetsPixelsAndAppearsInTheFrame(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sched, err := world.NewScheduler(w, gpusync.NewCollect(), compose.New(), gpusync.NewSubmit())
+	sched, err := world.NewScheduler(w, compose.New(), gpusync.NewSubmit())
 	if err != nil {
 		t.Fatal(err)
 	}

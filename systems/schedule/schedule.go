@@ -67,7 +67,7 @@ func (s *System) Describe() world.Description {
 	return world.Description{
 		Name:    "schedule",
 		Purpose: "apply the place kernel's decisions where they still fit (unplaced tasks every tick, a rolling 1/60 of the placed ones); keep device loads and update temperatures",
-		Reads:   []string{"ComputeTask", "Mirror placement decisions", "Clock", "RNG"},
+		Reads:   []string{"ComputeTask", "Mirror placement decisions (of the world two ticks back)", "Clock", "RNG"},
 		Writes:  []string{"Placement", "Device.Load", "Device.Temperature", "Mirror requests"},
 	}
 }

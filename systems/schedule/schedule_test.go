@@ -23,12 +23,13 @@ func TestPlacesOnTheCheapestDeviceAndTracksLoad(t *testing.T) {
 	if _, err := gpu.Install(w.ECS, gpu.NewCPU(), gpu.DefaultMirrorConfig); err != nil {
 		t.Fatal(err)
 	}
-	sched, err := world.NewScheduler(w, gpusync.NewCollect(), schedule.New(), gpusync.NewSubmit())
+	sched, err := world.NewScheduler(w, schedule.New(), gpusync.NewSubmit())
 	if err != nil {
 		t.Fatal(err)
 	}
 	placements := ecs.NewMap1[components.Placement](w.ECS)
-	sched.Tick(w) // no choices yet: evaluation requested
+	sched.Tick(w) // no decisions yet: evaluation requested, run submitted
+	sched.Tick(w) // the run is on the device, collected at the end of the tick
 	if got := placements.Get(a).Device; got != 0 {
 		t.Fatalf("placed before any evaluation: %d", got)
 	}
@@ -42,7 +43,8 @@ func TestPlacesOnTheCheapestDeviceAndTracksLoad(t *testing.T) {
 	if got := placements.Get(huge); got.Device != 0 {
 		t.Errorf("a task that fits nowhere was placed: %+v", got)
 	}
-	sched.Tick(w) // re-evaluated against the new load
+	sched.Tick(w) // re-evaluated against the new load, two ticks on
+	sched.Tick(w)
 	if got := placements.Get(b).Device; got != far.ID() {
 		t.Errorf("second task on %d, want the far device %d", got, far.ID())
 	}
@@ -79,7 +81,7 @@ func TestLoadsFollowTasksThatLeave(t *testing.T) {
 	if _, err := gpu.Install(w.ECS, gpu.NewCPU(), gpu.DefaultMirrorConfig); err != nil {
 		t.Fatal(err)
 	}
-	sched, err := world.NewScheduler(w, gpusync.NewCollect(), schedule.New(), gpusync.NewSubmit())
+	sched, err := world.NewScheduler(w, schedule.New(), gpusync.NewSubmit())
 	if err != nil {
 		t.Fatal(err)
 	}
