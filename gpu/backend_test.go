@@ -119,3 +119,24 @@ func TestVulkanTimesTheStepsOfAProgram(t *testing.T) {
 	}
 	t.Logf("lavapipe: compose %dx%d %v, copy out %v", width, height, times[0], times[1])
 }
+
+// A program that binds a buffer beyond the device's storage-buffer range is
+// refused when it is built, naming the limit — not submitted to lose the
+// device.
+func TestVulkanRefusesAProgramBeyondTheDeviceLimits(t *testing.T) {
+	vk := backends(t)[1]
+	limit := vk.(interface{ MaxStorageRange() int }).MaxStorageRange()
+	if limit <= 0 || limit > 1<<31 {
+		t.Fatalf("maxStorageBufferRange %d", limit)
+	}
+	small, _ := vk.NewBuffer(64, gpu.RoleUpload)
+	big, err := vk.NewBuffer(limit+64, gpu.RoleDevice)
+	if err != nil {
+		t.Fatalf("a buffer of %d bytes: %v", limit+64, err)
+	}
+	defer vk.Free(big)
+	_, err = vk.Record([]gpu.Dispatch{{Kernel: "compose", Buffers: []gpu.Buffer{small, small, small, small, small, big}, Groups: 1}})
+	if err == nil || !strings.Contains(err.Error(), "maxStorageBufferRange") {
+		t.Errorf("binding %d bytes: %v", limit+64, err)
+	}
+}

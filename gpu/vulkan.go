@@ -45,6 +45,11 @@ type vulkanBackend struct {
 	// timestampPeriod is nanoseconds per timestamp tick; 0 when the
 	// compute queue cannot write timestamps.
 	timestampPeriod float64
+	// limits are the device limits a program is checked against when it
+	// is built, so that an oversized buffer or dispatch is an error that
+	// names the limit, never a lost device.
+	maxStorageRange uint32
+	maxGroups       uint32
 
 	// submit is reused so that Submit does not build its arguments anew.
 	submit []vk.SubmitInfo
@@ -181,6 +186,7 @@ func (v *vulkanBackend) open() error {
 	family := uint32(computeFamily(v.phys))
 	v.family = family
 	bestProps.Limits.Deref()
+	v.maxStorageRange, v.maxGroups = bestProps.Limits.MaxStorageBufferRange, bestProps.Limits.MaxComputeWorkGroupCount[0]
 	if computeTimestampBits(v.phys, family) > 0 {
 		v.timestampPeriod = float64(bestProps.Limits.TimestampPeriod)
 	}
@@ -392,6 +398,9 @@ func (v *vulkanBackend) buildKernel(k kernel) error {
 
 func (v *vulkanBackend) Info() Info { return v.info }
 
+// MaxStorageRange is the largest buffer a kernel may bind on this device.
+func (v *vulkanBackend) MaxStorageRange() int { return int(v.maxStorageRange) }
+
 func (v *vulkanBackend) NewBuffer(size int, role Role) (Buffer, error) {
 	if size <= 0 {
 		return Buffer{}, fmt.Errorf("gpu: buffer size %d", size)
@@ -571,6 +580,9 @@ func (v *vulkanBackend) Record(steps []Dispatch) (Program, error) {
 	if err := checkSteps(steps, v.valid); err != nil {
 		return Program{}, err
 	}
+	if err := v.checkLimits(steps); err != nil {
+		return Program{}, err
+	}
 	var pin runtime.Pinner
 	defer pin.Unpin()
 	p := vkProgram{live: true}
@@ -676,6 +688,24 @@ func (v *vulkanBackend) Record(steps []Dispatch) (Program, error) {
 	}
 	v.programs = append(v.programs, p)
 	return Program{id: len(v.programs) - 1}, nil
+}
+
+// checkLimits refuses a program the device would reject or lose itself
+// over: a storage buffer bound beyond maxStorageBufferRange, or more
+// workgroups than maxComputeWorkGroupCount.
+func (v *vulkanBackend) checkLimits(steps []Dispatch) error {
+	for i, s := range steps {
+		for j, b := range s.Buffers {
+			if v.maxStorageRange > 0 && uint64(b.size) > uint64(v.maxStorageRange) {
+				return fmt.Errorf("gpu: step %d (%s): binding %d is a %d-byte buffer; the device's maxStorageBufferRange is %d bytes",
+					i, s.Kernel, j, b.size, v.maxStorageRange)
+			}
+		}
+		if !s.Indirect.Valid() && s.Kernel != "" && v.maxGroups > 0 && s.Groups > v.maxGroups {
+			return fmt.Errorf("gpu: step %d (%s): %d workgroups; the device's maxComputeWorkGroupCount[0] is %d", i, s.Kernel, s.Groups, v.maxGroups)
+		}
+	}
+	return nil
 }
 
 func barrier(cmd vk.CommandBuffer, srcStage vk.PipelineStageFlagBits, src vk.AccessFlagBits, dstStage vk.PipelineStageFlagBits, dst vk.AccessFlagBits) {
