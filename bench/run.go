@@ -160,27 +160,22 @@ func decayVersusSlice(w *world.World) (rays int, system, slice float64) {
 	if err := d.Init(w); err != nil {
 		return rays, 0, 0
 	}
-	// The baseline starts from the world's own weights in the same order,
-	// so both loops take the same branches (weights crossing the snap-to-
-	// zero floor in random order cost mispredictions that uniform ones
-	// would not).
-	plain := make([]components.AttentionRay, n)
-	i := 0
+	// The baseline starts from the world's own rays in the same order, so
+	// both loops take the same branches (rays fading out in random order
+	// cost mispredictions that uniform ones would not).
+	plain := make([]components.AttentionRay, 0, n)
 	for q := ecs.NewFilter1[components.AttentionRay](w.ECS).Query(); q.NextTable(); {
-		for _, r := range q.GetColumns() {
-			plain[i].Weight = r.Weight
-			i++
-		}
+		plain = append(plain, q.GetColumns()...)
 	}
 	start := time.Now()
 	for range reps {
 		d.Run(w)
 	}
 	system = float64(time.Since(start).Nanoseconds()) / float64(reps*n)
-	factor := attention.DecayFactor(w.Clock.Dt)
+	fade, tick := attention.NewFade(w.Clock.Dt), uint32(w.Clock.Tick)
 	start = time.Now()
 	for range reps {
-		attention.DecayWeights(plain, factor)
+		attention.ExpireWeights(plain, tick, fade)
 	}
 	slice = float64(time.Since(start).Nanoseconds()) / float64(reps*n)
 	return rays, system, slice

@@ -31,36 +31,31 @@ func rayWorld(b *testing.B, n int) *world.World {
 	return w
 }
 
-// factor is the system's per-tick decay at the RayWorld's 60 Hz. Every
-// variant does the system's work per ray with it: decay, snap a faded
-// weight to 0, and note whether any weight changed (the system needs that
-// to mark the GPU mirror). Weights reach 0 after a few hundred iterations
-// in every variant alike, so the work stays the same across variants.
-// (The baselines once multiplied by float32(1-1e-9), which is exactly 1,
-// and skipped the change tracking the system had gained: they measured
-// less work than the system does.)
-var factor = attention.DecayFactor(time.Second / 60)
+// fade is the system's decay table at the RayWorld's 60 Hz. Every variant
+// does the system's work per ray with it at the RayWorld's tick: find the
+// weight the ray has faded to since its gaze, retire it at 0 when it has
+// faded out, and note whether any did (the system needs that to mark the
+// GPU mirror). Rays that fade out do so in the first iteration in every
+// variant alike, so the work stays the same across variants.
+var fade = attention.NewFade(time.Second / 60)
 
 // changedSink keeps the compiler from dropping the change tracking.
 var changedSink bool
 
-// rayWeights are the initial weights of RayWorld(n)'s rays in iteration
-// order, for the baselines: the same values in the same order give every
-// variant the same branches to predict. (Weights sorted by index, as the
-// baselines once had, cross the snap-to-zero floor in order and predict
-// perfectly, while the world's random ones do not: at 1M rays, where a run
-// is a few hundred iterations, that alone made the system look 1.7× the
-// baseline.)
-func rayWeights(b *testing.B, n int) []float32 {
+// rayFields are RayWorld(n)'s rays in iteration order, whole and as one
+// slice per field, for the baselines: the same values in the same order
+// give every variant the same branches to predict.
+func rayFields(b *testing.B, n int) (rays []components.AttentionRay, weights []float32, since []uint32) {
 	w := rayWorld(b, n)
-	weights := make([]float32, 0, n)
 	q := ecs.NewFilter1[components.AttentionRay](w.ECS).Query()
 	for q.NextTable() {
 		for _, r := range q.GetColumns() {
+			rays = append(rays, r)
 			weights = append(weights, r.Weight)
+			since = append(since, r.Since)
 		}
 	}
-	return weights
+	return rays, weights, since
 }
 
 func BenchmarkAttentionDecay(b *testing.B) {
@@ -80,69 +75,56 @@ func BenchmarkAttentionDecay(b *testing.B) {
 			w := rayWorld(b, n)
 			f := ecs.NewFilter1[components.AttentionRay](w.ECS).Register()
 			for b.Loop() {
-				changedSink = decayEntityByEntity(f, factor)
+				changedSink = expireEntityByEntity(f, RayWorldTick)
 			}
 			perEntity(b, n)
 		})
 		// Baseline: what a hand-written engine would keep, one dense slice
 		// per component type, run through the system's own loop body.
 		b.Run(fmt.Sprintf("slice/n=%d", n), func(b *testing.B) {
-			rays := make([]components.AttentionRay, n)
-			for i, wgt := range rayWeights(b, n) {
-				rays[i].Weight = wgt
-			}
+			rays, _, _ := rayFields(b, n)
 			for b.Loop() {
-				changedSink = attention.DecayWeights(rays, factor)
+				changedSink = attention.ExpireWeights(rays, RayWorldTick, fade)
 			}
 			perEntity(b, n)
 		})
-		// Baseline: one slice per field, touching only the weights.
+		// Baseline: one slice per field, touching only weights and ticks.
 		b.Run(fmt.Sprintf("slice-per-field/n=%d", n), func(b *testing.B) {
-			weights := rayWeights(b, n)
+			_, weights, since := rayFields(b, n)
 			for b.Loop() {
-				changedSink = decayWeightsField(weights, factor)
+				changedSink = expireFields(weights, since, RayWorldTick)
 			}
 			perEntity(b, n)
 		})
 	}
 }
 
-// decayOne is attention.DecayWeights for one weight (its floor, 1e-3, is
-// the system's minWeight).
-func decayOne(w, factor float32) float32 {
-	w *= factor
-	if w < 1e-3 {
-		w = 0
-	}
-	return w
-}
-
-// decayEntityByEntity is the system's loop through ark's per-entity
+// expireEntityByEntity is the system's loop through ark's per-entity
 // query instead of its table columns.
-func decayEntityByEntity(f *ecs.Filter1[components.AttentionRay], factor float32) bool {
+func expireEntityByEntity(f *ecs.Filter1[components.AttentionRay], tick uint32) bool {
 	changed := false
 	q := f.Query()
 	for q.Next() {
 		r := q.Get()
-		old := r.Weight
-		wgt := decayOne(old, factor)
-		r.Weight = wgt
-		changed = changed || wgt != old
+		if r.Weight != 0 && fade.Weight(r.Weight, tick-r.Since) == 0 {
+			r.Weight = 0
+			changed = true
+		}
 	}
 	return changed
 }
 
-// decayWeightsField is attention.DecayWeights over a []float32 of weights.
-// The baselines' loops are functions of their own, as the system's loop
-// is: the same loop written inline in the benchmark's closure measured up
-// to 1.6× slower here, an artefact of code layout, not of the data.
-func decayWeightsField(weights []float32, factor float32) bool {
+// expireFields is attention.ExpireWeights over one slice per field. The
+// baselines' loops are functions of their own, as the system's loop is:
+// the same loop written inline in the benchmark's closure measured up to
+// 1.6× slower here, an artefact of code layout, not of the data.
+func expireFields(weights []float32, since []uint32, tick uint32) bool {
 	changed := false
 	for i := range weights {
-		old := weights[i]
-		wgt := decayOne(old, factor)
-		weights[i] = wgt
-		changed = changed || wgt != old
+		if weights[i] != 0 && fade.Weight(weights[i], tick-since[i]) == 0 {
+			weights[i] = 0
+			changed = true
+		}
 	}
 	return changed
 }

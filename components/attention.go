@@ -1,7 +1,10 @@
 package components
 
 // AttentionRay is where one gaze source is looking, with a weight that
-// decays while no fresh gaze input refreshes it.
+// decays while no fresh gaze input refreshes it. The decay is implicit —
+// the weight now is Weight × the decay factor for the ticks since Since —
+// so a ray that is only fading does not change, and neither re-uploads
+// to the GPU nor has its hit test re-run.
 //
 // GPU-mirrored, std430, 48 bytes:
 //
@@ -13,11 +16,13 @@ package components
 //	    32  Hit        uint
 //	    36  HitT       float
 //	    40  Device     uint
-//	    44  Pad        uint
+//	    44  Since      uint
 type AttentionRay struct {
 	// Origin is the eye position in scene space (metres).
 	Origin Vec3 `json:"origin"`
-	// Weight in [0, 1]: 1 when fresh, decaying each tick; 0 means inactive.
+	// Weight in [0, 1] is the weight at tick Since (1 for a fresh gaze);
+	// the weight at a later tick decays from it (attention.Fade). 0 means
+	// inactive: the ray has faded out.
 	Weight float32 `json:"weight"`
 	// Direction is the unit view direction.
 	Direction Vec3 `json:"direction"`
@@ -30,8 +35,8 @@ type AttentionRay struct {
 	HitT float32 `json:"hit_t"`
 	// Device is the Input.Device of the gaze tracker this ray follows.
 	Device uint32 `json:"device"`
-	// Pad keeps the struct a multiple of 16 bytes.
-	Pad uint32 `json:"-"`
+	// Since is the tick at which Weight was set (truncated to 32 bits).
+	Since uint32 `json:"since"`
 }
 
 // Focus is the world resource that says what the user is attending to: the

@@ -14,7 +14,7 @@ struct Surface {
 struct AttentionRay {
     vec3 origin; float weight;
     vec3 direction; uint source;
-    uint hit; float hitT; uint device; uint pad;
+    uint hit; float hitT; uint device; uint since;
 };
 
 struct ComputeTask {

@@ -13,6 +13,7 @@ import (
 // computed from the world two ticks back (Mirror.ResultsTick).
 type System struct {
 	mirror   *gpu.Mirror
+	fade     Fade
 	inputs   *ecs.Filter1[components.Input]
 	rays     *ecs.Filter1[components.AttentionRay]
 	surfaces *ecs.Map1[components.Surface]
@@ -41,13 +42,15 @@ func (s *System) Init(w *world.World) (err error) {
 	s.rays = ecs.NewFilter1[components.AttentionRay](w.ECS).Register()
 	s.surfaces = ecs.NewMap1[components.Surface](w.ECS)
 	s.newRay = ecs.NewMap1[components.AttentionRay](w.ECS)
+	s.fade = NewFade(w.Clock.Dt)
 	s.mirror, err = gpu.MirrorOf(w.ECS, "attention")
 	return err
 }
 
 // Run implements world.System.
 func (s *System) Run(w *world.World) {
-	s.followGaze()
+	tick := uint32(w.Clock.Tick)
+	s.followGaze(tick)
 
 	var best ecs.Entity
 	var bestWeight float32
@@ -55,7 +58,8 @@ func (s *System) Run(w *world.World) {
 	for rq.Next() {
 		ray, e := rq.Get(), rq.Entity()
 		surface, t, hit, ok := s.mirror.HitOf(e)
-		if !ok || ray.Weight == 0 || !w.ECS.Alive(surface) {
+		weight := s.fade.Weight(ray.Weight, tick-ray.Since)
+		if !ok || weight == 0 || !w.ECS.Alive(surface) {
 			hit = false
 		}
 		id := uint32(0)
@@ -68,8 +72,8 @@ func (s *System) Run(w *world.World) {
 			ray.Hit, ray.HitT = id, t
 			s.mirror.Rays.Mark(e)
 		}
-		if hit && ray.Weight > bestWeight {
-			best, bestWeight = surface, ray.Weight
+		if hit && weight > bestWeight {
+			best, bestWeight = surface, weight
 		}
 	}
 
@@ -86,8 +90,9 @@ func (s *System) Run(w *world.World) {
 }
 
 // followGaze sets the ray of each gaze input's device to the new gaze at
-// full weight, creating a ray for a device seen for the first time.
-func (s *System) followGaze() {
+// full weight as of tick, creating a ray for a device seen for the first
+// time.
+func (s *System) followGaze(tick uint32) {
 	s.unpaired = s.unpaired[:0]
 	iq := s.inputs.Query()
 	for iq.Next() {
@@ -103,7 +108,7 @@ func (s *System) followGaze() {
 		ray := rq.Get()
 		for i := 0; i < len(s.unpaired); i++ {
 			if s.unpaired[i].Device == ray.Device {
-				aim(ray, &s.unpaired[i])
+				aim(ray, &s.unpaired[i], tick)
 				s.mirror.Rays.Mark(rq.Entity())
 				s.unpaired = append(s.unpaired[:i], s.unpaired[i+1:]...)
 				i--
@@ -114,14 +119,15 @@ func (s *System) followGaze() {
 	// new rays itself.
 	for i := range s.unpaired {
 		var ray components.AttentionRay
-		aim(&ray, &s.unpaired[i])
+		aim(&ray, &s.unpaired[i], tick)
 		s.newRay.NewEntity(&ray)
 	}
 }
 
-// aim points ray along a gaze input at full weight. A later gaze from the
-// same device in the same tick wins, because inputs are applied in order.
-func aim(ray *components.AttentionRay, gaze *components.Input) {
-	ray.Origin, ray.Direction, ray.Weight = gaze.Origin, gaze.Direction, 1
+// aim points ray along a gaze input at full weight as of tick. A later
+// gaze from the same device in the same tick wins, because inputs are
+// applied in order.
+func aim(ray *components.AttentionRay, gaze *components.Input, tick uint32) {
+	ray.Origin, ray.Direction, ray.Weight, ray.Since = gaze.Origin, gaze.Direction, 1, tick
 	ray.Source, ray.Device = uint32(gaze.Seq), gaze.Device
 }

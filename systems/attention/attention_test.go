@@ -23,19 +23,28 @@ func wall(cx float32, owner uint32) components.Surface {
 
 func TestDecayHalvesWeightEveryHalfLife(t *testing.T) {
 	dt := 10 * time.Millisecond
-	f := attention.DecayFactor(dt)
-	rays := []components.AttentionRay{{Weight: 1}, {Weight: 0.0011}}
-	for i := 0; i < int(attention.DecayHalfLife/dt); i++ {
-		attention.DecayWeights(rays[:1], f)
+	f := attention.NewFade(dt)
+	halfLife := uint32(attention.DecayHalfLife / dt)
+	if got := f.Weight(1, halfLife); math.Abs(float64(got)-0.5) > 1e-3 {
+		t.Errorf("after one half-life weight = %v, want 0.5", got)
 	}
-	if math.Abs(float64(rays[0].Weight)-0.5) > 1e-3 {
-		t.Errorf("after one half-life weight = %v, want 0.5", rays[0].Weight)
+	if got := f.Weight(0.8, 2*halfLife); math.Abs(float64(got)-0.2) > 1e-3 {
+		t.Errorf("0.8 after two half-lives = %v, want 0.2", got)
 	}
-	if !attention.DecayWeights(rays[1:], 0.5) || rays[1].Weight != 0 {
-		t.Errorf("faded ray kept weight %v, want it snapped to 0 and reported", rays[1].Weight)
+	if f.Weight(1, uint32(len(f))) != 0 || f.Weight(1, uint32(len(f))-1) == 0 {
+		t.Errorf("the fade table (%d ticks) does not end where a full weight fades out", len(f))
 	}
-	if attention.DecayWeights(rays[1:], 0.5) {
-		t.Error("a ray at weight 0 was reported as changed")
+	// Rays are retired only when they fade out; a ray that is merely
+	// fading does not change (and so is not uploaded again).
+	rays := []components.AttentionRay{{Weight: 1, Since: 0}, {Weight: 0.0011, Since: 0}, {Weight: 1, Since: 5}}
+	if !attention.ExpireWeights(rays, 20, f) || rays[0].Weight != 1 || rays[1].Weight != 0 || rays[2].Weight != 1 {
+		t.Errorf("after 20 ticks: %+v; want only the nearly faded ray retired", rays)
+	}
+	if attention.ExpireWeights(rays, 21, f) {
+		t.Error("a tick in which nothing faded out was reported as a change")
+	}
+	if !attention.ExpireWeights(rays, uint32(len(f))+100, f) || rays[2].Weight != 0 {
+		t.Errorf("a full weight did not fade out by the end of the table: %+v", rays)
 	}
 }
 

@@ -19,11 +19,43 @@ const DecayHalfLife = time.Second
 // so that inactive rays cost no hit tests.
 const minWeight = 1e-3
 
-// Decay ages attention rays once per tick.
+// Fade is how a ray's weight decays at one tick length: Fade[k] is the
+// factor after k ticks (2^(−k·dt / DecayHalfLife)). The table ends where a
+// full weight has faded below the floor, so any age past it is faded.
+// Weights are computed from it, never multiplied tick after tick: a ray
+// that is only fading does not change, so it neither re-uploads to the GPU
+// nor has its hit test re-run.
+type Fade []float32
+
+// NewFade computes the table for ticks of length dt.
+func NewFade(dt time.Duration) Fade {
+	step := dt.Seconds() / DecayHalfLife.Seconds()
+	var f Fade
+	for k := 0; ; k++ {
+		v := float32(math.Exp2(-float64(k) * step))
+		if v < minWeight {
+			return f
+		}
+		f = append(f, v)
+	}
+}
+
+// Weight is the weight age ticks after it was w0, or 0 once faded.
+func (f Fade) Weight(w0 float32, age uint32) float32 {
+	if w0 == 0 || int64(age) >= int64(len(f)) {
+		return 0
+	}
+	if v := w0 * f[age]; v >= minWeight {
+		return v
+	}
+	return 0
+}
+
+// Decay retires faded attention rays once per tick.
 type Decay struct {
 	rays   *ecs.Filter1[components.AttentionRay]
 	mirror *gpu.Mirror
-	factor float32
+	fade   Fade
 }
 
 // NewDecay returns the decay system.
@@ -33,8 +65,8 @@ func NewDecay() *Decay { return &Decay{} }
 func (d *Decay) Describe() world.Description {
 	return world.Description{
 		Name:    "attention-decay",
-		Purpose: "age every attention ray's weight by the tick's share of its half-life",
-		Reads:   []string{"Clock"},
+		Purpose: "retire attention rays whose weight has faded below the floor (weights decay implicitly from the tick of their gaze)",
+		Reads:   []string{"Clock", "AttentionRay.Since"},
 		Writes:  []string{"AttentionRay.Weight"},
 	}
 }
@@ -42,15 +74,10 @@ func (d *Decay) Describe() world.Description {
 // Init implements world.System.
 func (d *Decay) Init(w *world.World) error {
 	d.rays = ecs.NewFilter1[components.AttentionRay](w.ECS).Register()
-	d.factor = DecayFactor(w.Clock.Dt)
+	d.fade = NewFade(w.Clock.Dt)
 	var err error
 	d.mirror, err = gpu.MirrorOf(w.ECS, "attention-decay")
 	return err
-}
-
-// DecayFactor is the per-tick weight multiplier for a tick of length dt.
-func DecayFactor(dt time.Duration) float32 {
-	return float32(math.Exp2(-dt.Seconds() / DecayHalfLife.Seconds()))
 }
 
 // Run implements world.System. It walks table columns rather than entity
@@ -60,27 +87,26 @@ func (d *Decay) Run(w *world.World) {
 	changed := false
 	q := d.rays.Query()
 	for q.NextTable() {
-		changed = DecayWeights(q.GetColumns(), d.factor) || changed
+		changed = ExpireWeights(q.GetColumns(), uint32(w.Clock.Tick), d.fade) || changed
 	}
-	// Fading rays change every tick while they fade: marking the whole
-	// column is one word write per 64 rays, cheaper than finding each.
+	// Rays fade out together when their gazes ended together: marking the
+	// whole column is one word write per 64 rays, cheaper than finding
+	// each — and it happens once per fade-out, not every tick.
 	if changed {
 		d.mirror.Rays.MarkAll()
 	}
 }
 
-// DecayWeights multiplies every weight by factor, snaps faded ones to 0,
-// and reports whether any weight changed.
-func DecayWeights(rays []components.AttentionRay, factor float32) bool {
+// ExpireWeights sets to 0 the weight of every ray that has faded out by
+// tick, and reports whether any did.
+func ExpireWeights(rays []components.AttentionRay, tick uint32, f Fade) bool {
 	changed := false
 	for i := range rays {
-		old := rays[i].Weight
-		wgt := old * factor
-		if wgt < minWeight {
-			wgt = 0
+		r := &rays[i]
+		if r.Weight != 0 && f.Weight(r.Weight, tick-r.Since) == 0 {
+			r.Weight = 0
+			changed = true
 		}
-		rays[i].Weight = wgt
-		changed = changed || wgt != old
 	}
 	return changed
 }
