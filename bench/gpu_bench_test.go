@@ -113,15 +113,25 @@ func BenchmarkUpload(b *testing.B) {
 
 // The kernels on each backend at desktop and stress sizes, fed through the
 // mirror exactly as a tick feeds them (one submit + wait per op). On the
-// CPU backend each kernel is its Go twin, the baseline.
+// CPU backend each kernel is its Go twin run on every core by the
+// backend's pool, the baseline; cpu-serial is the same backend on one
+// thread (the twins as they are written), so the report's "× cpu" column
+// of cpu-serial is the pool's speedup on the machine that ran it.
 func BenchmarkKernelHit(b *testing.B)     { benchKernel(b, "hit") }
 func BenchmarkKernelPlace(b *testing.B)   { benchKernel(b, "place") }
 func BenchmarkKernelCompose(b *testing.B) { benchKernel(b, "compose") }
 
 func benchKernel(b *testing.B, kernel string) {
-	for _, backend := range backendsFor(b) {
+	backends := backendsFor(b)
+	serial := gpu.NewCPUWorkers(1)
+	b.Cleanup(func() { serial.Close() })
+	for i, backend := range append(backends, serial) {
+		variant := backend.Info().Backend
+		if i == len(backends) {
+			variant = "cpu-serial"
+		}
 		for _, name := range []string{"desktop", "stress"} {
-			b.Run(fmt.Sprintf("%s/scene=%s", backend.Info().Backend, name), func(b *testing.B) {
+			b.Run(fmt.Sprintf("%s/scene=%s", variant, name), func(b *testing.B) {
 				w := sceneWorld(b, name)
 				m, err := gpu.Install(w.ECS, backend, gpu.DefaultMirrorConfig)
 				if err != nil {

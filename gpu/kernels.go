@@ -30,15 +30,17 @@ type kernel struct {
 	item int
 }
 
-// Rough costs per unit of work, measured on the development machine (a
-// 2-core EPYC VM) with BenchmarkKernelUnitCost: what one ray × surface
-// test, one task × device evaluation, one pixel filled and one pixel
-// blended take. They only steer chunk sizes, never results.
+// Rough costs of a unit of work in nanoseconds, from BenchmarkCPUPool's
+// serial times on the development machine (a 2-core EPYC VM, Go 1.26):
+// one ray × surface test (averaged over rays of weight 0, which test
+// nothing, and invisible surfaces), one task × device evaluation, one
+// pixel blended; filling a pixel with the background costs about a third
+// of a nanosecond. They only steer the pool's chunking, never results.
 const (
-	costRaySurface = 4
-	costTaskDevice = 6
-	costFill       = 1
-	costBlend      = 4
+	costRaySurface = 7
+	costTaskDevice = 16
+	costBlend      = 9
+	fillsPerNs     = 3
 )
 
 var kernelTable = []kernel{
@@ -91,7 +93,7 @@ var kernelTable = []kernel{
 					blended += w * h
 				}
 			}
-			return int(p.Height), 1 + (costFill*int(p.Width)*int(p.Height)+costBlend*blended)/int(p.Height)
+			return int(p.Height), 1 + (int(p.Width)*int(p.Height)/fillsPerNs+costBlend*blended)/int(p.Height)
 		},
 		run: func(b [][]byte, _, lo, hi int) int {
 			p := view[ComposeParams](b[0])[0]

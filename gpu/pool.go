@@ -19,17 +19,22 @@ import (
 // batch's slices have grown to the program's size.
 
 // Chunking. A batch whose estimated work is below serialBelow runs on the
-// caller alone: waking a worker and handing it work costs a few
-// microseconds, more than a small tick's kernels (the desktop world's hit
-// test is ~10 µs). Above it, a step is cut into chunks of at least
-// minChunk nanoseconds of estimated work (so that the hand-off, an atomic
-// add and a cache miss or two, stays under 1 %), and into at most
-// chunksPerThread chunks per thread, so that a thread that started late
-// or drew slow elements still finds work to take.
+// caller alone. Above it the caller starts on the chunks at once and the
+// workers join as they wake: on the development machine (a 2-core VM) a
+// parked worker takes 0.1–0.5 ms to start (BenchmarkPoolWake: the
+// hypervisor has to wake the idle vCPU), so a smaller batch would be
+// nearly done before help arrived, and the wake-up would only burn the
+// other core. Every step of a parallel batch is cut into chunks of about
+// the same estimated work: the batch's work over threads ×
+// chunksPerThread, so that a thread that woke late or drew slow elements
+// still finds work to take, and never under minChunk, so that the
+// hand-off of a chunk (an atomic add, a cache miss or two; a compose
+// band's walk over the draw order, ~1 µs for 256 surfaces) stays at a few
+// percent of it at most.
 const (
 	serialBelow     = 200_000 // ns of estimated work
 	minChunk        = 50_000  // ns of estimated work
-	chunksPerThread = 4
+	chunksPerThread = 8
 )
 
 // pool runs batches of kernel chunks on the calling goroutine and workers
@@ -66,7 +71,9 @@ type poolStep struct {
 	n      int       // elements
 	cost   int       // estimated ns per element
 	at     int       // an appending kernel's count before the run
-	chunks int       // how many chunks the step has, set by run
+	size   int       // elements per chunk, set by plan
+	first  int       // the step's first chunk, set by plan
+	chunks int       // how many chunks the step has, set by plan
 }
 
 // poolChunk is the elements [lo, hi) of a step, and how many entries the
@@ -153,14 +160,12 @@ func (p *pool) run() {
 	}
 	// Concatenate each appending step's regions in chunk order: the
 	// serial twin's list, same entries, same order, same count.
-	c := p.chunks
 	for i := range p.steps {
 		s := &p.steps[i]
-		chunks := c[:s.chunks]
-		c = c[s.chunks:]
 		if s.k.item == 0 {
 			continue
 		}
+		chunks := p.chunks[s.first : s.first+s.chunks]
 		list := s.bufs[s.k.bindings-2]
 		to := s.at
 		for _, ch := range chunks {
@@ -174,27 +179,39 @@ func (p *pool) run() {
 	p.reset()
 }
 
-// plan cuts the batch's steps into chunks, in step order, and reports
-// whether the workers should help: every step is one chunk (the twin) when
-// they should not.
+// plan cuts the batch's steps into chunks and reports whether the workers
+// should help; when they should not, every step is one chunk (the twin).
+// Chunks of every step are cut to about the same estimated work, the
+// batch's share of one thread divided by chunksPerThread (never under
+// minChunk), so a big step gets many and a small one a single chunk. The
+// steps that are split come first and the single chunks last: the big
+// pieces are spread over the threads, the small ones fill the gaps at the
+// end. Each step's chunks stay together, in element order.
 func (p *pool) plan() (parallel bool) {
 	threads := 1 + p.workers
 	parallel = p.workers > 0 && p.work >= serialBelow
+	target := max(minChunk, p.work/(threads*chunksPerThread))
 	for i := range p.steps {
 		s := &p.steps[i]
-		size := s.n // one chunk: the twin
+		s.size = max(1, s.n) // one chunk: the twin
 		if parallel && s.n > 1 && (s.k.item == 0 || s.roomToSplit()) {
-			byWork := (minChunk + s.cost - 1) / max(1, s.cost)
-			byCount := (s.n + threads*chunksPerThread - 1) / (threads * chunksPerThread)
-			size = max(1, byWork, byCount)
+			s.size = max(1, (target+s.cost-1)/max(1, s.cost))
 		}
-		s.chunks = 0
-		for lo := 0; ; lo += size {
-			p.chunks = append(p.chunks, poolChunk{step: i, lo: lo, hi: min(lo+size, s.n)})
-			s.chunks++
-			if lo+size >= s.n {
-				break
+	}
+	for pass := range 2 {
+		for i := range p.steps {
+			s := &p.steps[i]
+			if split := s.size < s.n; split != (pass == 0) {
+				continue
 			}
+			s.first = len(p.chunks)
+			for lo := 0; ; lo += s.size {
+				p.chunks = append(p.chunks, poolChunk{step: i, lo: lo, hi: min(lo+s.size, s.n)})
+				if lo+s.size >= s.n {
+					break
+				}
+			}
+			s.chunks = len(p.chunks) - s.first
 		}
 	}
 	p.lastChunks = len(p.chunks)

@@ -1,7 +1,9 @@
 package gpu
 
 import (
+	"fmt"
 	"runtime"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -21,8 +23,9 @@ func PoolWorkers(b Backend) int { return b.(*cpuBackend).pool.workers }
 
 // The chunks of a batch tile each step's elements in order, exactly once,
 // whatever the sizes, costs and thread counts; below the threshold each
-// step is one chunk, and an appending step without room in its list for
-// every element never splits.
+// step is one chunk, an appending step without room in its list for every
+// element never splits, and a split batch has about chunksPerThread chunks
+// per thread, none under minChunk.
 func TestPlanTilesEveryStep(t *testing.T) {
 	hit, _ := kernelByName("hit")
 	compose, _ := kernelByName("compose")
@@ -36,37 +39,45 @@ func TestPlanTilesEveryStep(t *testing.T) {
 				p.steps = append(p.steps,
 					poolStep{k: compose, n: n, cost: cost},
 					poolStep{k: hit, n: n, cost: cost, bufs: [8][]byte{4: roomy}},
-					poolStep{k: hit, n: n, cost: cost, bufs: [8][]byte{4: short}})
-				p.work = 3 * n * cost
+					poolStep{k: hit, n: n, cost: cost, bufs: [8][]byte{4: short}},
+					poolStep{k: compose, n: 1, cost: cost})
+				p.work = (3*n + 1) * cost
 				parallel := p.plan()
+				name := fmt.Sprintf("workers %d, %d × %d ns", workers, n, cost)
 				if want := workers > 0 && p.work >= serialBelow; parallel != want {
-					t.Fatalf("workers %d, %d × %d ns: parallel %t", workers, n, cost, parallel)
+					t.Fatalf("%s: parallel %t", name, parallel)
 				}
-				c := p.chunks
+				seen := 0
 				for i, s := range p.steps {
-					chunks := c[:s.chunks]
-					c = c[s.chunks:]
+					chunks := p.chunks[s.first : s.first+s.chunks]
+					seen += len(chunks)
 					next := 0
-					for _, ch := range chunks {
-						if ch.step != i || ch.lo != next || ch.hi < ch.lo || ch.hi > n || ch.hi == ch.lo && n > 0 {
-							t.Fatalf("workers %d, %d × %d ns, step %d: chunk %+v after %d", workers, n, cost, i, ch, next)
+					for j, ch := range chunks {
+						if ch.step != i || ch.lo != next || ch.hi < ch.lo || ch.hi > s.n || ch.hi == ch.lo && s.n > 0 {
+							t.Fatalf("%s, step %d: chunk %+v after %d", name, i, ch, next)
+						}
+						if j < len(chunks)-1 && (ch.hi-ch.lo)*cost < minChunk {
+							t.Errorf("%s, step %d: a chunk of %d elements, under %d ns", name, i, ch.hi-ch.lo, minChunk)
 						}
 						next = ch.hi
 					}
-					if next != n {
-						t.Fatalf("workers %d, %d × %d ns, step %d: chunks end at %d", workers, n, cost, i, next)
+					if next != s.n {
+						t.Fatalf("%s, step %d: chunks end at %d", name, i, next)
 					}
-					if (!parallel || i == 2) && len(chunks) != 1 {
-						t.Fatalf("workers %d, %d × %d ns, step %d: %d chunks, want 1 (the twin)", workers, n, cost, i, len(chunks))
+					if (!parallel || i >= 2) && len(chunks) != 1 {
+						t.Fatalf("%s, step %d: %d chunks, want 1 (the twin)", name, i, len(chunks))
 					}
-					if parallel && i < 2 && n > 1 {
-						if len(chunks) > (1+workers)*chunksPerThread {
-							t.Errorf("workers %d, %d × %d ns, step %d: %d chunks, more than %d per thread", workers, n, cost, i, len(chunks), chunksPerThread)
-						}
-						if len(chunks) > 1 && (chunks[0].hi-chunks[0].lo)*cost < minChunk {
-							t.Errorf("workers %d, %d × %d ns, step %d: chunks of %d elements, under %d ns", workers, n, cost, i, chunks[0].hi-chunks[0].lo, minChunk)
+					for _, o := range p.steps {
+						if len(chunks) > 1 && o.chunks == 1 && o.first < s.first {
+							t.Errorf("%s, step %d: a split step after a single chunk", name, i)
 						}
 					}
+				}
+				if seen != len(p.chunks) {
+					t.Fatalf("%s: %d chunks, the steps own %d", name, len(p.chunks), seen)
+				}
+				if most := (1+workers)*chunksPerThread + len(p.steps); len(p.chunks) > most {
+					t.Errorf("%s: %d chunks, more than %d per thread and one per step", name, len(p.chunks), chunksPerThread)
 				}
 			}
 		}
@@ -102,4 +113,35 @@ func dropBackend() *pool {
 		panic("the pool did not start its workers")
 	}
 	return b.pool
+}
+
+// BenchmarkPoolWake is how long a parked worker takes to join a batch,
+// as it is parked between ticks: every 2 ms a batch of two chunks, the
+// first taken spins for 1 ms (so the caller does not block and lend the
+// worker its own thread), the second notes when it started; wake-µs is
+// the mean delay from the batch's start to the second chunk's.
+func BenchmarkPoolWake(b *testing.B) {
+	var start time.Time
+	var first atomic.Bool
+	var late time.Duration
+	k := &kernel{name: "wake", bindings: 1, run: func([][]byte, int, int, int) int {
+		if first.CompareAndSwap(false, true) {
+			for time.Since(start) < time.Millisecond {
+			}
+		} else {
+			late += time.Since(start)
+		}
+		return 0
+	}}
+	p := newPool(1)
+	defer p.stop()
+	for b.Loop() {
+		time.Sleep(2 * time.Millisecond)
+		first.Store(false)
+		p.steps = append(p.steps, poolStep{k: k, n: 2, cost: serialBelow})
+		p.work = 2 * serialBelow
+		start = time.Now()
+		p.run()
+	}
+	b.ReportMetric(float64(late.Microseconds())/float64(b.N), "wake-µs")
 }
