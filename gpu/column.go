@@ -43,6 +43,17 @@ type Column[T any] struct {
 	// table instead of a lookup per entity.
 	layout      []tableSlots
 	layoutValid bool
+
+	// Version counts the entities that joined or left the column: state
+	// kept by slot elsewhere (the mirror's task → device array) compares it
+	// to know its slot numbers still hold.
+	Version uint64
+	// OnMove, when set, is told when a removal moves the entity of slot
+	// from into slot to (the last slot fills the hole), and OnAdd when a
+	// new entity takes slot: per-slot state kept outside the column
+	// follows its entity with them.
+	OnMove func(from, to int)
+	OnAdd  func(slot int)
 }
 
 type tableSlots struct{ start, n int }
@@ -192,6 +203,10 @@ func (c *Column[T]) add(e ecs.Entity) {
 	}
 	c.slotOf[e.ID()] = uint32(slot + 1)
 	c.markSlot(slot)
+	c.Version++
+	if c.OnAdd != nil {
+		c.OnAdd(slot)
+	}
 }
 
 func (c *Column[T]) remove(e ecs.Entity) {
@@ -208,10 +223,14 @@ func (c *Column[T]) remove(e ecs.Entity) {
 		c.slotOf[moved.ID()] = uint32(slot + 1)
 		c.gens[slot]++
 		c.markSlot(slot)
+		if c.OnMove != nil {
+			c.OnMove(last, slot)
+		}
 	}
 	c.gens[last]++
 	c.entities = c.entities[:last]
 	c.clearSlot(last)
+	c.Version++
 }
 
 func (c *Column[T]) clearSlot(slot int) {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"math/bits"
 	"slices"
 	"time"
 
@@ -72,15 +73,24 @@ type Mirror struct {
 	hostChanges                                                []HitChange
 	hostActions                                                []PlaceAction
 	hostDevices                                                []components.Device
-	hostCurrent                                                []uint32
-	hostOrder                                                  []uint32
-	hostTextures                                               []Texture
-	texByEntity                                                map[ecs.Entity]Texture
-	atlasHost                                                  []uint32
-	atlasDirty                                                 bool
-	program                                                    Program
-	recorded                                                   bool
-	inFlight, placeInFlight, composeInFlight, everComposed     bool
+	// hostCurrent is every task slot's device (1 + device slot, 0 when
+	// unplaced), kept as tasks move slots and the scheduler places them
+	// (SetPlacement); currentDirty marks the slots to upload, and
+	// currentDevices is the Devices column's Version it was built at — a
+	// device that comes or goes renumbers device slots, and the array is
+	// built again from the placements.
+	hostCurrent                                            []uint32
+	currentDirty                                           []uint64
+	currentDevices                                         uint64
+	currentValid                                           bool
+	hostOrder                                              []uint32
+	hostTextures                                           []Texture
+	texByEntity                                            map[ecs.Entity]Texture
+	atlasHost                                              []uint32
+	atlasDirty                                             bool
+	program                                                Program
+	recorded                                               bool
+	inFlight, placeInFlight, composeInFlight, everComposed bool
 	// flightTick is the RunTick of the run in flight; resultsTick that of
 	// the run last collected.
 	flightTick, resultsTick uint64
@@ -165,6 +175,19 @@ func NewMirror(w *ecs.World, b Backend, cfg MirrorConfig) (*Mirror, error) {
 	}
 	if m.Devices, err = NewColumn[components.Device](w, b, 0); err != nil {
 		return nil, err
+	}
+	m.Tasks.OnMove = func(from, to int) {
+		if from < len(m.hostCurrent) && to < len(m.hostCurrent) {
+			m.hostCurrent[to] = m.hostCurrent[from]
+			m.markCurrent(to)
+		}
+	}
+	m.Tasks.OnAdd = func(slot int) {
+		for len(m.hostCurrent) <= slot {
+			m.hostCurrent = append(m.hostCurrent, 0)
+		}
+		m.hostCurrent[slot] = 0 // new tasks are unplaced until the scheduler says otherwise
+		m.markCurrent(slot)
 	}
 	m.atlasHost = make([]uint32, 0, 4096)
 	if m.frame, err = b.NewBuffer(cfg.FrameWidth*cfg.FrameHeight*4, RoleDevice); err != nil {
@@ -294,7 +317,7 @@ func (m *Mirror) Submit() error {
 	rerecord := !m.recorded || grownColumn
 
 	nRays, nTasks, nSurfaces, nDevices := m.Rays.Len(), m.Tasks.Len(), m.Surfaces.Len(), m.Devices.Len()
-	hitsBefore := m.hits
+	hitsBefore, currentBefore := m.hits, m.current
 	grown := false
 	for _, need := range []struct {
 		buf *Buffer
@@ -349,17 +372,7 @@ func (m *Mirror) Submit() error {
 			m.hostDevices = append(m.hostDevices, *m.devices.Get(e))
 		}
 		place.FitLimit = FitLimits(m.hostDevices)
-		m.hostCurrent = m.hostCurrent[:0]
-		for _, e := range m.Tasks.entities {
-			cur := uint32(0)
-			if m.placements.HasUnchecked(e) {
-				if slot, ok := m.Devices.SlotOfID(m.placements.GetUnchecked(e).Device); ok {
-					cur = uint32(slot + 1)
-				}
-			}
-			m.hostCurrent = append(m.hostCurrent, cur)
-		}
-		if err := m.writeAux(m.current, Bytes(m.hostCurrent)); err != nil {
+		if err := m.syncCurrent(m.current != currentBefore); err != nil {
 			return err
 		}
 		f.choiceGens = m.Tasks.CopyGens(f.choiceGens)
@@ -416,6 +429,98 @@ func (m *Mirror) Submit() error {
 // the next tick, two ticks before the one that reads them.
 func (m *Mirror) ResultsTick() uint64 { return m.resultsTick }
 
+// SetPlacement tells the mirror that task now sits on device (the zero
+// entity: nowhere), so the task → device array the place kernel reads
+// needs no walk over every task. The scheduler calls it for every
+// placement it makes.
+func (m *Mirror) SetPlacement(task, device ecs.Entity) {
+	slot, _, ok := m.Tasks.Slot(task)
+	if !ok || slot >= len(m.hostCurrent) {
+		return
+	}
+	cur := uint32(0)
+	if d, _, ok := m.Devices.Slot(device); ok {
+		cur = uint32(d + 1)
+	}
+	if m.hostCurrent[slot] != cur {
+		m.hostCurrent[slot] = cur
+		m.markCurrent(slot)
+	}
+}
+
+// InvalidatePlacements makes the next placement run rebuild the task →
+// device array from every task's Placement (the scheduler's periodic
+// recompute, or placements changed behind its back).
+func (m *Mirror) InvalidatePlacements() { m.currentValid = false }
+
+func (m *Mirror) markCurrent(slot int) {
+	word := slot / 64
+	for len(m.currentDirty) <= word {
+		m.currentDirty = append(m.currentDirty, 0)
+	}
+	m.currentDirty[word] |= 1 << (slot % 64)
+}
+
+// syncCurrent uploads the task → device array: rebuilt from the
+// placements when device slots changed (or it was invalidated), else only
+// the slots that changed since the last upload. reupload forces a whole
+// upload (its buffer was just replaced).
+func (m *Mirror) syncCurrent(reupload bool) error {
+	n := m.Tasks.Len()
+	for len(m.hostCurrent) < n {
+		m.hostCurrent = append(m.hostCurrent, 0)
+	}
+	if !m.currentValid || m.currentDevices != m.Devices.Version {
+		for slot, e := range m.Tasks.entities {
+			cur := uint32(0)
+			if m.placements.HasUnchecked(e) {
+				if d, ok := m.Devices.SlotOfID(m.placements.GetUnchecked(e).Device); ok {
+					cur = uint32(d + 1)
+				}
+			}
+			m.hostCurrent[slot] = cur
+		}
+		m.currentValid, m.currentDevices = true, m.Devices.Version
+		reupload = true
+	}
+	if reupload {
+		clear(m.currentDirty)
+		return m.writeAux(m.current, Bytes(m.hostCurrent[:n]))
+	}
+	// Dirty runs, merged across short gaps, as the columns do.
+	start, last := -1, -1
+	flush := func() error {
+		if start < 0 {
+			return nil
+		}
+		err := m.writeAt(m.current, start*4, Bytes(m.hostCurrent[start:last+1]))
+		start = -1
+		return err
+	}
+	for word, set := range m.currentDirty {
+		if set == 0 {
+			continue
+		}
+		m.currentDirty[word] = 0
+		for ; set != 0; set &= set - 1 {
+			slot := word*64 + bits.TrailingZeros64(set)
+			if slot >= n {
+				continue
+			}
+			if start >= 0 && slot > last+mergeGap {
+				if err := flush(); err != nil {
+					return err
+				}
+			}
+			if start < 0 {
+				start = slot
+			}
+			last = slot
+		}
+	}
+	return flush()
+}
+
 // zeroCount is what the counts of the compact lists start each run at.
 var zeroCount [1]uint32
 
@@ -465,12 +570,14 @@ func (m *Mirror) prepareCompose(p *ComposeParams) error {
 	return nil
 }
 
-func (m *Mirror) writeAux(b Buffer, data []byte) error {
+func (m *Mirror) writeAux(b Buffer, data []byte) error { return m.writeAt(b, 0, data) }
+
+func (m *Mirror) writeAt(b Buffer, offset int, data []byte) error {
 	if len(data) == 0 {
 		return nil
 	}
 	m.stats.AuxBytes += len(data)
-	return m.Backend.Write(b, 0, data)
+	return m.Backend.Write(b, offset, data)
 }
 
 // record builds the one program: hit, place and compose (independent:

@@ -121,6 +121,7 @@ func (s *System) Run(w *world.World) {
 // placements.
 func (s *System) recompute() {
 	s.stale = false
+	s.mirror.InvalidatePlacements()
 	clear(s.byID)
 	s.order = s.order[:0]
 	dq := s.devices.Query()
@@ -177,6 +178,7 @@ func (s *System) apply(d gpu.Decision, tick uint32) {
 	s.mirror.Devices.Mark(target)
 	*pl = d.Terms
 	pl.Device, pl.Tick = target.ID(), tick
+	s.mirror.SetPlacement(d.Task, target)
 }
 
 // taskRemoved takes a leaving task's demand off its device.
