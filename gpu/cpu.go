@@ -36,7 +36,9 @@ func NewCPUWorkers(threads int) Backend {
 }
 
 func (c *cpuBackend) Info() Info {
-	return Info{Backend: "cpu", Device: fmt.Sprintf("Go %s %s/%s", runtime.Version(), runtime.GOOS, runtime.GOARCH), Type: "cpu", Memory: "host"}
+	// The thread count is part of the device: a CPU figure means little
+	// without it.
+	return Info{Backend: "cpu", Device: fmt.Sprintf("Go %s %s/%s, %d threads", runtime.Version(), runtime.GOOS, runtime.GOARCH, 1+c.pool.workers), Type: "cpu", Memory: "host"}
 }
 
 func (c *cpuBackend) NewBuffer(size int, role Role) (Buffer, error) {
