@@ -27,14 +27,16 @@ import (
 // other core. Every step of a parallel batch is cut into chunks of about
 // the same estimated work: the batch's work over threads ×
 // chunksPerThread, so that a thread that woke late or drew slow elements
-// still finds work to take, and never under minChunk, so that the
+// still finds work to take (the estimates are rough: a place run's is an
+// upper bound, 50 times its real work in a rolling window), and never
+// under minChunk, so that the
 // hand-off of a chunk (an atomic add, a cache miss or two; a compose
 // band's walk over the draw order, ~1 µs for 256 surfaces) stays at a few
 // percent of it at most.
 const (
 	serialBelow     = 200_000 // ns of estimated work
 	minChunk        = 50_000  // ns of estimated work
-	chunksPerThread = 8
+	chunksPerThread = 16
 )
 
 // pool runs batches of kernel chunks on the calling goroutine and workers
