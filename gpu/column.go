@@ -89,6 +89,28 @@ func NewColumn[T any](w *ecs.World, b Backend, capacity int) (*Column[T], error)
 	return c, nil
 }
 
+// DirtyBits appends to dst, as a bit per slot (32 per uint32 word, slot
+// order), the slots marked since the last Sync, and returns it: what a
+// kernel needs to skip the elements that did not change. Call it before
+// Sync, which clears the marks.
+func (c *Column[T]) DirtyBits(dst []uint32) []uint32 {
+	words := (len(c.entities) + 31) / 32
+	for cap(dst) < words {
+		dst = append(dst[:cap(dst)], 0)
+	}
+	dst = dst[:words]
+	clear(dst)
+	for i, w := range c.dirty {
+		if 2*i < words {
+			dst[2*i] = uint32(w)
+		}
+		if 2*i+1 < words {
+			dst[2*i+1] = uint32(w >> 32)
+		}
+	}
+	return dst
+}
+
 // Stride is the size of one element in bytes.
 func (c *Column[T]) Stride() int {
 	var zero T

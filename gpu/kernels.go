@@ -1,6 +1,7 @@
 package gpu
 
 import (
+	"math/bits"
 	"unsafe"
 
 	"github.com/rayos/engine/components"
@@ -45,15 +46,27 @@ const (
 
 var kernelTable = []kernel{
 	{
-		name: "hit", bindings: 6, item: int(unsafe.Sizeof(HitChange{})),
+		name: "hit", bindings: 7, item: int(unsafe.Sizeof(HitChange{})),
 		size: func(b [][]byte) (int, int) {
 			p := view[HitParams](b[0])[0]
-			return int(p.RayCount), 1 + costRaySurface*int(p.SurfaceCount)
+			if p.DirtyOnly == 0 || p.RayCount == 0 {
+				return int(p.RayCount), 1 + costRaySurface*int(p.SurfaceCount)
+			}
+			// Only the marked rays are tested: spread their cost over all.
+			marked := 0
+			for _, w := range view[uint32](b[4])[:(p.RayCount+31)/32] {
+				marked += bits.OnesCount32(w)
+			}
+			return int(p.RayCount), 1 + costRaySurface*int(p.SurfaceCount)*marked/int(p.RayCount)
 		},
 		run: func(b [][]byte, at, lo, hi int) int {
 			p := view[HitParams](b[0])[0]
+			var dirty []uint32
+			if p.DirtyOnly != 0 {
+				dirty = view[uint32](b[4])
+			}
 			return hitRange(view[components.AttentionRay](b[1])[:p.RayCount], view[components.Surface](b[2])[:p.SurfaceCount],
-				view[Hit](b[3])[:p.RayCount], view[HitChange](b[4])[at:], lo, hi)
+				view[Hit](b[3])[:p.RayCount], dirty, view[HitChange](b[5])[at:], lo, hi)
 		},
 	},
 	{

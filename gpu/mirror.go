@@ -57,9 +57,9 @@ type Mirror struct {
 
 	// Per-kernel buffers besides the columns, and the host arrays that
 	// feed or receive them.
-	hitParams, hits, hitChanges, hitCount, indirect Buffer
-	placeParams, current, actions, actionCount      Buffer
-	composeParams, order, textures, atlas, frame    Buffer
+	hitParams, hits, rayDirty, hitChanges, hitCount, indirect Buffer
+	placeParams, current, actions, actionCount                Buffer
+	composeParams, order, textures, atlas, frame              Buffer
 	// The readback copies of what the CPU reads each run — the counts and
 	// the first ReadbackPrefix entries of the compact lists — filled by
 	// the program's copy steps; whole lists by the tail program when a run
@@ -71,6 +71,7 @@ type Mirror struct {
 	frameBack                                                  Buffer
 	hostHits                                                   []Hit
 	hostChanges                                                []HitChange
+	hostRayDirty                                               []uint32
 	hostActions                                                []PlaceAction
 	hostDevices                                                []components.Device
 	// hostCurrent is every task slot's device (1 + device slot, 0 when
@@ -91,6 +92,9 @@ type Mirror struct {
 	program                                                Program
 	recorded                                               bool
 	inFlight, placeInFlight, composeInFlight, everComposed bool
+	// hitRuns says the hit kernel has work in this run; everHit that it
+	// ran at least once (the first run tests every ray).
+	hitRuns, everHit bool
 	// flightTick is the RunTick of the run in flight; resultsTick that of
 	// the run last collected.
 	flightTick, resultsTick uint64
@@ -108,7 +112,7 @@ type Mirror struct {
 	// params are the kernels' parameter blocks, kept here so that writing
 	// them each tick does not allocate.
 	params struct {
-		hit     [2]uint32
+		hit     [1]HitParams
 		place   [1]PlaceParams
 		compose [1]ComposeParams
 		// groups holds the x, y, z workgroup counts of hit, place and
@@ -310,6 +314,10 @@ func (m *Mirror) Submit() error {
 	read, device := m.stats.ReadBytes, m.stats.DeviceTime
 	m.stats = MirrorStats{ReadBytes: read, DeviceTime: device}
 	surfacesChanged := m.Surfaces.nDirty > 0
+	raysChanged := m.Rays.nDirty > 0
+	// Which rays changed, before the sync clears the marks: with no
+	// surface changed, only they need a hit test.
+	m.hostRayDirty = m.Rays.DirtyBits(m.hostRayDirty)
 	grownColumn, err := m.Sync()
 	if err != nil {
 		return err
@@ -323,7 +331,7 @@ func (m *Mirror) Submit() error {
 		buf *Buffer
 		n   int
 	}{
-		{&m.hits, nRays * 8}, {&m.hitChanges, nRays * 16}, {&m.hitChangesBack, min(nRays, ReadbackPrefix) * 16},
+		{&m.hits, nRays * 8}, {&m.rayDirty, len(m.hostRayDirty) * 4}, {&m.hitChanges, nRays * 16}, {&m.hitChangesBack, min(nRays, ReadbackPrefix) * 16},
 		{&m.current, nTasks * 4}, {&m.actions, nTasks * 48}, {&m.actionsBack, min(nTasks, ReadbackPrefix) * 48},
 		{&m.order, nSurfaces * 4}, {&m.textures, nSurfaces * 16}, {&m.atlas, len(m.atlasHost) * 4},
 	} {
@@ -353,7 +361,22 @@ func (m *Mirror) Submit() error {
 		return err
 	}
 
-	m.params.hit = [2]uint32{uint32(nRays), uint32(nSurfaces)}
+	// Every ray is tested when a surface changed or the results on the
+	// device start afresh; otherwise only the rays that changed, and none
+	// at all when none did.
+	allRays := surfacesChanged || m.hits != hitsBefore || grownColumn || !m.everHit
+	m.hitRuns = nRays > 0 && nSurfaces > 0 && (allRays || raysChanged)
+	hit := &m.params.hit[0]
+	*hit = HitParams{RayCount: uint32(nRays), SurfaceCount: uint32(nSurfaces)}
+	if m.hitRuns && !allRays {
+		hit.DirtyOnly = 1
+		if err := m.writeAux(m.rayDirty, Bytes(m.hostRayDirty)); err != nil {
+			return err
+		}
+	}
+	if m.hitRuns {
+		m.everHit = true
+	}
 	if err := m.writeAux(m.hitParams, Bytes(m.params.hit[:])); err != nil {
 		return err
 	}
@@ -404,7 +427,7 @@ func (m *Mirror) Submit() error {
 	// stays the same, only its indirect arguments change.
 	g := &m.params.groups
 	*g = [12]uint32{0, 1, 1, 0, 0, 1, 1, 0, 0, 1, 1, 0}
-	if nRays > 0 && nSurfaces > 0 {
+	if m.hitRuns {
 		g[0] = GroupsFor(nRays)
 	}
 	if m.placeInFlight {
@@ -594,7 +617,7 @@ func (m *Mirror) record() error {
 		m.tailRecorded = false
 	}
 	p, err := m.Backend.Record([]Dispatch{
-		{Kernel: "hit", Buffers: []Buffer{m.hitParams, m.Rays.Buffer(), m.Surfaces.Buffer(), m.hits, m.hitChanges, m.hitCount}, Indirect: m.indirect, IndirectOffset: 0},
+		{Kernel: "hit", Buffers: []Buffer{m.hitParams, m.Rays.Buffer(), m.Surfaces.Buffer(), m.hits, m.rayDirty, m.hitChanges, m.hitCount}, Indirect: m.indirect, IndirectOffset: 0},
 		{Kernel: "place", Buffers: []Buffer{m.placeParams, m.Tasks.Buffer(), m.Devices.Buffer(), m.current, m.actions, m.actionCount}, Indirect: m.indirect, IndirectOffset: 16},
 		{Kernel: "compose", Buffers: []Buffer{m.composeParams, m.Surfaces.Buffer(), m.order, m.textures, m.atlas, m.frame}, Indirect: m.indirect, IndirectOffset: 32},
 		{CopyFrom: m.hitCount, CopyTo: m.hitCountBack, CopyBytes: 4},

@@ -1,6 +1,7 @@
 package gpu
 
 import (
+	"errors"
 	"math/rand/v2"
 	"testing"
 
@@ -76,4 +77,72 @@ func TestTaskDeviceArrayFollowsTasksAndPlacements(t *testing.T) {
 			}
 		}
 	}
+}
+
+// The hit test runs only for what changed: nothing at all in a world where
+// neither rays nor surfaces changed, only the changed rays when no surface
+// did, every ray when one did — and the results stay those of a full test.
+func TestHitTestsOnlyWhatChanged(t *testing.T) {
+	for _, backend := range []Backend{NewCPU(), mustVulkan(t)} {
+		w := ecs.NewWorld()
+		m, err := Install(w, backend, MirrorConfig{FrameWidth: 4, FrameHeight: 4, Weights: DefaultMirrorConfig.Weights})
+		if err != nil {
+			t.Fatal(err)
+		}
+		surfaces := ecs.NewMap1[components.Surface](w)
+		rays := ecs.NewMap1[components.AttentionRay](w)
+		var walls, looking []ecs.Entity
+		for i := range 4 {
+			walls = append(walls, surfaces.NewEntity(&components.Surface{Center: components.Vec3{float32(10 * i), 0, -2},
+				Right: components.Vec3{1, 0, 0}, Up: components.Vec3{0, 1, 0}, HalfWidth: 1, HalfHeight: 1, Flags: components.SurfaceVisible}))
+		}
+		for i := range 40 {
+			looking = append(looking, rays.NewEntity(&components.AttentionRay{Origin: components.Vec3{float32(10 * (i % 4)), 0, 0},
+				Direction: components.Vec3{0, 0, -1}, Weight: 1}))
+		}
+		submit := func() {
+			t.Helper()
+			if err := errors.Join(m.Submit(), m.Collect()); err != nil {
+				t.Fatal(err)
+			}
+		}
+		hitOf := func(ray ecs.Entity) ecs.Entity {
+			s, _, ok, current := m.HitOf(ray)
+			if !current || !ok {
+				return ecs.Entity{}
+			}
+			return s
+		}
+		submit()
+		if !m.hitRuns || m.params.hit[0].DirtyOnly != 0 || hitOf(looking[5]) != walls[1] {
+			t.Fatalf("%s: first run: runs %t, dirty-only %d, ray 5 hits %v", backend.Info().Backend, m.hitRuns, m.params.hit[0].DirtyOnly, hitOf(looking[5]))
+		}
+		submit()
+		if m.hitRuns {
+			t.Errorf("%s: nothing changed, yet the hit test ran", backend.Info().Backend)
+		}
+		rays.Get(looking[5]).Origin[0] = 30 // now looking at wall 3
+		m.Rays.Mark(looking[5])
+		submit()
+		if !m.hitRuns || m.params.hit[0].DirtyOnly != 1 || hitOf(looking[5]) != walls[3] || hitOf(looking[6]) != walls[2] {
+			t.Errorf("%s: one ray moved: runs %t, dirty-only %d, ray 5 hits %v, ray 6 %v", backend.Info().Backend,
+				m.hitRuns, m.params.hit[0].DirtyOnly, hitOf(looking[5]), hitOf(looking[6]))
+		}
+		surfaces.Get(walls[2]).Flags = 0 // hidden: every ray is tested again
+		m.Surfaces.Mark(walls[2])
+		submit()
+		if !m.hitRuns || m.params.hit[0].DirtyOnly != 0 || hitOf(looking[6]) != (ecs.Entity{}) || hitOf(looking[5]) != walls[3] {
+			t.Errorf("%s: a surface changed: runs %t, dirty-only %d, ray 6 hits %v", backend.Info().Backend, m.hitRuns, m.params.hit[0].DirtyOnly, hitOf(looking[6]))
+		}
+	}
+}
+
+func mustVulkan(t *testing.T) Backend {
+	t.Helper()
+	vk, err := NewVulkan()
+	if err != nil {
+		t.Fatalf("Vulkan backend: %v (run `make deps`)", err)
+	}
+	t.Cleanup(func() { vk.Close() })
+	return vk
 }

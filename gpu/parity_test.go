@@ -198,14 +198,28 @@ func TestHitKernelMatchesTwin(t *testing.T) {
 		if hits < len(rays)/20 || len(wantChanges) == 0 || len(wantChanges) == len(rays) {
 			t.Fatalf("round %d: %d of %d rays hit, %d changed: inputs do not test the change list", round, hits, len(rays), len(wantChanges))
 		}
+		// Odd rounds test only the rays marked changed (no surface changed).
+		dirty := make([]uint32, (len(rays)+31)/32)
+		if round%2 == 1 {
+			params[0].DirtyOnly = 1
+			for i := range dirty {
+				dirty[i] = r.Uint32() & r.Uint32()
+			}
+			want = slices.Clone(prior)
+			wantChanges = wantChanges[:cap(wantChanges)]
+			wantChanges = wantChanges[:gpu.HitTestDirty(rays, surfaces, want, dirty, wantChanges)]
+			if len(wantChanges) == 0 {
+				t.Fatalf("round %d: no marked ray changed: the dirty-only run tests nothing", round)
+			}
+		}
 		for _, b := range backends(t) {
 			got := slices.Clone(prior)
 			changes := make([]gpu.HitChange, len(rays))
 			count := []uint32{0}
 			runSlots(t, b, "hit", gpu.GroupsFor(len(rays)),
 				slot{data: gpu.Bytes(params)}, slot{data: gpu.Bytes(rays)}, slot{data: gpu.Bytes(surfaces)},
-				slot{data: gpu.Bytes(got), fetch: true}, slot{data: gpu.Bytes(changes), role: gpu.RoleDevice, fetch: true},
-				slot{data: gpu.Bytes(count), fetch: true})
+				slot{data: gpu.Bytes(got), fetch: true}, slot{data: gpu.Bytes(dirty)},
+				slot{data: gpu.Bytes(changes), role: gpu.RoleDevice, fetch: true}, slot{data: gpu.Bytes(count), fetch: true})
 			name := b.Info().Backend
 			bad := 0
 			for i := range want {

@@ -17,6 +17,12 @@ func mul(a, b float32) float32 { return float32(a * b) }
 // HitParams is the params buffer of the hit kernel.
 type HitParams struct {
 	RayCount, SurfaceCount uint32
+	// DirtyOnly, when not 0, evaluates only the rays whose bit is set in
+	// the dirty bitset (a bit per ray slot, 32 per word): the mirror sets
+	// it when no surface changed since the last run, so a ray that did not
+	// change either keeps its result without a test.
+	DirtyOnly uint32
+	Pad       uint32
 }
 
 // Hit is the hit kernel's result for one ray: the index of the surface it
@@ -42,17 +48,27 @@ type HitChange struct {
 // appended to changes (in ray order here; in any order on a GPU), and the
 // number appended is returned.
 func HitTest(rays []components.AttentionRay, surfaces []components.Surface, hits []Hit, changes []HitChange) int {
-	return hitRange(rays, surfaces, hits, changes, 0, len(rays))
+	return hitRange(rays, surfaces, hits, nil, changes, 0, len(rays))
 }
 
-// hitRange is HitTest over the rays [lo, hi) only: it updates hits[lo:hi]
+// HitTestDirty is HitTest over only the rays whose bit is set in dirty (a
+// bit per ray slot, 32 per word), as the kernel runs with DirtyOnly.
+func HitTestDirty(rays []components.AttentionRay, surfaces []components.Surface, hits []Hit, dirty []uint32, changes []HitChange) int {
+	return hitRange(rays, surfaces, hits, dirty, changes, 0, len(rays))
+}
+
+// hitRange is HitTest over the rays [lo, hi) only (those marked in dirty
+// when it is not nil): it updates hits[lo:hi]
 // and appends their changes from changes[0], in ray order, returning how
 // many. HitTest is the range of every ray; the CPU backend's pool runs
 // disjoint ranges at once and concatenates their changes in range order,
 // which is exactly HitTest's list.
-func hitRange(rays []components.AttentionRay, surfaces []components.Surface, hits []Hit, changes []HitChange, lo, hi int) int {
+func hitRange(rays []components.AttentionRay, surfaces []components.Surface, hits []Hit, dirty []uint32, changes []HitChange, lo, hi int) int {
 	n := 0
 	for r := lo; r < hi; r++ {
+		if dirty != nil && dirty[r>>5]&(1<<(r&31)) == 0 {
+			continue
+		}
 		ray := &rays[r]
 		best, bestT := int32(-1), float32(0)
 		if ray.Weight != 0 {

@@ -3,7 +3,8 @@
 // hits (ties: higher layer, then higher z). The results stay on the device
 // (hits[], one per ray slot, kept from run to run); only the rays whose
 // result changed since the last run are appended to a compact list, so a
-// steady world reads back nothing. CPU twin: gpu.HitTest.
+// steady world reads back nothing — and when no surface changed, only the
+// rays that did are evaluated at all. CPU twin: gpu.HitTest.
 // Every arithmetic step is `precise` and spelled out in the twin's order,
 // so no fused multiply-add changes a rounding and results match the twin.
 #extension GL_GOOGLE_include_directive : require
@@ -11,16 +12,20 @@
 
 layout(local_size_x = 64) in;
 
-layout(std430, binding = 0) readonly buffer Params { uint rayCount; uint surfaceCount; } params;
+// dirtyOnly: evaluate only the rays whose bit is set in dirty[] (their
+// ray changed since the last run, and no surface did); 0: every ray.
+layout(std430, binding = 0) readonly buffer Params { uint rayCount; uint surfaceCount; uint dirtyOnly; uint pad; } params;
 layout(std430, binding = 1) readonly buffer Rays { AttentionRay rays[]; };
 layout(std430, binding = 2) readonly buffer Surfaces { Surface surfaces[]; };
 struct Hit { int index; float t; };
 layout(std430, binding = 3) buffer Hits { Hit hits[]; };
 // A change: the ray's slot and its new result.
+// dirty: a bit per ray slot, set for the rays that changed.
+layout(std430, binding = 4) readonly buffer Dirty { uint dirty[]; };
 struct Change { uint ray; int index; float t; uint pad; };
-layout(std430, binding = 4) writeonly buffer Changes { Change changes[]; };
+layout(std430, binding = 5) writeonly buffer Changes { Change changes[]; };
 // count is zeroed before the run; the run appends at atomicAdd(count, 1).
-layout(std430, binding = 5) buffer Count { uint count; };
+layout(std430, binding = 6) buffer Count { uint count; };
 
 bool hitQuad(AttentionRay ray, Surface s, out float tOut) {
     precise vec3 n = vec3(s.right.y * s.up.z - s.right.z * s.up.y,
@@ -49,6 +54,9 @@ bool onTop(Surface a, Surface b) {
 void main() {
     uint stride = gl_NumWorkGroups.x * gl_WorkGroupSize.x;
     for (uint r = gl_GlobalInvocationID.x; r < params.rayCount; r += stride) {
+        // A ray that did not change, among surfaces that did not, hits what
+        // it hit: its result on the device stands.
+        if (params.dirtyOnly != 0u && (dirty[r >> 5] & (1u << (r & 31u))) == 0u) continue;
         AttentionRay ray = rays[r];
         int best = -1;
         float bestT = 0.0;
