@@ -140,3 +140,38 @@ func TestVulkanRefusesAProgramBeyondTheDeviceLimits(t *testing.T) {
 		t.Errorf("binding %d bytes: %v", limit+64, err)
 	}
 }
+
+// An indirect dispatch of zero workgroups does not run on any backend: a
+// program recorded once skips a kernel with nothing to do by its indirect
+// arguments alone (the CPU backend used to run it anyway).
+func TestZeroIndirectGroupsSkipTheKernel(t *testing.T) {
+	for _, b := range backends(t) {
+		params, _ := b.NewBuffer(16, gpu.RoleUpload)
+		b.Write(params, 0, gpu.Bytes([]gpu.ComposeParams{{Width: 4, Height: 4, Background: gpu.RGBA(9, 9, 9, 255)}}))
+		empty, _ := b.NewBuffer(96, gpu.RoleUpload)
+		frame, _ := b.NewBuffer(64, gpu.RoleDevice)
+		indirect, _ := b.NewBuffer(16, gpu.RoleUpload)
+		p, err := b.Record([]gpu.Dispatch{{Kernel: "compose", Buffers: []gpu.Buffer{params, empty, empty, empty, empty, frame}, Indirect: indirect}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		run := func(groups uint32) uint32 {
+			b.Write(indirect, 0, gpu.Bytes([]uint32{groups, 1, 1}))
+			if err := b.Submit(p); err != nil {
+				t.Fatal(err)
+			}
+			got := make([]uint32, 16)
+			if err := gpu.Fetch(b, frame, 0, gpu.Bytes(got)); err != nil {
+				t.Fatal(err)
+			}
+			return got[15]
+		}
+		if got := run(0); got != 0 {
+			t.Errorf("%s: zero workgroups composed the frame (%08x)", b.Info().Backend, got)
+		}
+		if got := run(1); got != gpu.RGBA(9, 9, 9, 255) {
+			t.Errorf("%s: one workgroup did not compose (%08x)", b.Info().Backend, got)
+		}
+		b.Release(p)
+	}
+}

@@ -129,8 +129,12 @@ func (c *cpuBackend) Submit(p Program) error {
 			copy(c.buffers[step.CopyTo.id][:step.CopyBytes], c.buffers[step.CopyFrom.id])
 			continue
 		}
-		k, _ := kernelByName(step.Kernel)
-		c.pool.add(k, step.Buffers, c.buffers)
+		// An indirect dispatch of zero workgroups does not run, as on a
+		// GPU: the program stays the same, the kernel has nothing to do.
+		if !step.Indirect.Valid() || view[uint32](c.buffers[step.Indirect.id][step.IndirectOffset:])[0] != 0 {
+			k, _ := kernelByName(step.Kernel)
+			c.pool.add(k, step.Buffers, c.buffers)
+		}
 		if i+1 == len(steps) || steps[i+1].Kernel == "" {
 			c.pool.run()
 		}
