@@ -85,14 +85,17 @@ func hitCase(r *rand.Rand, nRays, nSurfaces, at int, room bool) kcase {
 	}
 }
 
-// Placement inputs, in three modes:
+// Placement inputs, in four modes:
 //   - mixed: the parity test's world (random capacities and classes, half
 //     the tasks placed, a rebalance window of a third);
 //   - unplaced: every task unplaced and fitting somewhere, so every task
 //     is evaluated against every device and appends a decision (the worst
 //     case of the stress world's first tick);
 //   - rolling: every task placed, a rebalance window of 1/60 (a steady
-//     tick of the stress world).
+//     tick of the stress world);
+//   - clustered: unplaced tasks near hosts of 16 devices, pruned with
+//     device clusters (the datacenter world's first tick); the twin's
+//     result it must match is that of evaluating every device.
 func placeCase(r *rand.Rand, nTasks, nDevices int, mode string) kcase {
 	w := gpu.Weights{Locality: 1, Load: 4, Thermal: 2, Energy: 0.5, Priority: 1}
 	devices := make([]components.Device, nDevices)
@@ -104,6 +107,9 @@ func placeCase(r *rand.Rand, nTasks, nDevices int, mode string) kcase {
 		}
 		if mode != "mixed" {
 			devices[i].Capacity = float32(1e6 + r.IntN(1e6))
+		}
+		if mode == "clustered" {
+			devices[i].Position = hostPosition(i)
 		}
 		devices[i].Load = min(devices[i].Load, devices[i].Capacity)
 	}
@@ -124,6 +130,10 @@ func placeCase(r *rand.Rand, nTasks, nDevices int, mode string) kcase {
 			}
 		case "rolling":
 			current[i] = uint32(1 + r.IntN(nDevices))
+		case "clustered":
+			tasks[i].Affinity = hostPosition(16 * r.IntN(max(1, nDevices/16)))
+			tasks[i].Affinity[0] += float32(r.NormFloat64())
+			tasks[i].Affinity[2] += float32(r.NormFloat64())
 		}
 	}
 	params := []gpu.PlaceParams{{TaskCount: uint32(nTasks), DeviceCount: uint32(nDevices), Weights: w, Gain: 0.9, FitLimit: gpu.FitLimits(devices)}}
@@ -135,14 +145,29 @@ func placeCase(r *rand.Rand, nTasks, nDevices int, mode string) kcase {
 	}
 	actions := make([]gpu.PlaceAction, nTasks)
 	count := []uint32{uint32(gpu.PlaceTasks(&params[0], tasks, devices, current, actions))}
+	clusters, order := []gpu.Cluster{{}}, []uint32{0}
+	if mode == "clustered" {
+		clusters, order = gpu.BuildClusters(devices, nil, nil)
+		params[0].ClusterCount = uint32(len(clusters))
+	}
 	return kcase{
 		name: fmt.Sprintf("place/%s/%d×%d", mode, nTasks, nDevices), kernel: "place",
-		data:  [][]byte{gpu.Bytes(params), gpu.Bytes(tasks), gpu.Bytes(devices), gpu.Bytes(current), make([]byte, nTasks*48), make([]byte, 4)},
-		roles: []gpu.Role{gpu.RoleUpload, gpu.RoleUpload, gpu.RoleUpload, gpu.RoleUpload, gpu.RoleDevice, gpu.RoleUpload},
-		want:  [][]byte{nil, nil, nil, nil, gpu.Bytes(actions), gpu.Bytes(count)},
+		data: [][]byte{gpu.Bytes(params), gpu.Bytes(tasks), gpu.Bytes(devices), gpu.Bytes(current), gpu.Bytes(clusters), gpu.Bytes(order),
+			make([]byte, nTasks*48), make([]byte, 4)},
+		roles: []gpu.Role{gpu.RoleUpload, gpu.RoleUpload, gpu.RoleUpload, gpu.RoleUpload, gpu.RoleUpload, gpu.RoleUpload, gpu.RoleDevice, gpu.RoleUpload},
+		want:  [][]byte{nil, nil, nil, nil, nil, nil, gpu.Bytes(actions), gpu.Bytes(count)},
 		item:  int(unsafe.Sizeof(gpu.PlaceAction{})),
-		state: []int{5},
+		state: []int{7},
 	}
+}
+
+// hostPosition places device i in hosts of 16 devices a few centimetres
+// apart, the hosts on a grid with a 6 m pitch, each host shifted by up to
+// 1 m (the same for all its devices).
+func hostPosition(i int) components.Vec3 {
+	host := i / 16
+	jx, jz := float32(host*37%21)/10-1, float32(host*53%21)/10-1
+	return components.Vec3{float32(6*(host%8)) + jx + 0.15*float32(i%4), 0.15 * float32(i%16/4), -float32(6*(host/8)) + jz}
 }
 
 func composeCase(r *rand.Rand, width, height, surfaces int) kcase {
@@ -285,6 +310,7 @@ func TestPooledCPUMatchesSerialTwins(t *testing.T) {
 			placeCase(r, 3000+r.IntN(3000), 24+r.IntN(16), "mixed"),
 			placeCase(r, 10000+r.IntN(10000), 64, "unplaced"),
 			placeCase(r, 10000+r.IntN(10000), 64, "rolling"),
+			placeCase(r, 10000+r.IntN(10000), 256+r.IntN(256), "clustered"),
 			composeCase(r, 500+r.IntN(300), 300+r.IntN(200), 12+r.IntN(8)),
 			composeCase(r, 301+r.IntN(100), 701+r.IntN(100), 40), // rows that divide unevenly
 		}

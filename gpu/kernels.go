@@ -70,17 +70,26 @@ var kernelTable = []kernel{
 		},
 	},
 	{
-		name: "place", bindings: 6, item: int(unsafe.Sizeof(PlaceAction{})),
+		name: "place", bindings: 8, item: int(unsafe.Sizeof(PlaceAction{})),
 		size: func(b [][]byte) (int, int) {
 			p := &view[PlaceParams](b[0])[0]
 			// An upper bound: placed tasks outside the rebalance window and
-			// tasks that fit nowhere cost next to nothing.
-			return int(p.TaskCount), 1 + costTaskDevice*int(p.DeviceCount)
+			// tasks that fit nowhere cost next to nothing. With clusters, a
+			// task bounds each cluster about twice and searches a few.
+			perTask := int(p.DeviceCount)
+			if p.ClusterCount > 0 {
+				perTask = min(perTask, 2*int(p.ClusterCount)+4*ClusterLeaf)
+			}
+			return int(p.TaskCount), 1 + costTaskDevice*perTask
 		},
 		run: func(b [][]byte, at, lo, hi int) int {
 			p := &view[PlaceParams](b[0])[0]
+			var clusters []Cluster
+			if p.ClusterCount > 0 {
+				clusters = view[Cluster](b[4])[:p.ClusterCount]
+			}
 			return placeRange(p, view[components.ComputeTask](b[1])[:p.TaskCount], view[components.Device](b[2])[:p.DeviceCount],
-				view[uint32](b[3])[:p.TaskCount], view[PlaceAction](b[4])[at:], lo, hi)
+				view[uint32](b[3])[:p.TaskCount], clusters, view[uint32](b[5]), view[PlaceAction](b[6])[at:], lo, hi)
 		},
 	},
 	{

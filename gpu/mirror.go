@@ -59,6 +59,7 @@ type Mirror struct {
 	// feed or receive them.
 	hitParams, hits, rayDirty, hitChanges, hitCount, indirect Buffer
 	placeParams, current, actions, actionCount                Buffer
+	clusters, placeOrder                                      Buffer
 	composeParams, order, textures, atlas, frame              Buffer
 	// The readback copies of what the CPU reads each run — the counts and
 	// the first ReadbackPrefix entries of the compact lists — filled by
@@ -74,6 +75,15 @@ type Mirror struct {
 	hostRayDirty                                               []uint32
 	hostActions                                                []PlaceAction
 	hostDevices                                                []components.Device
+	// hostClusters and hostPlaceOrder are the device clusters the place
+	// kernel prunes with (BuildClusters), rebuilt every placement run from
+	// the device positions; sentClusters and sentPlaceOrder what the
+	// buffers hold, so that unchanged clusters are not uploaded again.
+	// clusteredAt is the device positions they were built from: most runs
+	// find them unchanged and build nothing.
+	hostClusters, sentClusters     []Cluster
+	hostPlaceOrder, sentPlaceOrder []uint32
+	clusteredAt                    []components.Vec3
 	// hostCurrent is every task slot's device (1 + device slot, 0 when
 	// unplaced), kept as tasks move slots and the scheduler places them
 	// (SetPlacement); currentDirty marks the slots to upload, and
@@ -333,6 +343,7 @@ func (m *Mirror) Submit() error {
 	}{
 		{&m.hits, nRays * 8}, {&m.rayDirty, len(m.hostRayDirty) * 4}, {&m.hitChanges, nRays * 16}, {&m.hitChangesBack, min(nRays, ReadbackPrefix) * 16},
 		{&m.current, nTasks * 4}, {&m.actions, nTasks * 48}, {&m.actionsBack, min(nTasks, ReadbackPrefix) * 48},
+		{&m.clusters, nDevices * 32}, {&m.placeOrder, nDevices * 4},
 		{&m.order, nSurfaces * 4}, {&m.textures, nSurfaces * 16}, {&m.atlas, len(m.atlasHost) * 4},
 	} {
 		g, err := m.ensure(need.buf, need.n)
@@ -349,6 +360,7 @@ func (m *Mirror) Submit() error {
 	}
 	if grown {
 		m.atlasDirty = true
+		m.sentClusters, m.sentPlaceOrder = m.sentClusters[:0], m.sentPlaceOrder[:0]
 		rerecord = true
 	}
 	if rerecord {
@@ -395,6 +407,12 @@ func (m *Mirror) Submit() error {
 			m.hostDevices = append(m.hostDevices, *m.devices.Get(e))
 		}
 		place.FitLimit = FitLimits(m.hostDevices)
+		if Clusterable(m.cfg.Weights, m.hostDevices) {
+			if err := m.syncClusters(); err != nil {
+				return err
+			}
+			place.ClusterCount = uint32(len(m.hostClusters))
+		}
 		if err := m.syncCurrent(m.current != currentBefore); err != nil {
 			return err
 		}
@@ -451,6 +469,34 @@ func (m *Mirror) Submit() error {
 // Decisions) were computed from: with gpu-submit collecting at the end of
 // the next tick, two ticks before the one that reads them.
 func (m *Mirror) ResultsTick() uint64 { return m.resultsTick }
+
+// syncClusters rebuilds the device clusters when a device slot's position
+// changed (a device moved, came or went) and uploads them when they differ
+// from what the buffers hold: devices rarely move, so most runs build and
+// upload nothing.
+func (m *Mirror) syncClusters() error {
+	same := len(m.clusteredAt) == len(m.hostDevices)
+	for i := 0; same && i < len(m.hostDevices); i++ {
+		same = m.clusteredAt[i] == m.hostDevices[i].Position
+	}
+	if !same {
+		m.hostClusters, m.hostPlaceOrder = BuildClusters(m.hostDevices, m.hostClusters, m.hostPlaceOrder)
+		m.clusteredAt = m.clusteredAt[:0]
+		for i := range m.hostDevices {
+			m.clusteredAt = append(m.clusteredAt, m.hostDevices[i].Position)
+		}
+	}
+	if slices.Equal(m.hostClusters, m.sentClusters) && slices.Equal(m.hostPlaceOrder, m.sentPlaceOrder) {
+		return nil
+	}
+	if err := errors.Join(m.writeAux(m.clusters, Bytes(m.hostClusters)), m.writeAux(m.placeOrder, Bytes(m.hostPlaceOrder))); err != nil {
+		m.sentClusters, m.sentPlaceOrder = m.sentClusters[:0], m.sentPlaceOrder[:0]
+		return err
+	}
+	m.sentClusters = append(m.sentClusters[:0], m.hostClusters...)
+	m.sentPlaceOrder = append(m.sentPlaceOrder[:0], m.hostPlaceOrder...)
+	return nil
+}
 
 // SetPlacement tells the mirror that task now sits on device (the zero
 // entity: nowhere), so the task → device array the place kernel reads
@@ -618,7 +664,7 @@ func (m *Mirror) record() error {
 	}
 	p, err := m.Backend.Record([]Dispatch{
 		{Kernel: "hit", Buffers: []Buffer{m.hitParams, m.Rays.Buffer(), m.Surfaces.Buffer(), m.hits, m.rayDirty, m.hitChanges, m.hitCount}, Indirect: m.indirect, IndirectOffset: 0},
-		{Kernel: "place", Buffers: []Buffer{m.placeParams, m.Tasks.Buffer(), m.Devices.Buffer(), m.current, m.actions, m.actionCount}, Indirect: m.indirect, IndirectOffset: 16},
+		{Kernel: "place", Buffers: []Buffer{m.placeParams, m.Tasks.Buffer(), m.Devices.Buffer(), m.current, m.clusters, m.placeOrder, m.actions, m.actionCount}, Indirect: m.indirect, IndirectOffset: 16},
 		{Kernel: "compose", Buffers: []Buffer{m.composeParams, m.Surfaces.Buffer(), m.order, m.textures, m.atlas, m.frame}, Indirect: m.indirect, IndirectOffset: 32},
 		{CopyFrom: m.hitCount, CopyTo: m.hitCountBack, CopyBytes: 4},
 		{CopyFrom: m.hitChanges, CopyTo: m.hitChangesBack, CopyBytes: min(m.hitChanges.Size(), m.hitChangesBack.Size())},

@@ -2,7 +2,9 @@ package gpu
 
 import (
 	"errors"
+	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"github.com/mlange-42/ark/ecs"
@@ -145,4 +147,93 @@ func mustVulkan(t *testing.T) Backend {
 	}
 	t.Cleanup(func() { vk.Close() })
 	return vk
+}
+
+// The clusters the place kernel prunes with follow the devices — moved,
+// added, removed, or unusable for a bound (a NaN position turns pruning
+// off) — and a run's decisions are always those of evaluating every
+// device of the world it was submitted with.
+func TestClustersFollowTheDevices(t *testing.T) {
+	w := ecs.NewWorld()
+	m, err := Install(w, NewCPU(), MirrorConfig{FrameWidth: 4, FrameHeight: 4, Weights: DefaultMirrorConfig.Weights})
+	if err != nil {
+		t.Fatal(err)
+	}
+	devices := ecs.NewMap1[components.Device](w)
+	tasks := ecs.NewMap2[components.ComputeTask, components.Placement](w)
+	r := rand.New(rand.NewPCG(5, 6))
+	at := func(i int) components.Vec3 {
+		return components.Vec3{6*float32(i/16%8) + 0.15*float32(i%4), 0, -6*float32(i/128) + 0.15*float32(i%16/4)}
+	}
+	var devs []ecs.Entity
+	for i := range 96 {
+		devs = append(devs, devices.NewEntity(&components.Device{Position: at(i), Capacity: 50, Temperature: 40, EnergyCost: 1, Kind: uint32(i % 3)}))
+	}
+	for range 3000 {
+		near := at(r.IntN(96))
+		tasks.NewEntity(&components.ComputeTask{Affinity: components.Vec3{near[0] + float32(r.NormFloat64()), 0, near[2] + float32(r.NormFloat64())},
+			Demand: float32(1 + r.IntN(20)), Priority: float32(r.IntN(3))}, &components.Placement{})
+	}
+	pruned := 0
+	for round := range 40 {
+		nan := false
+		switch round % 5 {
+		case 1: // a device moves
+			devices.Get(devs[r.IntN(len(devs))]).Position[0] += float32(r.NormFloat64() * 3)
+		case 2: // one leaves, one joins: device slots renumber
+			i := r.IntN(len(devs))
+			w.RemoveEntity(devs[i])
+			devs[i] = devices.NewEntity(&components.Device{Position: at(r.IntN(200)), Capacity: 50, Temperature: 40, EnergyCost: 1})
+		case 3:
+			if round == 13 {
+				devices.Get(devs[7]).Position[1] = float32(math.NaN())
+				nan = true
+			}
+		case 4:
+			devices.Get(devs[7]).Position[1] = 0
+		}
+		for _, e := range devs {
+			m.Devices.Mark(e)
+		}
+		m.PlaceRequested = true
+		if err := m.Submit(); err != nil {
+			t.Fatal(err)
+		}
+		// The world the run saw, as the kernel saw it.
+		p := m.params.place[0]
+		devsNow := slices.Clone(m.hostDevices)
+		taskNow := make([]components.ComputeTask, m.Tasks.Len())
+		for slot, e := range m.Tasks.entities {
+			task, _ := tasks.Get(e)
+			taskNow[slot] = *task
+		}
+		current := slices.Clone(m.hostCurrent[:len(taskNow)])
+		if nan != (p.ClusterCount == 0) {
+			t.Fatalf("round %d: %d clusters with a NaN device %v", round, p.ClusterCount, nan)
+		}
+		if p.ClusterCount > 0 {
+			pruned++
+			wantClusters, wantOrder := BuildClusters(devsNow, nil, nil)
+			gotClusters, gotOrder := make([]Cluster, p.ClusterCount), make([]uint32, len(devsNow))
+			if err := errors.Join(Fetch(m.Backend, m.clusters, 0, Bytes(gotClusters)), Fetch(m.Backend, m.placeOrder, 0, Bytes(gotOrder))); err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(gotClusters, wantClusters) || !slices.Equal(gotOrder, wantOrder) {
+				t.Fatalf("round %d: the buffers hold stale clusters", round)
+			}
+		}
+		if err := m.Collect(); err != nil {
+			t.Fatal(err)
+		}
+		p.ClusterCount = 0
+		want := make([]PlaceAction, len(taskNow))
+		want = want[:PlaceTasks(&p, taskNow, devsNow, current, want)]
+		got := slices.Clone(m.hostActions)
+		if !slices.Equal(got, want) {
+			t.Fatalf("round %d: %d decisions, a full evaluation makes %d", round, len(got), len(want))
+		}
+	}
+	if pruned < 30 {
+		t.Fatalf("only %d of 40 runs pruned", pruned)
+	}
 }

@@ -248,12 +248,18 @@ func TestHitKernelMatchesTwin(t *testing.T) {
 
 // The place kernel evaluates what has something to decide and appends
 // only the decisions to act on; kernel and twin agree on the set of them
-// and every term, in both modes.
+// and every term, in both modes, and pruned by device clusters or not.
 func TestPlaceKernelMatchesTwin(t *testing.T) {
 	r := rand.New(rand.NewPCG(3, 4))
 	w := gpu.Weights{Locality: 1, Load: 4, Thermal: 2, Energy: 0.5, Priority: 1}
-	for round := 0; round < 6; round++ {
+	for round := 0; round < 8; round++ {
+		// Rounds 6 and 7 prune with device clusters, over enough devices to
+		// have some; the twin they must match evaluates every device.
+		clustered := round >= 6
 		devices := make([]components.Device, 1+r.IntN(32))
+		if clustered {
+			devices = make([]components.Device, 100+r.IntN(200))
+		}
 		for i := range devices {
 			devices[i] = components.Device{
 				Position: components.Vec3{float32(r.Float64()*20 - 10), float32(r.Float64() * 4), float32(-r.Float64() * 20)},
@@ -282,6 +288,11 @@ func TestPlaceKernelMatchesTwin(t *testing.T) {
 			RebalanceStride: uint32(round%2) * 3, RebalancePhase: uint32(round % 3), FitLimit: gpu.FitLimits(devices)}}
 		want := make([]gpu.PlaceAction, len(tasks))
 		want = want[:gpu.PlaceTasks(&params[0], tasks, devices, current, want)]
+		clusters, order := []gpu.Cluster{{}}, []uint32{0}
+		if clustered {
+			clusters, order = gpu.BuildClusters(devices, nil, nil)
+			params[0].ClusterCount = uint32(len(clusters))
+		}
 		if len(want) < len(tasks)/20 {
 			t.Fatalf("round %d: only %d of %d tasks have a decision: inputs too sparse", round, len(want), len(tasks))
 		}
@@ -290,6 +301,7 @@ func TestPlaceKernelMatchesTwin(t *testing.T) {
 			count := []uint32{0}
 			runSlots(t, b, "place", gpu.GroupsFor(len(tasks)),
 				slot{data: gpu.Bytes(params)}, slot{data: gpu.Bytes(tasks)}, slot{data: gpu.Bytes(devices)}, slot{data: gpu.Bytes(current)},
+				slot{data: gpu.Bytes(clusters)}, slot{data: gpu.Bytes(order)},
 				slot{data: gpu.Bytes(got), role: gpu.RoleDevice, fetch: true}, slot{data: gpu.Bytes(count), fetch: true})
 			got = got[:count[0]]
 			slices.SortFunc(got, func(a, b gpu.PlaceAction) int { return int(a.Task) - int(b.Task) })

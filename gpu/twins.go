@@ -150,6 +150,25 @@ type PlaceParams struct {
 	// task that needs more on every kind it may use fits nowhere and is
 	// not evaluated.
 	FitLimit [DeviceKinds]float32
+	// ClusterCount is how many device clusters (Clusters) the run prunes
+	// with; 0 evaluates every device of every task.
+	ClusterCount uint32
+	Pad3         [3]uint32
+}
+
+// Cluster is a group of nearby devices (std430, 32 bytes): the sphere
+// around them and their range in the cluster-ordered device list. Every
+// cost term is ≥ 0 and the locality term is Locality × the distance to the
+// device, so no device of a cluster costs a task less than Locality × (the
+// distance to the sphere): a cluster whose bound is above the best cost
+// found so far is skipped whole, and the result is the one of evaluating
+// every device.
+type Cluster struct {
+	Center components.Vec3
+	Radius float32
+	First  uint32
+	Count  uint32
+	Pad    [2]uint32
 }
 
 // DeviceKinds is how many device kinds the place kernel's early-out knows;
@@ -255,13 +274,119 @@ func PlacementTerms(w Weights, task *components.ComputeTask, dev *components.Dev
 // Gain (or whose device no longer takes it). The first of equal costs
 // wins. Actions come in task order here, in any order on a GPU.
 func PlaceTasks(p *PlaceParams, tasks []components.ComputeTask, devices []components.Device, current []uint32, actions []PlaceAction) int {
-	return placeRange(p, tasks, devices, current, actions, 0, len(tasks))
+	return placeRange(p, tasks, devices, current, nil, nil, actions, 0, len(tasks))
+}
+
+// PlaceTasksClustered is PlaceTasks pruned by device clusters
+// (p.ClusterCount of them, their devices listed in order by cluster): the
+// same decisions with far fewer devices evaluated where devices cluster
+// in space, as a data centre's hosts do.
+func PlaceTasksClustered(p *PlaceParams, tasks []components.ComputeTask, devices []components.Device, current []uint32, clusters []Cluster, order []uint32, actions []PlaceAction) int {
+	return placeRange(p, tasks, devices, current, clusters, order, actions, 0, len(tasks))
+}
+
+// placement is one task's search for its best device.
+type placement struct {
+	w         Weights
+	task      *components.ComputeTask
+	devices   []components.Device
+	cur       uint32
+	best      components.Placement
+	stayCost  float32
+	evaluated int
+}
+
+// try evaluates device slot d. Equal costs go to the lower slot, whatever
+// order devices are evaluated in.
+func (s *placement) try(d uint32) {
+	dev := &s.devices[d]
+	load := dev.Load
+	if s.cur == d+1 {
+		load -= s.task.Demand
+	}
+	s.evaluated++
+	pl, ok := PlacementTerms(s.w, s.task, dev, load)
+	if !ok {
+		return
+	}
+	if s.cur == d+1 {
+		s.stayCost = pl.Cost
+	}
+	if s.best.Device == 0 || pl.Cost < s.best.Cost || pl.Cost == s.best.Cost && d+1 < s.best.Device {
+		s.best = pl
+		s.best.Device = d + 1
+	}
+}
+
+// bound is the least any device of cluster c can cost the task: its
+// locality to the cluster's sphere, less a shave of 1e-5 × (distance +
+// radius) and an absolute 1e-3. Float rounding in the distance, the
+// subtraction and the device's own cost is a few ulps of those
+// magnitudes, so the shave keeps the bound below every device's computed
+// cost even far from the origin, where the subtraction cancels.
+func (s *placement) bound(c *Cluster) float32 {
+	a := &s.task.Affinity
+	dx, dy, dz := a[0]-c.Center[0], a[1]-c.Center[1], a[2]-c.Center[2]
+	dist := float32(math.Sqrt(float64(mul(dx, dx) + mul(dy, dy) + mul(dz, dz))))
+	gap := dist - c.Radius
+	if gap <= 0 {
+		return 0
+	}
+	return mul(s.w.Locality, gap-mul(dist+c.Radius, 1e-5)) - 1e-3
+}
+
+// prunable says whether the cluster bound holds for the task: every cost
+// term but locality is ≥ 0 only for a demand ≥ 0, and a bound from a
+// non-finite affinity or priority means nothing. Other tasks evaluate
+// every device.
+func prunable(t *components.ComputeTask) bool {
+	return t.Demand >= 0 && finite(t.Affinity[0]) && finite(t.Affinity[1]) && finite(t.Affinity[2]) && finite(t.Priority)
+}
+
+func finite(f float32) bool { return !math.IsNaN(float64(f)) && !math.IsInf(float64(f), 0) }
+
+// search finds the best device: every device in slot order without
+// clusters (or for a task they cannot prune); with them, the current
+// device first (its cost is needed anyway), then the cluster with the
+// lowest bound, then every other cluster whose bound does not exceed the
+// best cost found.
+func (s *placement) search(clusters []Cluster, order []uint32) {
+	if len(clusters) == 0 || !prunable(s.task) {
+		for d := range s.devices {
+			s.try(uint32(d))
+		}
+		return
+	}
+	if s.cur != 0 {
+		s.try(s.cur - 1)
+	}
+	nearest, nearestBound := 0, float32(0)
+	for i := range clusters {
+		if b := s.bound(&clusters[i]); i == 0 || b < nearestBound {
+			nearest, nearestBound = i, b
+		}
+	}
+	s.cluster(&clusters[nearest], order)
+	for i := range clusters {
+		if i != nearest && (s.best.Device == 0 || s.bound(&clusters[i]) <= s.best.Cost) {
+			s.cluster(&clusters[i], order)
+		}
+	}
+}
+
+func (s *placement) cluster(c *Cluster, order []uint32) {
+	for _, d := range order[c.First : c.First+c.Count] {
+		if d+1 != s.cur { // already evaluated
+			s.try(d)
+		}
+	}
 }
 
 // placeRange is PlaceTasks over the tasks [lo, hi) only, appending their
 // decisions from actions[0], in task order; like hitRange, disjoint ranges
-// concatenated in order are PlaceTasks's list.
-func placeRange(p *PlaceParams, tasks []components.ComputeTask, devices []components.Device, current []uint32, actions []PlaceAction, lo, hi int) int {
+// concatenated in order are PlaceTasks's list. With clusters (nil for
+// none) it prunes as PlaceTasksClustered.
+func placeRange(p *PlaceParams, tasks []components.ComputeTask, devices []components.Device, current []uint32, clusters []Cluster, order []uint32, actions []PlaceAction, lo, hi int) int {
 	n := 0
 	for t := lo; t < hi; t++ {
 		cur := current[t]
@@ -272,26 +397,9 @@ func placeRange(p *PlaceParams, tasks []components.ComputeTask, devices []compon
 		if cur == 0 && !fitsSomewhere(task, &p.FitLimit) {
 			continue
 		}
-		var best components.Placement
-		stayCost := float32(-1)
-		for d := range devices {
-			dev := &devices[d]
-			load := dev.Load
-			if cur == uint32(d)+1 {
-				load -= task.Demand
-			}
-			pl, ok := PlacementTerms(p.Weights, task, dev, load)
-			if !ok {
-				continue
-			}
-			if cur == uint32(d)+1 {
-				stayCost = pl.Cost
-			}
-			if best.Device == 0 || pl.Cost < best.Cost {
-				best = pl
-				best.Device = uint32(d) + 1
-			}
-		}
+		search := placement{w: p.Weights, task: task, devices: devices, cur: cur, stayCost: -1}
+		search.search(clusters, order)
+		best, stayCost := search.best, search.stayCost
 		if best.Device == 0 || best.Device == cur {
 			continue
 		}

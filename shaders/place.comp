@@ -30,17 +30,27 @@ layout(std430, binding = 0) readonly buffer Params {
     // fitLimit[k]: a task needing more than this fits on no device of kind
     // k (the largest free capacity of that kind plus rounding slack).
     float fitLimit[KINDS];
+    // clusterCount: device clusters to prune with; 0 evaluates every
+    // device.
+    uint clusterCount; uint pad0; uint pad1; uint pad2;
 } params;
 layout(std430, binding = 1) readonly buffer Tasks { ComputeTask tasks[]; };
 layout(std430, binding = 2) readonly buffer Devices { Device devices[]; };
 // current[t] is 1 + the device slot task t is placed on, 0 if unplaced.
 layout(std430, binding = 3) readonly buffer Current { uint current[]; };
+// Clusters of nearby devices: no device of one costs a task less than the
+// locality weight × the distance to its sphere (every term is ≥ 0), so a
+// cluster whose bound exceeds the best cost so far is skipped whole.
+struct Cluster { vec3 center; float radius; uint first; uint count; uint pad0; uint pad1; };
+layout(std430, binding = 4) readonly buffer Clusters { Cluster clusters[]; };
+// order lists the device slots cluster by cluster.
+layout(std430, binding = 5) readonly buffer Order { uint order[]; };
 // An action: the task's slot, the cost of staying (-1: unplaced, or its
 // device no longer takes it) and the chosen placement (device = 1 + slot).
 struct Action { uint task; float stay; uint pad0; uint pad1; Placement choice; };
-layout(std430, binding = 4) writeonly buffer Actions { Action actions[]; };
+layout(std430, binding = 6) writeonly buffer Actions { Action actions[]; };
 // count is zeroed before the run; the run appends at atomicAdd(count, 1).
-layout(std430, binding = 5) buffer Count { uint count; };
+layout(std430, binding = 7) buffer Count { uint count; };
 
 const float THERMAL_KNEE = 55.0;
 const float THERMAL_RANGE = 30.0;
@@ -53,6 +63,73 @@ bool fitsSomewhere(ComputeTask task) {
     return false;
 }
 
+
+// The search state of one task: its best placement so far and the cost
+// of staying on its current device.
+ComputeTask gTask;
+uint gCur;
+Placement gBest;
+float gStay;
+
+// try evaluates device slot d; equal costs go to the lower slot, whatever
+// order the devices are evaluated in.
+void try(uint d) {
+    Device dev = devices[d];
+    if (gTask.taskClass != 0u && (gTask.taskClass & (1u << dev.kind)) == 0u) return;
+    precise float load = dev.load;
+    if (gCur == d + 1u) load = load - gTask.demand;
+    precise float after = (load + gTask.demand) / dev.capacity;
+    if (after > 1.0) return;
+    precise float prio = max(gTask.priority, 1.0);
+    precise float dx = gTask.affinity.x - dev.position.x;
+    precise float dy = gTask.affinity.y - dev.position.y;
+    precise float dz = gTask.affinity.z - dev.position.z;
+    Placement p;
+    p.device = d + 1u;
+    p.tick = 0u;
+    precise float locality = params.wLocality * sqrt(dx * dx + dy * dy + dz * dz);
+    precise float loadTerm = params.wLoad * after;
+    precise float thermal = params.wThermal * max(0.0, dev.temperature - THERMAL_KNEE) / THERMAL_RANGE;
+    precise float energy = params.wEnergy * dev.energyCost * gTask.demand / 8.0;
+    precise float priority = params.wPriority * (prio - 1.0) * load / dev.capacity;
+    precise float cost = locality + loadTerm + thermal + energy + priority;
+    p.locality = locality; p.load = loadTerm; p.thermal = thermal;
+    p.energy = energy; p.priority = priority; p.cost = cost;
+    if (gCur == d + 1u) gStay = cost;
+    if (gBest.device == 0u || cost < gBest.cost || (cost == gBest.cost && d + 1u < gBest.device)) gBest = p;
+}
+
+// bound: the least a device of cluster c can cost the task, less a shave
+// of 1e-5 × (distance + radius) and 1e-3, so that rounding — a few ulps
+// of those magnitudes, in the distance, the subtraction and the device's
+// own cost — never lifts it above a device's computed cost.
+float bound(uint c) {
+    precise float dx = gTask.affinity.x - clusters[c].center.x;
+    precise float dy = gTask.affinity.y - clusters[c].center.y;
+    precise float dz = gTask.affinity.z - clusters[c].center.z;
+    precise float dist = sqrt(dx * dx + dy * dy + dz * dz);
+    precise float gap = dist - clusters[c].radius;
+    if (gap <= 0.0) return 0.0;
+    precise float b = params.wLocality * (gap - (dist + clusters[c].radius) * 1e-5) - 1e-3;
+    return b;
+}
+
+// prunable: the bound holds only for a demand ≥ 0 (every other term ≥ 0)
+// and means something only for a finite affinity and priority; other
+// tasks evaluate every device.
+bool prunable(ComputeTask t) {
+    return t.demand >= 0.0 && !any(isnan(t.affinity)) && !any(isinf(t.affinity))
+        && !isnan(t.priority) && !isinf(t.priority);
+}
+
+void searchCluster(uint c) {
+    uint end = clusters[c].first + clusters[c].count;
+    for (uint i = clusters[c].first; i < end; i++) {
+        uint d = order[i];
+        if (d + 1u != gCur) try(d);
+    }
+}
+
 void main() {
     uint stride = gl_NumWorkGroups.x * gl_WorkGroupSize.x;
     for (uint t = gl_GlobalInvocationID.x; t < params.taskCount; t += stride) {
@@ -60,35 +137,28 @@ void main() {
         if (cur != 0u && (params.rebalanceStride == 0u || t % params.rebalanceStride != params.rebalancePhase)) continue;
         ComputeTask task = tasks[t];
         if (cur == 0u && !fitsSomewhere(task)) continue;
-        Placement best;
-        best.device = 0u; best.cost = 0.0; best.locality = 0.0; best.load = 0.0;
-        best.thermal = 0.0; best.energy = 0.0; best.priority = 0.0; best.tick = 0u;
-        precise float prio = max(task.priority, 1.0);
-        float stayCost = -1.0;
-        for (uint d = 0u; d < params.deviceCount; d++) {
-            Device dev = devices[d];
-            if (task.taskClass != 0u && (task.taskClass & (1u << dev.kind)) == 0u) continue;
-            precise float load = dev.load;
-            if (cur == d + 1u) load = load - task.demand;
-            precise float after = (load + task.demand) / dev.capacity;
-            if (after > 1.0) continue;
-            precise float dx = task.affinity.x - dev.position.x;
-            precise float dy = task.affinity.y - dev.position.y;
-            precise float dz = task.affinity.z - dev.position.z;
-            Placement p;
-            p.device = d + 1u;
-            p.tick = 0u;
-            precise float locality = params.wLocality * sqrt(dx * dx + dy * dy + dz * dz);
-            precise float loadTerm = params.wLoad * after;
-            precise float thermal = params.wThermal * max(0.0, dev.temperature - THERMAL_KNEE) / THERMAL_RANGE;
-            precise float energy = params.wEnergy * dev.energyCost * task.demand / 8.0;
-            precise float priority = params.wPriority * (prio - 1.0) * load / dev.capacity;
-            precise float cost = locality + loadTerm + thermal + energy + priority;
-            p.locality = locality; p.load = loadTerm; p.thermal = thermal;
-            p.energy = energy; p.priority = priority; p.cost = cost;
-            if (cur == d + 1u) stayCost = cost;
-            if (best.device == 0u || cost < best.cost) best = p;
+        gTask = task;
+        gCur = cur;
+        gBest.device = 0u; gBest.cost = 0.0; gBest.locality = 0.0; gBest.load = 0.0;
+        gBest.thermal = 0.0; gBest.energy = 0.0; gBest.priority = 0.0; gBest.tick = 0u;
+        gStay = -1.0;
+        if (params.clusterCount == 0u || !prunable(task)) {
+            for (uint d = 0u; d < params.deviceCount; d++) try(d);
+        } else {
+            if (cur != 0u) try(cur - 1u);
+            uint nearest = 0u;
+            float nearestBound = 0.0;
+            for (uint c = 0u; c < params.clusterCount; c++) {
+                float b = bound(c);
+                if (c == 0u || b < nearestBound) { nearest = c; nearestBound = b; }
+            }
+            searchCluster(nearest);
+            for (uint c = 0u; c < params.clusterCount; c++) {
+                if (c != nearest && (gBest.device == 0u || bound(c) <= gBest.cost)) searchCluster(c);
+            }
         }
+        Placement best = gBest;
+        float stayCost = gStay;
         if (best.device == 0u || best.device == cur) continue;
         precise float worth = stayCost * params.gain;
         if (cur != 0u && stayCost >= 0.0 && best.cost >= worth) continue;
