@@ -112,11 +112,19 @@ func BenchmarkUpload(b *testing.B) {
 }
 
 // The kernels on each backend at desktop and stress sizes, fed through the
-// mirror exactly as a tick feeds them (one submit + wait per op). On the
-// CPU backend each kernel is its Go twin run on every core by the
-// backend's pool, the baseline; cpu-serial is the same backend on one
-// thread (the twins as they are written), so the report's "× cpu" column
-// of cpu-serial is the pool's speedup on the machine that ran it.
+// mirror exactly as a tick feeds them (one submit + wait per op, and for
+// compose the frame read back, as a consumer of it must). On the CPU
+// backend each kernel is its Go twin run on every core by the backend's
+// pool, the baseline; cpu-serial is the same backend on one thread (the
+// twins as they are written), so the report's "× cpu" column of
+// cpu-serial is the pool's speedup on the machine that ran it.
+//
+// What each op is: hit tests every ray (the benchmark marks the rays
+// changed, as a world where every gaze moved); place decides every task,
+// all unplaced (decisions are not applied: a world's first placement, the
+// worst case; the stress world's 64 devices are pruned with clusters);
+// compose draws and reads back the whole frame. Only the kernel asked for
+// runs: the others have nothing to do in a world where nothing changed.
 func BenchmarkKernelHit(b *testing.B)     { benchKernel(b, "hit") }
 func BenchmarkKernelPlace(b *testing.B)   { benchKernel(b, "place") }
 func BenchmarkKernelCompose(b *testing.B) { benchKernel(b, "compose") }
@@ -147,9 +155,15 @@ func benchKernel(b *testing.B, kernel string) {
 						b.Fatal(err)
 					}
 				}
+				frame := make([]uint32, m.Config().FrameWidth*m.Config().FrameHeight)
+				rays := ecs.NewFilter1[components.AttentionRay](w.ECS)
 				run := func() {
-					// The hit kernel runs in every submit; place and
-					// compose only when asked for.
+					if kernel == "hit" {
+						q := rays.Query()
+						for q.Next() {
+							m.Rays.Mark(q.Entity())
+						}
+					}
 					m.PlaceRequested = kernel == "place"
 					m.ComposeRequested = kernel == "compose"
 					if err := m.Submit(); err != nil {
@@ -158,8 +172,13 @@ func benchKernel(b *testing.B, kernel string) {
 					if err := m.Collect(); err != nil {
 						b.Fatal(err)
 					}
+					if kernel == "compose" {
+						if err := m.ReadFrame(frame); err != nil {
+							b.Fatal(err)
+						}
+					}
 				}
-				run() // uploads everything once
+				run() // uploads everything once, runs every kernel
 				for b.Loop() {
 					run()
 				}

@@ -69,7 +69,9 @@ type Device struct {
 //	    16  Thermal   float
 //	    20  Energy    float
 //	    24  Priority  float
-//	    28  Tick      uint   (tick of the decision, truncated to 32 bits)
+//	    28  Tick      uint   (tick of the decision, truncated to 32 bits;
+//	                          with Device 0, the tick the task's last
+//	                          decision was turned away, 0 if none was)
 type Placement struct {
 	Device   uint32  `json:"device"`
 	Cost     float32 `json:"cost"`

@@ -87,7 +87,8 @@ func hitCase(r *rand.Rand, nRays, nSurfaces, at int, room bool) kcase {
 
 // Placement inputs, in four modes:
 //   - mixed: the parity test's world (random capacities and classes, half
-//     the tasks placed, a rebalance window of a third);
+//     the tasks placed, a sixth waiting, a rebalance window of a third, a
+//     wait window of a quarter);
 //   - unplaced: every task unplaced and fitting somewhere, so every task
 //     is evaluated against every device and appends a decision (the worst
 //     case of the stress world's first tick);
@@ -125,8 +126,11 @@ func placeCase(r *rand.Rand, nTasks, nDevices int, mode string) kcase {
 			if r.IntN(5) == 0 {
 				tasks[i].Class = uint32(1 + r.IntN(7))
 			}
-			if r.IntN(2) == 0 {
+			switch r.IntN(6) {
+			case 0, 1, 2:
 				current[i] = uint32(r.IntN(nDevices + 1))
+			case 3:
+				current[i] = gpu.Waiting
 			}
 		case "rolling":
 			current[i] = uint32(1 + r.IntN(nDevices))
@@ -140,6 +144,7 @@ func placeCase(r *rand.Rand, nTasks, nDevices int, mode string) kcase {
 	switch mode {
 	case "mixed":
 		params[0].RebalanceStride, params[0].RebalancePhase = 3, uint32(r.IntN(3))
+		params[0].WaitStride, params[0].WaitPhase = 4, uint32(r.IntN(4))
 	case "rolling":
 		params[0].RebalanceStride, params[0].RebalancePhase = 60, uint32(r.IntN(60))
 	}

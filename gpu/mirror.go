@@ -47,8 +47,11 @@ type Mirror struct {
 	// RebalanceStride == RebalancePhase; a placed task moves only for a
 	// cost below staying × PlaceGain). A compose runs whenever a surface
 	// or texture changed, or ComposeRequested is set.
+	// WaitStride and WaitPhase choose the waiting tasks (SetWaiting) the
+	// run evaluates, the same way.
 	PlaceRequested, ComposeRequested bool
 	RebalanceStride, RebalancePhase  uint32
+	WaitStride, WaitPhase            uint32
 	PlaceGain                        float32
 	// RunTick is the tick whose world the next Submit uploads (gpu-submit
 	// sets it), so that results can say which world they were computed
@@ -402,6 +405,7 @@ func (m *Mirror) Submit() error {
 	if m.placeInFlight {
 		place.TaskCount, place.DeviceCount = uint32(nTasks), uint32(nDevices)
 		place.RebalanceStride, place.RebalancePhase = m.RebalanceStride, m.RebalancePhase
+		place.WaitStride, place.WaitPhase = m.WaitStride, m.WaitPhase
 		m.hostDevices = m.hostDevices[:0]
 		for _, e := range m.Devices.entities {
 			m.hostDevices = append(m.hostDevices, *m.devices.Get(e))
@@ -517,6 +521,20 @@ func (m *Mirror) SetPlacement(task, device ecs.Entity) {
 	}
 }
 
+// SetWaiting tells the mirror that task is unplaced and its last decision
+// was turned away: the place kernel evaluates it only in the wait window
+// (WaitStride, WaitPhase) until it is placed. The scheduler records the
+// same in the task's Placement (Device 0, Tick ≠ 0), from which a rebuild
+// of the array derives it again.
+func (m *Mirror) SetWaiting(task ecs.Entity) {
+	slot, _, ok := m.Tasks.Slot(task)
+	if !ok || slot >= len(m.hostCurrent) || m.hostCurrent[slot] == Waiting {
+		return
+	}
+	m.hostCurrent[slot] = Waiting
+	m.markCurrent(slot)
+}
+
 // InvalidatePlacements makes the next placement run rebuild the task →
 // device array from every task's Placement (the scheduler's periodic
 // recompute, or placements changed behind its back).
@@ -543,8 +561,11 @@ func (m *Mirror) syncCurrent(reupload bool) error {
 		for slot, e := range m.Tasks.entities {
 			cur := uint32(0)
 			if m.placements.HasUnchecked(e) {
-				if d, ok := m.Devices.SlotOfID(m.placements.GetUnchecked(e).Device); ok {
+				pl := m.placements.GetUnchecked(e)
+				if d, ok := m.Devices.SlotOfID(pl.Device); ok {
 					cur = uint32(d + 1)
+				} else if pl.Device == 0 && pl.Tick != 0 {
+					cur = Waiting
 				}
 			}
 			m.hostCurrent[slot] = cur

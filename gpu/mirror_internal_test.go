@@ -12,7 +12,8 @@ import (
 )
 
 // The task → device array is kept, not rebuilt per run: as tasks come and
-// go (slots move), are placed (SetPlacement) and devices come and go
+// go (slots move), are placed (SetPlacement) or turned away (SetWaiting)
+// and devices come and go
 // (device slots renumber), what the place kernel reads is always what a
 // full rebuild from the placements would give.
 func TestTaskDeviceArrayFollowsTasksAndPlacements(t *testing.T) {
@@ -31,10 +32,18 @@ func TestTaskDeviceArrayFollowsTasksAndPlacements(t *testing.T) {
 	}
 	place := func(task ecs.Entity) {
 		d := devs[r.IntN(len(devs))]
-		if r.IntN(4) == 0 {
+		switch r.IntN(6) {
+		case 0:
 			d = ecs.Entity{}
+		case 1: // turned away: waits, as the scheduler records it
+			*placements.Get(task) = components.Placement{Tick: 7}
+			m.SetWaiting(task)
+			return
 		}
-		placements.Get(task).Device = d.ID()
+		*placements.Get(task) = components.Placement{Device: d.ID()}
+		if !d.IsZero() {
+			placements.Get(task).Tick = 7
+		}
 		m.SetPlacement(task, d)
 	}
 	for round := range 200 {
@@ -71,7 +80,9 @@ func TestTaskDeviceArrayFollowsTasksAndPlacements(t *testing.T) {
 		}
 		for slot, e := range m.Tasks.entities {
 			want := uint32(0)
-			if d, ok := m.Devices.SlotOfID(placements.Get(e).Device); ok {
+			if pl := placements.Get(e); pl.Device == 0 && pl.Tick != 0 {
+				want = Waiting
+			} else if d, ok := m.Devices.SlotOfID(pl.Device); ok {
 				want = uint32(d + 1)
 			}
 			if got[slot] != want {

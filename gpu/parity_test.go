@@ -278,14 +278,22 @@ func TestPlaceKernelMatchesTwin(t *testing.T) {
 			if r.IntN(5) == 0 {
 				tasks[i].Class = uint32(1 + r.IntN(7))
 			}
-			if r.IntN(2) == 0 {
+			switch r.IntN(6) {
+			case 0, 1, 2:
 				current[i] = uint32(r.IntN(len(devices) + 1))
+			case 3:
+				current[i] = gpu.Waiting
 			}
 		}
 		// Even rounds evaluate unplaced tasks only; odd ones a rebalance
-		// window of a third of the placed ones too.
+		// window of a third of the placed ones too. Waiting tasks: a
+		// window of a quarter, none in round 2.
 		params := []gpu.PlaceParams{{TaskCount: uint32(len(tasks)), DeviceCount: uint32(len(devices)), Weights: w, Gain: 0.9,
-			RebalanceStride: uint32(round%2) * 3, RebalancePhase: uint32(round % 3), FitLimit: gpu.FitLimits(devices)}}
+			RebalanceStride: uint32(round%2) * 3, RebalancePhase: uint32(round % 3), FitLimit: gpu.FitLimits(devices),
+			WaitStride: 4, WaitPhase: uint32(round % 4)}}
+		if round == 2 {
+			params[0].WaitStride = 0
+		}
 		want := make([]gpu.PlaceAction, len(tasks))
 		want = want[:gpu.PlaceTasks(&params[0], tasks, devices, current, want)]
 		clusters, order := []gpu.Cluster{{}}, []uint32{0}

@@ -153,8 +153,19 @@ type PlaceParams struct {
 	// ClusterCount is how many device clusters (Clusters) the run prunes
 	// with; 0 evaluates every device of every task.
 	ClusterCount uint32
-	Pad3         [3]uint32
+	// WaitStride and WaitPhase choose the waiting tasks (current[t] ==
+	// Waiting) this run evaluates: those whose slot % WaitStride ==
+	// WaitPhase (stride 0: none).
+	WaitStride, WaitPhase uint32
+	Pad3                  uint32
 }
+
+// Waiting in the task → device array marks an unplaced task whose last
+// decision was turned away (its device filled up first). It is evaluated
+// only in the run's wait window, not every run: thousands of unplaced
+// tasks that all pick the few devices with room would otherwise be decided
+// — and turned away — again every tick.
+const Waiting = ^uint32(0)
 
 // Cluster is a group of nearby devices (std430, 32 bytes): the sphere
 // around them and their range in the cluster-ordered device list. Every
@@ -265,10 +276,11 @@ func PlacementTerms(w Weights, task *components.ComputeTask, dev *components.Dev
 }
 
 // PlaceTasks is the twin of place.comp. It evaluates the tasks that have
-// something to decide — unplaced ones that may fit (PlaceParams.FitLimit),
-// and the placed ones in the run's rebalance window — against every device, with the
-// devices' loads less the task's own demand (current[t] is 1 + the slot
-// the task is on, 0 if none), and appends to actions, returning how many,
+// something to decide — unplaced ones that may fit (PlaceParams.FitLimit;
+// those Waiting only in the run's wait window), and the placed ones in the
+// run's rebalance window — against every device, with the devices' loads
+// less the task's own demand (current[t] is 1 + the slot the task is on,
+// 0 if none, Waiting if none and turned away before), and appends to actions, returning how many,
 // the decisions the scheduler acts on: an unplaced task that fits, a
 // placed one whose best device is another that costs less than staying ×
 // Gain (or whose device no longer takes it). The first of equal costs
@@ -390,6 +402,12 @@ func placeRange(p *PlaceParams, tasks []components.ComputeTask, devices []compon
 	n := 0
 	for t := lo; t < hi; t++ {
 		cur := current[t]
+		if cur == Waiting {
+			if p.WaitStride == 0 || uint32(t)%p.WaitStride != p.WaitPhase {
+				continue
+			}
+			cur = 0
+		}
 		if cur != 0 && (p.RebalanceStride == 0 || uint32(t)%p.RebalanceStride != p.RebalancePhase) {
 			continue
 		}

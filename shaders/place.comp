@@ -7,7 +7,8 @@
 //
 // What is evaluated: unplaced tasks always (but not those whose demand is
 // above the largest free capacity of every device kind they may use: they
-// fit nowhere, exactly as the per-device test would find); placed tasks
+// fit nowhere, exactly as the per-device test would find; and those turned
+// away before only in this run's wait window); placed tasks
 // only in this run's rebalance window — the slots t with t % stride ==
 // phase — so that every placed task is reconsidered once per stride runs
 // at a constant cost per run. What is appended: an unplaced task that fits
@@ -31,12 +32,15 @@ layout(std430, binding = 0) readonly buffer Params {
     // k (the largest free capacity of that kind plus rounding slack).
     float fitLimit[KINDS];
     // clusterCount: device clusters to prune with; 0 evaluates every
-    // device.
-    uint clusterCount; uint pad0; uint pad1; uint pad2;
+    // device. The wait window: waiting tasks whose slot % waitStride ==
+    // waitPhase are evaluated; a stride of 0 evaluates none.
+    uint clusterCount; uint waitStride; uint waitPhase; uint pad0;
 } params;
 layout(std430, binding = 1) readonly buffer Tasks { ComputeTask tasks[]; };
 layout(std430, binding = 2) readonly buffer Devices { Device devices[]; };
-// current[t] is 1 + the device slot task t is placed on, 0 if unplaced.
+// current[t] is 1 + the device slot task t is placed on, 0 if unplaced,
+// WAITING if unplaced and its last decision was turned away (its device
+// filled up first): such a task is evaluated only in the wait window.
 layout(std430, binding = 3) readonly buffer Current { uint current[]; };
 // Clusters of nearby devices: no device of one costs a task less than the
 // locality weight × the distance to its sphere (every term is ≥ 0), so a
@@ -52,6 +56,7 @@ layout(std430, binding = 6) writeonly buffer Actions { Action actions[]; };
 // count is zeroed before the run; the run appends at atomicAdd(count, 1).
 layout(std430, binding = 7) buffer Count { uint count; };
 
+const uint WAITING = 0xFFFFFFFFu;
 const float THERMAL_KNEE = 55.0;
 const float THERMAL_RANGE = 30.0;
 
@@ -134,6 +139,10 @@ void main() {
     uint stride = gl_NumWorkGroups.x * gl_WorkGroupSize.x;
     for (uint t = gl_GlobalInvocationID.x; t < params.taskCount; t += stride) {
         uint cur = current[t];
+        if (cur == WAITING) {
+            if (params.waitStride == 0u || t % params.waitStride != params.waitPhase) continue;
+            cur = 0u;
+        }
         if (cur != 0u && (params.rebalanceStride == 0u || t % params.rebalanceStride != params.rebalancePhase)) continue;
         ComputeTask task = tasks[t];
         if (cur == 0u && !fitsSomewhere(task)) continue;
