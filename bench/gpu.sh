@@ -24,7 +24,7 @@
 #
 # Environment: OUT (results folder, default bin/gpu-results), COUNT (bench
 # repetitions, default 3), BENCHTIME (per benchmark, default 1s), SCENES
-# (worlds for rayos bench, default "desktop stress"), TICKS (measured ticks
+# (worlds for rayos bench, default "desktop stress datacenter"), TICKS (measured ticks
 # per world, default 100).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -32,7 +32,7 @@ BIN=bin/gpu
 OUT=${OUT:-bin/gpu-results}
 COUNT=${COUNT:-3}
 BENCHTIME=${BENCHTIME:-1s}
-SCENES=${SCENES:-desktop stress}
+SCENES=${SCENES:-desktop stress datacenter}
 TICKS=${TICKS:-100}
 # What a bare NVIDIA machine lacks, from the Debian release this is built
 # on (the binaries link against its glibc anyway), and the sonames that

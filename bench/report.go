@@ -49,6 +49,18 @@ type JSONReport struct {
 		ReadBack    float64 `json:"read_back"`
 		ReadBackMax uint64  `json:"read_back_max"`
 	} `json:"bytes_per_tick"`
+	// DeviceNs is the mean device time of the GPU program per timed run,
+	// per step, from GPU timestamps (each kernel's time runs from the end
+	// of the step before it); TimedRuns is how many measured ticks were
+	// timed, 0 (and every time 0) where the backend does not time
+	// programs: the CPU backend, and lavapipe.
+	DeviceNs struct {
+		TimedRuns int   `json:"timed_runs"`
+		Hit       int64 `json:"hit"`
+		Place     int64 `json:"place"`
+		Compose   int64 `json:"compose"`
+		Copies    int64 `json:"copies"`
+	} `json:"device_ns"`
 	// AttentionDecay compares the attention-decay system with a
 	// hand-written slice loop over as many rays, in the same run. Ratio is
 	// system ÷ slice, 0 when the slice loop could not be timed.
@@ -81,6 +93,9 @@ func (r Report) JSON() JSONReport {
 	b := &j.BytesPerTick
 	b.Uploaded, b.UploadedMax, b.Columns = finite(r.UploadBytes), r.UploadBytesMax, finite(r.MirrorBytes)
 	b.ReadBack, b.ReadBackMax = finite(r.ReadBytes), r.ReadBytesMax
+	dev := &j.DeviceNs
+	dev.TimedRuns = r.TimedRuns
+	dev.Hit, dev.Place, dev.Compose, dev.Copies = r.DeviceTime.Hit.Nanoseconds(), r.DeviceTime.Place.Nanoseconds(), r.DeviceTime.Compose.Nanoseconds(), r.DeviceTime.Copies.Nanoseconds()
 	d := &j.AttentionDecay
 	d.Rays, d.SystemNsPerRay, d.SliceNsPerRay = r.Rays, finite(r.DecayNsPerRay), finite(r.SliceNsPerRay)
 	if r.SliceNsPerRay > 0 {

@@ -58,6 +58,13 @@ type Report struct {
 	// talks to the backend while the world ticks.
 	UploadBytes, ReadBytes       float64
 	UploadBytesMax, ReadBytesMax uint64
+	// DeviceTime is the mean device time of the mirror's program per
+	// timed run — each kernel and the readback copies, from GPU
+	// timestamps — over TimedRuns measured ticks; TimedRuns is 0 where
+	// the backend does not time programs (the CPU backend; lavapipe,
+	// where timestamps would serialise it).
+	DeviceTime gpu.StepTimes
+	TimedRuns  int
 	// Decay compares the attention-decay system with a hand-written slice
 	// loop over the same number of rays, measured in this run.
 	Rays                         int
@@ -109,6 +116,8 @@ func RunWorld(o WorldOptions) (Report, error) {
 	}
 	ticks := make([]time.Duration, 0, o.Ticks)
 	var columnBytes int
+	var device gpu.StepTimes
+	var timed int
 	var uploaded, read, uploadMax, readMax uint64
 	if o.CPUProfile != nil {
 		if err := pprof.StartCPUProfile(o.CPUProfile); err != nil {
@@ -119,7 +128,12 @@ func RunWorld(o WorldOptions) (Report, error) {
 	for i := range o.Ticks {
 		sched.Tick(w)
 		ticks = append(ticks, w.Stats.Last)
-		columnBytes += mirror.Stats().ColumnBytes
+		stats := mirror.Stats()
+		columnBytes += stats.ColumnBytes
+		if t := stats.DeviceTime; t.Hit+t.Place+t.Compose+t.Copies > 0 {
+			device.Hit, device.Place, device.Compose, device.Copies = device.Hit+t.Hit, device.Place+t.Place, device.Compose+t.Compose, device.Copies+t.Copies
+			timed++
+		}
 		after := o.Backend.Stats()
 		up, rd := after.BytesUploaded-before.BytesUploaded, after.BytesRead-before.BytesRead
 		uploaded, read = uploaded+up, read+rd
@@ -137,6 +151,11 @@ func RunWorld(o WorldOptions) (Report, error) {
 		Seed: o.Seed, Ticks: o.Ticks, Warmup: o.Warmup,
 		MirrorBytes: float64(columnBytes) / n,
 		UploadBytes: float64(uploaded) / n, ReadBytes: float64(read) / n, UploadBytesMax: uploadMax, ReadBytesMax: readMax,
+		TimedRuns: timed,
+	}
+	if timed > 0 {
+		per := time.Duration(timed)
+		r.DeviceTime = gpu.StepTimes{Hit: device.Hit / per, Place: device.Place / per, Compose: device.Compose / per, Copies: device.Copies / per}
 	}
 	sorted := slices.Clone(ticks)
 	slices.Sort(sorted)
@@ -189,6 +208,13 @@ func (r Report) Write(out io.Writer) error {
 	fmt.Fprintf(&b, "tick: p50 %s µs, p99 %s µs, max %s µs\n", us(r.P50), us(r.P99), us(r.Max))
 	fmt.Fprintf(&b, "GPU mirror: %.0f bytes uploaded per tick (mean; max %d; component columns %.0f), %.0f bytes read back per tick (mean; max %d)\n",
 		r.UploadBytes, r.UploadBytesMax, r.MirrorBytes, r.ReadBytes, r.ReadBytesMax)
+	if r.TimedRuns > 0 {
+		t := r.DeviceTime
+		fmt.Fprintf(&b, "device time per run (GPU timestamps, mean of %d): hit %s µs, place %s µs, compose %s µs, readback copies %s µs\n",
+			r.TimedRuns, us(t.Hit), us(t.Place), us(t.Compose), us(t.Copies))
+	} else {
+		fmt.Fprintf(&b, "device time: not timed on this backend (GPU timestamps are taken on a GPU only)\n")
+	}
 	if r.SliceNsPerRay > 0 {
 		fmt.Fprintf(&b, "attention-decay over %d rays: %.2f ns/ray vs %.2f ns/ray for a hand-written slice loop (%.2f×)\n",
 			r.Rays, r.DecayNsPerRay, r.SliceNsPerRay, r.DecayNsPerRay/r.SliceNsPerRay)

@@ -31,3 +31,43 @@ func TestRunWorldReportsEverySystem(t *testing.T) {
 		t.Error("zero ticks accepted")
 	}
 }
+
+// Device time comes from GPU timestamps where the backend takes them: the
+// report says "not timed" on the CPU backend, and on Vulkan with timing on
+// (lavapipe needs asking) it has a mean per step over the timed runs.
+func TestRunWorldReportsDeviceTime(t *testing.T) {
+	r, err := RunWorld(WorldOptions{Scene: "desktop", Seed: 1, Ticks: 10, Warmup: 2, Backend: gpu.NewCPU()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out strings.Builder
+	if err := r.Write(&out); err != nil {
+		t.Fatal(err)
+	}
+	if r.TimedRuns != 0 || r.JSON().DeviceNs.TimedRuns != 0 || !strings.Contains(out.String(), "device time: not timed") {
+		t.Errorf("CPU backend: %d timed runs, report:\n%s", r.TimedRuns, out.String())
+	}
+	vk, err := gpu.NewVulkan()
+	if err != nil {
+		t.Fatalf("Vulkan backend: %v (run `make deps`)", err)
+	}
+	defer vk.Close()
+	if !vk.(gpu.Timer).SetTiming(true) {
+		t.Fatal("lavapipe cannot time programs")
+	}
+	r, err = RunWorld(WorldOptions{Scene: "desktop", Seed: 1, Ticks: 10, Warmup: 2, Backend: vk})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := r.DeviceTime
+	if r.TimedRuns != 10 || d.Copies <= 0 || d.Hit < 0 || d.Place < 0 || d.Compose < 0 {
+		t.Errorf("Vulkan with timing: %d timed runs, device time %+v", r.TimedRuns, d)
+	}
+	out.Reset()
+	if err := r.Write(&out); err != nil {
+		t.Fatal(err)
+	}
+	if j := r.JSON().DeviceNs; j.TimedRuns != 10 || j.Copies != d.Copies.Nanoseconds() || !strings.Contains(out.String(), "device time per run (GPU timestamps, mean of 10)") {
+		t.Errorf("JSON %+v, report:\n%s", j, out.String())
+	}
+}

@@ -140,12 +140,20 @@ type Mapper interface {
 // Timer is implemented by backends that time the steps of a program on
 // the device (GPU timestamps on Vulkan), so that benchmarks can tell kernel
 // time from upload and readback time.
+//
+// Programs are timed by default on a GPU, where timestamps cost next to
+// nothing, and not on a CPU device (lavapipe), where each one waits for
+// all work before it.
 type Timer interface {
 	// StepTimes returns how long each step of p took in its last run that
 	// finished, in step order (kernels may overlap: a step's time is from
-	// the end of the one before it to its own end), or nil when the device
-	// cannot time programs or p has not run.
+	// the end of the one before it to its own end), or nil when p is not
+	// timed or has not run.
 	StepTimes(p Program) []time.Duration
+	// SetTiming turns timing on or off for the programs recorded from now
+	// on, and reports whether it is on (never where the device cannot
+	// write timestamps).
+	SetTiming(on bool) bool
 }
 
 // MaxGroups is the most workgroups one dispatch may ask for: Vulkan only
