@@ -549,9 +549,9 @@ func (m *Mirror) markCurrent(slot int) {
 }
 
 // syncCurrent uploads the task → device array: rebuilt from the
-// placements when device slots changed (or it was invalidated), else only
-// the slots that changed since the last upload. reupload forces a whole
-// upload (its buffer was just replaced).
+// placements when device slots changed (or it was invalidated), and then,
+// as otherwise, only the slots that changed since the last upload.
+// reupload forces a whole upload (its buffer was just replaced).
 func (m *Mirror) syncCurrent(reupload bool) error {
 	n := m.Tasks.Len()
 	for len(m.hostCurrent) < n {
@@ -568,10 +568,15 @@ func (m *Mirror) syncCurrent(reupload bool) error {
 					cur = Waiting
 				}
 			}
-			m.hostCurrent[slot] = cur
+			// Only what differs is uploaded: the scheduler's periodic
+			// recompute finds next to nothing changed, and a million
+			// tasks' array is 4 MB.
+			if m.hostCurrent[slot] != cur {
+				m.hostCurrent[slot] = cur
+				m.markCurrent(slot)
+			}
 		}
 		m.currentValid, m.currentDevices = true, m.Devices.Version
-		reupload = true
 	}
 	if reupload {
 		clear(m.currentDirty)
