@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"math"
 	"math/rand/v2"
 	"runtime"
 	"runtime/debug"
@@ -35,25 +34,8 @@ type kcase struct {
 // set, and exactly nRays entries otherwise.
 func hitCase(r *rand.Rand, nRays, nSurfaces, at int, room bool) kcase {
 	surfaces := randomSurfaces(r, nSurfaces)
-	rays := make([]components.AttentionRay, nRays)
-	for i := range rays {
-		rays[i] = components.AttentionRay{Origin: components.Vec3{float32(r.NormFloat64() * 0.3), 1.6, 0}, Direction: unit(r), Weight: float32(r.IntN(3)) / 2}
-		if r.IntN(4) > 0 { // mostly looking ahead, at the surfaces
-			d := components.Vec3{float32(r.NormFloat64() * 0.5), float32(r.NormFloat64() * 0.3), -1}
-			n := float32(math.Sqrt(float64(d[0]*d[0] + d[1]*d[1] + 1)))
-			rays[i].Direction = components.Vec3{d[0] / n, d[1] / n, d[2] / n}
-		}
-	}
-	prior := make([]gpu.Hit, nRays)
-	gpu.HitTest(rays, surfaces, prior, make([]gpu.HitChange, nRays))
-	for i := range prior {
-		switch r.IntN(4) {
-		case 0:
-			prior[i] = gpu.Hit{}
-		case 1:
-			prior[i].Index++
-		}
-	}
+	rays := randomRays(r, nRays)
+	prior := priorHits(r, rays, surfaces)
 	listLen := nRays
 	if room {
 		listLen += at

@@ -17,13 +17,7 @@ import (
 // (device slots renumber), what the place kernel reads is always what a
 // full rebuild from the placements would give.
 func TestTaskDeviceArrayFollowsTasksAndPlacements(t *testing.T) {
-	w := ecs.NewWorld()
-	m, err := Install(w, NewCPU(), MirrorConfig{FrameWidth: 4, FrameHeight: 4, Weights: DefaultMirrorConfig.Weights})
-	if err != nil {
-		t.Fatal(err)
-	}
-	devices := ecs.NewMap1[components.Device](w)
-	tasks := ecs.NewMap2[components.ComputeTask, components.Placement](w)
+	w, m, devices, tasks := placeWorld(t)
 	placements := ecs.NewMap1[components.Placement](w)
 	r := rand.New(rand.NewPCG(1, 2))
 	var devs, live []ecs.Entity
@@ -165,13 +159,7 @@ func mustVulkan(t *testing.T) Backend {
 // off) — and a run's decisions are always those of evaluating every
 // device of the world it was submitted with.
 func TestClustersFollowTheDevices(t *testing.T) {
-	w := ecs.NewWorld()
-	m, err := Install(w, NewCPU(), MirrorConfig{FrameWidth: 4, FrameHeight: 4, Weights: DefaultMirrorConfig.Weights})
-	if err != nil {
-		t.Fatal(err)
-	}
-	devices := ecs.NewMap1[components.Device](w)
-	tasks := ecs.NewMap2[components.ComputeTask, components.Placement](w)
+	w, m, devices, tasks := placeWorld(t)
 	r := rand.New(rand.NewPCG(5, 6))
 	at := func(i int) components.Vec3 {
 		return components.Vec3{6*float32(i/16%8) + 0.15*float32(i%4), 0, -6*float32(i/128) + 0.15*float32(i%16/4)}
@@ -247,4 +235,16 @@ func TestClustersFollowTheDevices(t *testing.T) {
 	if pruned < 30 {
 		t.Fatalf("only %d of 40 runs pruned", pruned)
 	}
+}
+
+// placeWorld is an empty world with a mirror on the CPU backend (a tiny
+// frame: these tests are about placement) and the maps to fill it.
+func placeWorld(t *testing.T) (*ecs.World, *Mirror, *ecs.Map1[components.Device], *ecs.Map2[components.ComputeTask, components.Placement]) {
+	t.Helper()
+	w := ecs.NewWorld()
+	m, err := Install(w, NewCPU(), MirrorConfig{FrameWidth: 4, FrameHeight: 4, Weights: DefaultMirrorConfig.Weights})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return w, m, ecs.NewMap1[components.Device](w), ecs.NewMap2[components.ComputeTask, components.Placement](w)
 }

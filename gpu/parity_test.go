@@ -28,36 +28,14 @@ func backends(t testing.TB) []gpu.Backend {
 // slice through a readback buffer, as the mirror does.
 func run(t testing.TB, b gpu.Backend, kernel string, groups uint32, inputs [][]byte, outputs ...[]byte) {
 	t.Helper()
-	var bufs []gpu.Buffer
-	for i, data := range append(inputs, outputs...) {
-		role := gpu.RoleUpload
-		if i >= len(inputs) {
-			role = gpu.RoleDevice
-		}
-		buf, err := b.NewBuffer(max(16, len(data)), role)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if role == gpu.RoleUpload {
-			if err := b.Write(buf, 0, data); err != nil {
-				t.Fatal(err)
-			}
-		}
-		bufs = append(bufs, buf)
+	var slots []slot
+	for _, in := range inputs {
+		slots = append(slots, slot{data: in})
 	}
-	p, err := b.Record([]gpu.Dispatch{{Kernel: kernel, Buffers: bufs, Groups: groups}})
-	if err != nil {
-		t.Fatal(err)
+	for _, out := range outputs {
+		slots = append(slots, slot{data: out, role: gpu.RoleDevice, fetch: true})
 	}
-	defer b.Release(p)
-	if err := errors.Join(b.Submit(p), b.Wait()); err != nil {
-		t.Fatal(err)
-	}
-	for i, out := range outputs {
-		if err := gpu.Fetch(b, bufs[len(inputs)+i], 0, out); err != nil {
-			t.Fatal(err)
-		}
-	}
+	runSlots(t, b, kernel, groups, slots...)
 }
 
 // slot is one buffer of a kernel run: its bytes, its role, and whether to
@@ -164,28 +142,11 @@ func TestHitKernelMatchesTwin(t *testing.T) {
 	r := rand.New(rand.NewPCG(1, 2))
 	for round := 0; round < 5; round++ {
 		surfaces := randomSurfaces(r, 20+r.IntN(60))
-		rays := make([]components.AttentionRay, 1+r.IntN(3000))
-		for i := range rays {
-			rays[i] = components.AttentionRay{Origin: components.Vec3{float32(r.NormFloat64() * 0.3), 1.6, 0}, Direction: unit(r), Weight: float32(r.IntN(3)) / 2}
-			if r.IntN(4) > 0 { // mostly looking ahead, at the surfaces
-				d := components.Vec3{float32(r.NormFloat64() * 0.5), float32(r.NormFloat64() * 0.3), -1}
-				n := float32(math.Sqrt(float64(d[0]*d[0] + d[1]*d[1] + 1)))
-				rays[i].Direction = components.Vec3{d[0] / n, d[1] / n, d[2] / n}
-			}
-		}
+		rays := randomRays(r, 1+r.IntN(3000))
 		params := []gpu.HitParams{{RayCount: uint32(len(rays)), SurfaceCount: uint32(len(surfaces))}}
 		// The prior state: last run's results for a random half, stale or
 		// zero (a new buffer) for the rest.
-		prior := make([]gpu.Hit, len(rays))
-		gpu.HitTest(rays, surfaces, prior, make([]gpu.HitChange, len(rays)))
-		for i := range prior {
-			switch r.IntN(4) {
-			case 0:
-				prior[i] = gpu.Hit{}
-			case 1:
-				prior[i].Index++
-			}
-		}
+		prior := priorHits(r, rays, surfaces)
 		want := slices.Clone(prior)
 		wantChanges := make([]gpu.HitChange, len(rays))
 		wantChanges = wantChanges[:gpu.HitTest(rays, surfaces, want, wantChanges)]
@@ -449,4 +410,37 @@ func TestBlend(t *testing.T) {
 	if got := gpu.Blend(gpu.RGBA(0, 0, 0, 128), gpu.RGBA(255, 255, 255, 255)); got != gpu.RGBA(127, 127, 127, 255) {
 		t.Errorf("half black over white = %08x", got)
 	}
+}
+
+// randomRays are gaze rays from about head height, a quarter in any
+// direction, the rest looking ahead at where the surfaces are; weights 0,
+// 0.5 or 1.
+func randomRays(r *rand.Rand, n int) []components.AttentionRay {
+	rays := make([]components.AttentionRay, n)
+	for i := range rays {
+		rays[i] = components.AttentionRay{Origin: components.Vec3{float32(r.NormFloat64() * 0.3), 1.6, 0}, Direction: unit(r), Weight: float32(r.IntN(3)) / 2}
+		if r.IntN(4) > 0 {
+			d := components.Vec3{float32(r.NormFloat64() * 0.5), float32(r.NormFloat64() * 0.3), -1}
+			n := float32(math.Sqrt(float64(d[0]*d[0] + d[1]*d[1] + 1)))
+			rays[i].Direction = components.Vec3{d[0] / n, d[1] / n, d[2] / n}
+		}
+	}
+	return rays
+}
+
+// priorHits is a hit kernel's state before a run: the true results for
+// half the rays, stale ones (another surface) or zero (a new buffer) for
+// the rest.
+func priorHits(r *rand.Rand, rays []components.AttentionRay, surfaces []components.Surface) []gpu.Hit {
+	prior := make([]gpu.Hit, len(rays))
+	gpu.HitTest(rays, surfaces, prior, make([]gpu.HitChange, len(rays)))
+	for i := range prior {
+		switch r.IntN(4) {
+		case 0:
+			prior[i] = gpu.Hit{}
+		case 1:
+			prior[i].Index++
+		}
+	}
+	return prior
 }
