@@ -122,6 +122,8 @@ type Mirror struct {
 	devices        *ecs.Map[components.Device]
 
 	stats MirrorStats
+	// tap is the frame tap (SetFrameTap, FrameUpdate).
+	tap frameTap
 	// params are the kernels' parameter blocks, kept here so that writing
 	// them each tick does not allocate.
 	params struct {
@@ -432,7 +434,7 @@ func (m *Mirror) Submit() error {
 
 	compose := &m.params.compose[0]
 	*compose = ComposeParams{Background: m.cfg.Background}
-	m.composeInFlight = surfacesChanged || m.ComposeRequested || m.atlasDirty || grown || !m.everComposed
+	m.composeInFlight = surfacesChanged || m.ComposeRequested || m.atlasDirty || grown || !m.everComposed || m.tap.on && m.tap.full
 	if m.composeInFlight {
 		if err := m.prepareCompose(compose); err != nil {
 			return err
@@ -799,6 +801,9 @@ func (m *Mirror) Collect() error {
 		m.stats.ReadBytes += nActions * 48
 		m.decide()
 	}
+	if m.composeInFlight && m.tap.on {
+		return m.tapFrame()
+	}
 	return nil
 }
 
@@ -884,6 +889,11 @@ func (m *Mirror) ReadFrame(dst []uint32) error {
 	if err := m.Collect(); err != nil {
 		return err
 	}
+	return m.readFrameCollected(dst)
+}
+
+// readFrameCollected is ReadFrame with no run in flight.
+func (m *Mirror) readFrameCollected(dst []uint32) error {
 	// The frame stays on the device; a consumer's read is a copy of its
 	// own, recorded once, into a readback buffer made on first use.
 	if !m.frameRecorded {
