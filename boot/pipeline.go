@@ -2,6 +2,7 @@ package boot
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/mlange-42/ark/ecs"
 	"github.com/rayos/engine/components"
@@ -99,9 +100,24 @@ func GuestLimits(p *policy.Policy, id string) guests.Limits {
 func GuestSpecs(r *guests.Registry) []scene.GuestSpec {
 	var specs []scene.GuestSpec
 	for _, id := range r.IDs() {
-		specs = append(specs, scene.GuestSpec{ID: id, OS: osKind(r.VMs[id].OS)})
+		specs = append(specs, scene.GuestSpec{ID: id, OS: osKind(r.VMs[id].OS), Label: r.VMs[id].TrustLabel()})
 	}
 	return specs
+}
+
+// JournalGuest is a guest as a journal's header lists it:
+// "id:os:label" (journals from before trust labels have "id:os").
+func JournalGuest(g scene.GuestSpec) string {
+	return g.ID + ":" + components.OSKindNames[g.OS] + ":" + components.TrustLabelNames[g.Label]
+}
+
+// ParseJournalGuest reads JournalGuest's form; a missing or unknown label
+// is red, the default.
+func ParseJournalGuest(text string) scene.GuestSpec {
+	id, rest, _ := strings.Cut(text, ":")
+	osName, label, _ := strings.Cut(rest, ":")
+	l, _ := components.ParseTrustLabel(label)
+	return scene.GuestSpec{ID: id, OS: osKind(osName), Label: l}
 }
 
 // osKind maps a registry OS name to the component's kind.

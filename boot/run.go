@@ -310,7 +310,7 @@ func (rt *runtime) run() (err error) {
 			header.Hypervisor = "libvirt"
 		}
 		for _, g := range rt.guestSpecs {
-			header.Guests = append(header.Guests, g.ID+":"+components.OSKindNames[g.OS])
+			header.Guests = append(header.Guests, JournalGuest(g))
 		}
 		if rec, err = world.NewJournalWriter(f, header); err != nil {
 			f.Close()
@@ -598,8 +598,7 @@ func (rt *runtime) worldGuests() []scene.GuestSpec {
 	if rt.o.Replay {
 		var specs []scene.GuestSpec
 		for _, g := range rt.o.Journal.Header.Guests {
-			id, osName, _ := strings.Cut(g, ":")
-			specs = append(specs, scene.GuestSpec{ID: id, OS: osKind(osName)})
+			specs = append(specs, ParseJournalGuest(g))
 		}
 		return specs
 	}

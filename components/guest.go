@@ -56,10 +56,46 @@ type Guest struct {
 	Ready bool `json:"ready"`
 	// Desktop is the surface that shows this guest's display.
 	Desktop EntityRef `json:"desktop"`
+	// Label is the guest's trust label (from the registry): the colour of
+	// the border and title bar the compositor draws around its desktop.
+	Label TrustLabel `json:"label"`
 	// Permitted is what the policy in force does not deny this guest
 	// (inputs as if it were presented, at full confidence). The policy gate
 	// rewrites it whenever the policy changes; effects check it again at
 	// the moment they carry an intent out, so that a reload that revokes
 	// something is obeyed by work already decided.
 	Permitted ActionSet `json:"permitted"`
+}
+
+// TrustLabel is a guest's trust label, shown as the colour of its window
+// decoration (as Qubes OS labels its qubes). A guest cannot choose or
+// imitate it: the compositor draws the decoration around the guest's
+// pixels.
+type TrustLabel uint32
+
+// Trust labels, from least to most trusted by convention; LabelRed is the
+// default (guests are untrusted).
+const (
+	LabelRed TrustLabel = iota
+	LabelOrange
+	LabelYellow
+	LabelGreen
+	LabelGray
+	LabelBlue
+	LabelPurple
+	LabelBlack
+)
+
+// TrustLabelNames are the labels' names in the registry.
+var TrustLabelNames = [...]string{LabelRed: "red", LabelOrange: "orange", LabelYellow: "yellow", LabelGreen: "green",
+	LabelGray: "gray", LabelBlue: "blue", LabelPurple: "purple", LabelBlack: "black"}
+
+// ParseTrustLabel returns the label named name.
+func ParseTrustLabel(name string) (TrustLabel, bool) {
+	for i, n := range TrustLabelNames {
+		if n == name {
+			return TrustLabel(i), true
+		}
+	}
+	return 0, false
 }

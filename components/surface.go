@@ -9,6 +9,11 @@ const (
 	SurfacePresented uint32 = 1 << 1
 	// SurfaceDamaged: Damage holds a region changed since the last compose.
 	SurfaceDamaged uint32 = 1 << 2
+	// SurfaceSystem: one of RayOS's own system surfaces (status,
+	// confirmations). The compositor draws every system surface above
+	// every other surface, whatever their layers: guest content can never
+	// cover one.
+	SurfaceSystem uint32 = 1 << 3
 )
 
 // OwnerRayOS is the Surface.Owner of surfaces that RayOS itself draws.
@@ -54,11 +59,19 @@ type Surface struct {
 	// Owner is OwnerRayOS or the Guest.Number of the guest whose desktop
 	// this is.
 	Owner uint32 `json:"owner"`
-	// Flags holds SurfaceVisible, SurfacePresented and SurfaceDamaged.
+	// Flags holds SurfaceVisible, SurfacePresented, SurfaceDamaged and
+	// SurfaceSystem.
 	Flags uint32 `json:"flags"`
 	// Layer groups surfaces (0 desktop, 1 windows, 2 overlays); composition
 	// sorts by Layer, then Z.
 	Layer uint32 `json:"layer"`
 	// Pad keeps the struct a multiple of 16 bytes for std430 arrays.
 	Pad uint32 `json:"-"`
+}
+
+// Title names a RayOS surface: the compositor writes it in the surface's
+// title bar (system surfaces show it on their face). A guest desktop's
+// title is never its own: RayOS writes the guest's registry id and state.
+type Title struct {
+	Text string `json:"text"`
 }

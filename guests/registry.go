@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/BurntSushi/toml"
+	"github.com/rayos/engine/components"
 	"github.com/rayos/engine/world/atomicfile"
 	"github.com/rayos/engine/world/tomlpos"
 )
@@ -43,6 +44,16 @@ type VM struct {
 	// Ready is a line the guest prints on its serial console once it is
 	// up; RayOS then marks it RAYOS_GUEST:<id>:ready.
 	Ready string `toml:"ready,omitempty"`
+	// Label is the guest's trust label, the colour of the border and
+	// title bar RayOS draws around its desktop: red (the default),
+	// orange, yellow, green, gray, blue, purple or black.
+	Label string `toml:"label,omitempty"`
+}
+
+// TrustLabel is vm's label, red when it names none.
+func (vm VM) TrustLabel() components.TrustLabel {
+	l, _ := components.ParseTrustLabel(vm.Label)
+	return l
 }
 
 // DefaultRegistry is the registry first boot writes: the two harness
@@ -57,12 +68,14 @@ os = "linux"
 autostart = true   # started hidden at boot
 memory_mib = 512
 vcpus = 1
+label = "orange"   # trust label: the colour of its window border (red, orange, yellow, green, gray, blue, purple, black)
 
 [vm.windows]
 os = "windows"
 autostart = true
 memory_mib = 4096
 vcpus = 2
+label = "blue"
 `
 
 // LoadRegistry reads and validates the registry at path: a regular file
@@ -132,6 +145,9 @@ func (vm VM) problems(where func(field string) string) []string {
 	}
 	if vm.VCPUs < 1 || vm.VCPUs > 256 {
 		out = append(out, fmt.Sprintf("%s: %d is out of range [1, 256]", where("vcpus"), vm.VCPUs))
+	}
+	if _, ok := components.ParseTrustLabel(vm.Label); vm.Label != "" && !ok {
+		out = append(out, fmt.Sprintf("%s: %q is not one of %s", where("label"), vm.Label, strings.Join(components.TrustLabelNames[:], ", ")))
 	}
 	if vm.Initrd != "" && vm.Kernel == "" {
 		out = append(out, fmt.Sprintf("%s: an initrd needs a kernel", where("initrd")))

@@ -46,7 +46,8 @@ type JournalHeader struct {
 	// Hypervisor is "libvirt" when a real hypervisor carried out the
 	// effects (their results are in the journal), empty when simulated.
 	Hypervisor string `json:"hypervisor,omitempty"`
-	// Guests are the registry's VMs the world was given, as "id:os".
+	// Guests are the registry's VMs the world was given, as
+	// "id:os:label" ("id:os" before trust labels: label red).
 	Guests []string `json:"guests,omitempty"`
 }
 

@@ -212,10 +212,12 @@ func addRays(w *world.World, n int) {
 	}
 }
 
-// GuestSpec is a guest to add to a world: its registry id and OS.
+// GuestSpec is a guest to add to a world: its registry id, OS and trust
+// label.
 type GuestSpec struct {
-	ID string
-	OS components.OSKind
+	ID    string
+	OS    components.OSKind
+	Label components.TrustLabel
 }
 
 // AddGuests gives each guest a Guest entity (defined: not running until a start takes effect) and a desktop surface
@@ -234,7 +236,7 @@ func AddGuests(w *world.World, specs []GuestSpec) []ecs.Entity {
 			Rect: components.Rect{X: 480 + col*720, Y: 160 + row*440, W: 640, H: 400}, Owner: number,
 		})
 		out = append(out, guests.NewEntity(&components.Guest{
-			ID: g.ID, Number: number, OS: g.OS, State: components.GuestDefined, Desktop: world.Ref(desktop),
+			ID: g.ID, Number: number, OS: g.OS, State: components.GuestDefined, Desktop: world.Ref(desktop), Label: g.Label,
 		}))
 	}
 	return out
