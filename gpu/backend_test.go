@@ -96,13 +96,18 @@ func TestVulkanTimesTheStepsOfAProgram(t *testing.T) {
 	}
 	defer timer.SetTiming(false)
 	width, height := 512, 512
-	params, _ := vk.NewBuffer(16, gpu.RoleUpload)
-	vk.Write(params, 0, gpu.Bytes([]gpu.ComposeParams{{Width: uint32(width), Height: uint32(height), Background: gpu.RGBA(1, 2, 3, 255)}}))
-	empty, _ := vk.NewBuffer(96, gpu.RoleUpload)
+	c := fullCompose(width, height, gpu.RGBA(1, 2, 3, 255))
+	var bufs []gpu.Buffer
+	for _, in := range c.inputs() {
+		buf, _ := vk.NewBuffer(max(16, len(in)), gpu.RoleUpload)
+		vk.Write(buf, 0, in)
+		bufs = append(bufs, buf)
+	}
 	frame, _ := vk.NewBuffer(width*height*4, gpu.RoleDevice)
+	tap, _ := vk.NewBuffer(16, gpu.RoleDevice)
 	back, _ := vk.NewBuffer(width*height*4, gpu.RoleReadback)
 	p, err := vk.Record([]gpu.Dispatch{
-		{Kernel: "compose", Buffers: []gpu.Buffer{params, empty, empty, empty, empty, frame}, Groups: gpu.GroupsFor(width * height)},
+		{Kernel: "compose", Buffers: append(bufs, frame, tap), Groups: gpu.GroupsFor(width * height)},
 		{CopyFrom: frame, CopyTo: back, CopyBytes: width * height * 4},
 	})
 	if err != nil {
@@ -140,7 +145,8 @@ func TestVulkanRefusesAProgramBeyondTheDeviceLimits(t *testing.T) {
 		t.Fatalf("a buffer of %d bytes: %v", limit+64, err)
 	}
 	defer vk.Free(big)
-	_, err = vk.Record([]gpu.Dispatch{{Kernel: "compose", Buffers: []gpu.Buffer{small, small, small, small, small, big}, Groups: 1}})
+	bufs := []gpu.Buffer{small, small, small, small, small, small, small, small, big, small} // big: the frame
+	_, err = vk.Record([]gpu.Dispatch{{Kernel: "compose", Buffers: bufs, Groups: 1}})
 	if err == nil || !strings.Contains(err.Error(), "maxStorageBufferRange") {
 		t.Errorf("binding %d bytes: %v", limit+64, err)
 	}
@@ -151,12 +157,17 @@ func TestVulkanRefusesAProgramBeyondTheDeviceLimits(t *testing.T) {
 // arguments alone (the CPU backend used to run it anyway).
 func TestZeroIndirectGroupsSkipTheKernel(t *testing.T) {
 	for _, b := range backends(t) {
-		params, _ := b.NewBuffer(16, gpu.RoleUpload)
-		b.Write(params, 0, gpu.Bytes([]gpu.ComposeParams{{Width: 4, Height: 4, Background: gpu.RGBA(9, 9, 9, 255)}}))
-		empty, _ := b.NewBuffer(96, gpu.RoleUpload)
+		c := fullCompose(4, 4, gpu.RGBA(9, 9, 9, 255))
+		var bufs []gpu.Buffer
+		for _, in := range c.inputs() {
+			buf, _ := b.NewBuffer(max(16, len(in)), gpu.RoleUpload)
+			b.Write(buf, 0, in)
+			bufs = append(bufs, buf)
+		}
 		frame, _ := b.NewBuffer(64, gpu.RoleDevice)
+		tap, _ := b.NewBuffer(16, gpu.RoleDevice)
 		indirect, _ := b.NewBuffer(16, gpu.RoleUpload)
-		p, err := b.Record([]gpu.Dispatch{{Kernel: "compose", Buffers: []gpu.Buffer{params, empty, empty, empty, empty, frame}, Indirect: indirect}})
+		p, err := b.Record([]gpu.Dispatch{{Kernel: "compose", Buffers: append(bufs, frame, tap), Indirect: indirect}})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -158,14 +158,16 @@ func hostPosition(i int) components.Vec3 {
 }
 
 func composeCase(r *rand.Rand, width, height, surfaces int) kcase {
-	p, s, order, textures, texels := randomCompose(r, width, height, surfaces)
-	frame := make([]uint32, width*height)
-	gpu.Compose(p, s, order, textures, texels, frame)
+	c := randomCompose(r, width, height, surfaces, r.IntN(2) == 0)
+	frame, tap := c.twin()
+	in := c.inputs()
+	roles := make([]gpu.Role, len(in))
+	want := make([][]byte, len(in))
 	return kcase{
 		name: fmt.Sprintf("compose/%dx%d/%d", width, height, surfaces), kernel: "compose",
-		data:  [][]byte{gpu.Bytes([]gpu.ComposeParams{p}), gpu.Bytes(s), gpu.Bytes(order), gpu.Bytes(textures), gpu.Bytes(texels), make([]byte, width*height*4)},
-		roles: []gpu.Role{gpu.RoleUpload, gpu.RoleUpload, gpu.RoleUpload, gpu.RoleUpload, gpu.RoleUpload, gpu.RoleDevice},
-		want:  [][]byte{nil, nil, nil, nil, nil, gpu.Bytes(frame)},
+		data:  append(in, make([]byte, len(frame)*4), make([]byte, len(tap)*4)),
+		roles: append(roles, gpu.RoleDevice, gpu.RoleDevice),
+		want:  append(want, gpu.Bytes(frame), gpu.Bytes(tap)),
 	}
 }
 

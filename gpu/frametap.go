@@ -29,7 +29,8 @@ func TilesFor(width, height int) (x, y int) {
 }
 
 // SetFrameTap turns the frame tap on or off: while on, each collected run
-// that composed reads back the tiles it recomposed, and FrameUpdate
+// that composed reads back the tiles it recomposed (only those: a tile is
+// recomposed when something on it changed), and FrameUpdate
 // returns them. Off (the default), nothing of the frame is read back.
 func (m *Mirror) SetFrameTap(on bool) {
 	m.tap.on = on
@@ -52,38 +53,4 @@ func (m *Mirror) FrameUpdate() (*FrameUpdate, bool) {
 type frameTap struct {
 	on, full, fresh bool
 	update          FrameUpdate
-	frame           []uint32
-}
-
-// tapFrame fills the tap from a composition that just finished. Until the
-// compositor tracks damage by tile, every tile counts as recomposed.
-func (m *Mirror) tapFrame() error {
-	w, h := m.cfg.FrameWidth, m.cfg.FrameHeight
-	m.tap.frame = resize(m.tap.frame, w*h)
-	if err := m.readFrameCollected(m.tap.frame); err != nil {
-		return err
-	}
-	u := &m.tap.update
-	u.Seq++
-	u.Width, u.Height = w, h
-	u.TilesX, u.TilesY = TilesFor(w, h)
-	u.Tiles = u.Tiles[:0]
-	u.Pixels = resize(u.Pixels, u.TilesX*u.TilesY*TileSize*TileSize)
-	for t := range u.TilesX * u.TilesY {
-		u.Tiles = append(u.Tiles, uint32(t))
-		copyTile(u.Pixels[t*TileSize*TileSize:(t+1)*TileSize*TileSize], m.tap.frame, w, h, t%u.TilesX, t/u.TilesX)
-	}
-	m.tap.full, m.tap.fresh = false, true
-	return nil
-}
-
-// copyTile copies tile (tx, ty) of a width × height row-major frame into
-// dst (TileSize² texels), zero outside the frame.
-func copyTile(dst, frame []uint32, width, height, tx, ty int) {
-	clear(dst)
-	x0, y0 := tx*TileSize, ty*TileSize
-	x1, y1 := min(x0+TileSize, width), min(y0+TileSize, height)
-	for y := y0; y < y1; y++ {
-		copy(dst[(y-y0)*TileSize:(y-y0)*TileSize+x1-x0], frame[y*width+x0:y*width+x1])
-	}
 }

@@ -93,34 +93,23 @@ var kernelTable = []kernel{
 		},
 	},
 	{
-		name: "compose", bindings: 6,
+		name: "compose", bindings: 10,
 		size: func(b [][]byte) (int, int) {
 			p := view[ComposeParams](b[0])[0]
-			if p.Height == 0 || p.Width == 0 {
-				return int(p.Height), 1
+			if p.TileCount == 0 {
+				return 0, 1
 			}
-			// Every pixel is filled, then blended once per surface over it:
-			// the clipped rectangles' area, which costs a walk over the draw
-			// order, far less than one band.
-			blended := 0
-			surfaces, order, textures := view[components.Surface](b[1]), view[uint32](b[2]), view[Texture](b[3])
-			for _, slot := range order[:min(int(p.Count), len(order))] {
-				if int(slot) >= len(surfaces) || int(slot) >= len(textures) || textures[slot].Width == 0 || textures[slot].Height == 0 {
-					continue
-				}
-				r := surfaces[slot].Rect
-				w := int(min(r.X+r.W, int32(p.Width))) - int(max(r.X, 0))
-				h := int(min(r.Y+r.H, int32(p.Height))) - int(max(r.Y, 0))
-				if w > 0 && h > 0 {
-					blended += w * h
-				}
-			}
-			return int(p.Height), 1 + (int(p.Width)*int(p.Height)/fillsPerNs+costBlend*blended)/int(p.Height)
+			// Every pixel of a tile is filled, then blended once per
+			// surface binned over the tile.
+			start := view[uint32](b[6])
+			slots := int(start[min(int(p.TileCount), len(start)-1)])
+			perTile := TileSize * TileSize * (1 + costBlend*slots/int(p.TileCount))
+			return int(p.TileCount), 1 + perTile
 		},
 		run: func(b [][]byte, _, lo, hi int) int {
 			p := view[ComposeParams](b[0])[0]
-			composeRows(p, view[components.Surface](b[1]), view[uint32](b[2]), view[Texture](b[3]), view[uint32](b[4]),
-				view[uint32](b[5])[:p.Width*p.Height], int32(lo), int32(hi))
+			ComposeTiles(p, view[components.Surface](b[1]), view[Texture](b[2]), view[Decor](b[3]), view[uint32](b[4]),
+				view[uint32](b[5]), view[uint32](b[6]), view[uint32](b[7]), view[uint32](b[8]), view[uint32](b[9]), lo, hi)
 			return 0
 		},
 	},

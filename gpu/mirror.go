@@ -3,7 +3,6 @@ package gpu
 import (
 	"errors"
 	"fmt"
-	"maps"
 	"math/bits"
 	"slices"
 	"time"
@@ -45,8 +44,9 @@ type Mirror struct {
 	// PlaceRequested asks for placement decisions: of every unplaced task,
 	// and of the placed ones in the rebalance window (slot %
 	// RebalanceStride == RebalancePhase; a placed task moves only for a
-	// cost below staying × PlaceGain). A compose runs whenever a surface
-	// or texture changed, or ComposeRequested is set.
+	// cost below staying × PlaceGain). A compose runs whenever something
+	// on screen changed, and recomposes only the damaged tiles;
+	// ComposeRequested recomposes the whole frame.
 	// WaitStride and WaitPhase choose the waiting tasks (SetWaiting) the
 	// run evaluates, the same way.
 	PlaceRequested, ComposeRequested bool
@@ -63,7 +63,8 @@ type Mirror struct {
 	hitParams, hits, rayDirty, hitChanges, hitCount, indirect Buffer
 	placeParams, current, actions, actionCount                Buffer
 	clusters, placeOrder                                      Buffer
-	composeParams, order, textures, atlas, frame              Buffer
+	composeParams, textures, atlas, frame                     Buffer
+	decorBuf, tileList, tileStart, tileSlots, tapBuf, tapBack Buffer
 	// The readback copies of what the CPU reads each run — the counts and
 	// the first ReadbackPrefix entries of the compact lists — filled by
 	// the program's copy steps; whole lists by the tail program when a run
@@ -93,15 +94,16 @@ type Mirror struct {
 	// currentDevices is the Devices column's Version it was built at — a
 	// device that comes or goes renumbers device slots, and the array is
 	// built again from the placements.
-	hostCurrent                                            []uint32
-	currentDirty                                           []uint64
-	currentDevices                                         uint64
-	currentValid                                           bool
-	hostOrder                                              []uint32
-	hostTextures                                           []Texture
-	texByEntity                                            map[ecs.Entity]Texture
+	hostCurrent    []uint32
+	currentDirty   []uint64
+	currentDevices uint64
+	currentValid   bool
+	hostSurf       []components.Surface
+	// The texture atlas: every texture's texels (atlas.go).
+	atlasTex                                               map[atlasKey]Texture
 	atlasHost                                              []uint32
 	atlasDirty                                             bool
+	atlasRanges                                            [][2]uint32
 	program                                                Program
 	recorded                                               bool
 	inFlight, placeInFlight, composeInFlight, everComposed bool
@@ -122,8 +124,10 @@ type Mirror struct {
 	devices        *ecs.Map[components.Device]
 
 	stats MirrorStats
-	// tap is the frame tap (SetFrameTap, FrameUpdate).
-	tap frameTap
+	// tap is the frame tap (SetFrameTap, FrameUpdate); comp the
+	// compositor's damage and bins (compositor.go).
+	tap  frameTap
+	comp compositor
 	// params are the kernels' parameter blocks, kept here so that writing
 	// them each tick does not allocate.
 	params struct {
@@ -164,6 +168,11 @@ type MirrorStats struct {
 	DeviceTime StepTimes `json:"device_time"`
 	// Rerecorded says the program was recorded again (a buffer grew).
 	Rerecorded bool `json:"rerecorded"`
+	// ComposedTiles and ComposedPixels are what this run recomposes: the
+	// damaged tiles, and the frame pixels in them (0 when nothing on
+	// screen changed).
+	ComposedTiles  int `json:"composed_tiles"`
+	ComposedPixels int `json:"composed_pixels"`
 }
 
 // StepTimes is the device time of one run of the mirror's program.
@@ -179,7 +188,7 @@ func NewMirror(w *ecs.World, b Backend, cfg MirrorConfig) (*Mirror, error) {
 	if cfg.FrameWidth <= 0 || cfg.FrameHeight <= 0 {
 		return nil, fmt.Errorf("gpu: framebuffer %d×%d", cfg.FrameWidth, cfg.FrameHeight)
 	}
-	m := &Mirror{Backend: b, cfg: cfg, texByEntity: map[ecs.Entity]Texture{}, PlaceGain: 1,
+	m := &Mirror{Backend: b, cfg: cfg, atlasTex: map[atlasKey]Texture{}, PlaceGain: 1,
 		placements: ecs.NewMap[components.Placement](w), surfaces: ecs.NewMap[components.Surface](w),
 		devices: ecs.NewMap[components.Device](w)}
 	var err error
@@ -230,9 +239,9 @@ const ReadbackPrefix = 4096
 // memory, everything the CPU writes in upload memory.
 func (m *Mirror) roleOf(buf *Buffer) Role {
 	switch buf {
-	case &m.hits, &m.hitChanges, &m.actions, &m.frame:
+	case &m.hits, &m.hitChanges, &m.actions, &m.frame, &m.tapBuf:
 		return RoleDevice
-	case &m.hitCountBack, &m.hitChangesBack, &m.actionCountBack, &m.actionsBack, &m.hitChangesAll, &m.actionsAll, &m.frameBack:
+	case &m.hitCountBack, &m.hitChangesBack, &m.actionCountBack, &m.actionsBack, &m.hitChangesAll, &m.actionsAll, &m.frameBack, &m.tapBack:
 		return RoleReadback
 	}
 	return RoleUpload // the counts too: zeroed by the CPU, then appended to by a run
@@ -261,63 +270,6 @@ func (m *Mirror) ensure(buf *Buffer, n int) (bool, error) {
 	return true, nil
 }
 
-// SetTexture gives surface its pixels (width × height RGBA texels, row by
-// row). Texels of an existing texture of the same size are overwritten in
-// place; otherwise they are appended to the atlas.
-func (m *Mirror) SetTexture(surface ecs.Entity, width, height int, texels []uint32) error {
-	if width <= 0 || height <= 0 || len(texels) != width*height {
-		return fmt.Errorf("gpu: texture %d×%d with %d texels", width, height, len(texels))
-	}
-	tex, ok := m.texByEntity[surface]
-	if !ok || int(tex.Width) != width || int(tex.Height) != height {
-		m.compactAtlas(width * height)
-		tex = Texture{Offset: uint32(len(m.atlasHost)), Width: uint32(width), Height: uint32(height)}
-		m.atlasHost = append(m.atlasHost, texels...)
-	} else {
-		copy(m.atlasHost[tex.Offset:], texels)
-	}
-	m.texByEntity[surface] = tex
-	m.atlasDirty = true
-	m.ComposeRequested = true
-	return nil
-}
-
-// compactAtlas rebuilds the atlas from the textures of live surfaces when
-// the space lost to replaced or removed textures would make it more than
-// twice what is live once next more texels are added. Textures are keyed by
-// entity and generation, so a recycled entity id never inherits pixels.
-func (m *Mirror) compactAtlas(next int) {
-	live := 0
-	for e, tex := range m.texByEntity {
-		if _, _, ok := m.Surfaces.Slot(e); ok {
-			live += int(tex.Width * tex.Height)
-		}
-	}
-	if len(m.atlasHost)+next <= 2*(live+next) {
-		return
-	}
-	atlas := make([]uint32, 0, live+next)
-	for _, e := range slices.SortedFunc(maps.Keys(m.texByEntity), func(a, b ecs.Entity) int { return int(a.ID()) - int(b.ID()) }) {
-		tex := m.texByEntity[e]
-		if _, _, ok := m.Surfaces.Slot(e); !ok {
-			delete(m.texByEntity, e)
-			continue
-		}
-		n := tex.Width * tex.Height
-		moved := Texture{Offset: uint32(len(atlas)), Width: tex.Width, Height: tex.Height}
-		atlas = append(atlas, m.atlasHost[tex.Offset:tex.Offset+n]...)
-		m.texByEntity[e] = moved
-	}
-	m.atlasHost = atlas
-	m.atlasDirty = true
-}
-
-// HasTexture reports whether surface has pixels.
-func (m *Mirror) HasTexture(surface ecs.Entity) bool {
-	_, ok := m.texByEntity[surface]
-	return ok
-}
-
 // Submit uploads what changed, writes each kernel's parameters and starts
 // the program: the hit test always, placement when requested, composition
 // when a surface or texture changed. It waits first for a run that was
@@ -340,7 +292,24 @@ func (m *Mirror) Submit() error {
 	rerecord := !m.recorded || grownColumn
 
 	nRays, nTasks, nSurfaces, nDevices := m.Rays.Len(), m.Tasks.Len(), m.Surfaces.Len(), m.Devices.Len()
-	hitsBefore, currentBefore := m.hits, m.current
+	hitsBefore, currentBefore, tapBefore := m.hits, m.current, m.tapBuf
+
+	// What the frame must recompose: the compositor's plan is made on the
+	// host, before the buffers are sized, because the bins' size depends
+	// on it.
+	if m.ComposeRequested || m.tap.on && m.tap.full {
+		m.DamageAll()
+	}
+	m.composeInFlight = false
+	if surfacesChanged || m.comp.dirty || m.comp.version != m.Surfaces.Version || m.atlasDirty || len(m.atlasRanges) > 0 || !m.everComposed || anySet(m.comp.damage) {
+		m.composeInFlight = m.planCompose()
+	}
+	tapBytes := 16
+	if m.tap.on {
+		tx, ty := TilesFor(m.cfg.FrameWidth, m.cfg.FrameHeight)
+		tapBytes = tx * ty * TileSize * TileSize * 4
+	}
+	bins := &m.comp.bins
 	grown := false
 	for _, need := range []struct {
 		buf *Buffer
@@ -349,7 +318,9 @@ func (m *Mirror) Submit() error {
 		{&m.hits, nRays * 8}, {&m.rayDirty, len(m.hostRayDirty) * 4}, {&m.hitChanges, nRays * 16}, {&m.hitChangesBack, min(nRays, ReadbackPrefix) * 16},
 		{&m.current, nTasks * 4}, {&m.actions, nTasks * 48}, {&m.actionsBack, min(nTasks, ReadbackPrefix) * 48},
 		{&m.clusters, nDevices * 32}, {&m.placeOrder, nDevices * 4},
-		{&m.order, nSurfaces * 4}, {&m.textures, nSurfaces * 16}, {&m.atlas, len(m.atlasHost) * 4},
+		{&m.textures, nSurfaces * 16}, {&m.decorBuf, nSurfaces * 32}, {&m.atlas, len(m.atlasHost) * 4},
+		{&m.tileList, len(bins.Tiles) * 4}, {&m.tileStart, len(bins.Start) * 4}, {&m.tileSlots, len(bins.Slots) * 4},
+		{&m.tapBuf, tapBytes}, {&m.tapBack, tapBytes},
 	} {
 		g, err := m.ensure(need.buf, need.n)
 		if err != nil {
@@ -367,6 +338,9 @@ func (m *Mirror) Submit() error {
 		m.atlasDirty = true
 		m.sentClusters, m.sentPlaceOrder = m.sentClusters[:0], m.sentPlaceOrder[:0]
 		rerecord = true
+	}
+	if m.tapBuf != tapBefore {
+		m.releaseTapPrograms()
 	}
 	if rerecord {
 		if err := m.record(); err != nil {
@@ -434,13 +408,14 @@ func (m *Mirror) Submit() error {
 
 	compose := &m.params.compose[0]
 	*compose = ComposeParams{Background: m.cfg.Background}
-	m.composeInFlight = surfacesChanged || m.ComposeRequested || m.atlasDirty || grown || !m.everComposed || m.tap.on && m.tap.full
 	if m.composeInFlight {
-		if err := m.prepareCompose(compose); err != nil {
+		if err := m.uploadCompose(compose); err != nil {
 			return err
 		}
 		m.everComposed = true
 		m.stats.Composed = true
+	} else if err := m.uploadAtlas(); err != nil {
+		return err
 	}
 	if err := m.writeAux(m.composeParams, Bytes(m.params.compose[:])); err != nil {
 		return err
@@ -458,7 +433,7 @@ func (m *Mirror) Submit() error {
 		g[4] = GroupsFor(nTasks)
 	}
 	if m.composeInFlight {
-		g[8] = GroupsFor(m.cfg.FrameWidth * m.cfg.FrameHeight)
+		g[8] = GroupsFor(len(bins.Tiles) * TileSize * TileSize)
 	}
 	if err := m.writeAux(m.indirect, Bytes(g[:])); err != nil {
 		return err
@@ -632,41 +607,6 @@ func (m *Mirror) Sync() (grown bool, err error) {
 	return g1 || g2 || g3 || g4, errors.Join(err1, err2, err3, err4)
 }
 
-// prepareCompose uploads the atlas, the draw order and the texture table.
-func (m *Mirror) prepareCompose(p *ComposeParams) error {
-	if m.atlasDirty {
-		if err := m.writeAux(m.atlas, Bytes(m.atlasHost)); err != nil {
-			return err
-		}
-		m.atlasDirty = false
-	}
-	m.hostOrder = m.hostOrder[:0]
-	m.hostTextures = m.hostTextures[:0]
-	for slot, e := range m.Surfaces.entities {
-		m.hostTextures = append(m.hostTextures, m.texByEntity[e])
-		if m.surfaces.Get(e).Flags&components.SurfaceVisible != 0 {
-			m.hostOrder = append(m.hostOrder, uint32(slot))
-		}
-	}
-	slices.SortStableFunc(m.hostOrder, func(a, b uint32) int {
-		sa, sb := m.surfaces.Get(m.Surfaces.entities[a]), m.surfaces.Get(m.Surfaces.entities[b])
-		switch {
-		case sa.Layer != sb.Layer:
-			return int(sa.Layer) - int(sb.Layer)
-		case sa.Z < sb.Z:
-			return -1
-		case sa.Z > sb.Z:
-			return 1
-		}
-		return 0
-	})
-	if err := errors.Join(m.writeAux(m.order, Bytes(m.hostOrder)), m.writeAux(m.textures, Bytes(m.hostTextures))); err != nil {
-		return err
-	}
-	p.Width, p.Height, p.Count = uint32(m.cfg.FrameWidth), uint32(m.cfg.FrameHeight), uint32(len(m.hostOrder))
-	return nil
-}
-
 func (m *Mirror) writeAux(b Buffer, data []byte) error { return m.writeAt(b, 0, data) }
 
 func (m *Mirror) writeAt(b Buffer, offset int, data []byte) error {
@@ -693,7 +633,8 @@ func (m *Mirror) record() error {
 	p, err := m.Backend.Record([]Dispatch{
 		{Kernel: "hit", Buffers: []Buffer{m.hitParams, m.Rays.Buffer(), m.Surfaces.Buffer(), m.hits, m.rayDirty, m.hitChanges, m.hitCount}, Indirect: m.indirect, IndirectOffset: 0},
 		{Kernel: "place", Buffers: []Buffer{m.placeParams, m.Tasks.Buffer(), m.Devices.Buffer(), m.current, m.clusters, m.placeOrder, m.actions, m.actionCount}, Indirect: m.indirect, IndirectOffset: 16},
-		{Kernel: "compose", Buffers: []Buffer{m.composeParams, m.Surfaces.Buffer(), m.order, m.textures, m.atlas, m.frame}, Indirect: m.indirect, IndirectOffset: 32},
+		{Kernel: "compose", Buffers: []Buffer{m.composeParams, m.Surfaces.Buffer(), m.textures, m.decorBuf, m.atlas, m.tileList, m.tileStart, m.tileSlots, m.frame, m.tapBuf},
+			Indirect: m.indirect, IndirectOffset: 32},
 		{CopyFrom: m.hitCount, CopyTo: m.hitCountBack, CopyBytes: 4},
 		{CopyFrom: m.hitChanges, CopyTo: m.hitChangesBack, CopyBytes: min(m.hitChanges.Size(), m.hitChangesBack.Size())},
 		{CopyFrom: m.actionCount, CopyTo: m.actionCountBack, CopyBytes: 4},

@@ -332,44 +332,113 @@ func TestFitLimitNeverSkipsATaskThatFits(t *testing.T) {
 	}
 }
 
-func randomCompose(r *rand.Rand, width, height, surfaces int) (gpu.ComposeParams, []components.Surface, []uint32, []gpu.Texture, []uint32) {
-	s := randomSurfaces(r, surfaces)
-	for i := range s {
-		s[i].Rect = components.Rect{X: int32(r.IntN(width+40) - 20), Y: int32(r.IntN(height+40) - 20), W: int32(1 + r.IntN(width/2)), H: int32(1 + r.IntN(height/2))}
-	}
-	var order []uint32
-	for i := range s {
-		if s[i].Flags&components.SurfaceVisible != 0 {
-			order = append(order, uint32(i))
+// composeScene is one compose kernel run: random surfaces (some
+// decorated with a border, a title bar and maybe a focus highlight; some
+// textures opaque, so that bins are cut under them), in a random order,
+// over a random set of damaged tiles (or all of them), binned.
+type composeScene struct {
+	p        gpu.ComposeParams
+	surfaces []components.Surface
+	order    []uint32
+	textures []gpu.Texture
+	decor    []gpu.Decor
+	texels   []uint32
+	damage   []uint64
+	bins     gpu.Bins
+}
+
+func randomCompose(r *rand.Rand, width, height, surfaces int, damageAll bool) *composeScene {
+	c := &composeScene{surfaces: randomSurfaces(r, surfaces)}
+	for i := range c.surfaces {
+		c.surfaces[i].Rect = components.Rect{X: int32(r.IntN(width+40) - 20), Y: int32(r.IntN(height+40) - 20), W: int32(1 + r.IntN(width/2)), H: int32(1 + r.IntN(height/2))}
+		if r.IntN(4) == 0 { // a few cover much of the frame: cuts happen
+			c.surfaces[i].Rect = components.Rect{X: int32(r.IntN(20) - 10), Y: int32(r.IntN(20) - 10), W: int32(width), H: int32(height)}
 		}
 	}
-	textures := make([]gpu.Texture, len(s))
-	var texels []uint32
-	for i := range textures {
+	for i := range c.surfaces {
+		if c.surfaces[i].Flags&components.SurfaceVisible != 0 {
+			c.order = append(c.order, uint32(i))
+		}
+	}
+	r.Shuffle(len(c.order), func(i, j int) { c.order[i], c.order[j] = c.order[j], c.order[i] })
+	add := func(w, h uint32, opaque bool) uint32 {
+		at := uint32(len(c.texels))
+		for range w * h {
+			t := r.Uint32()
+			if opaque {
+				t |= 0xff000000
+			}
+			c.texels = append(c.texels, t)
+		}
+		return at
+	}
+	c.textures = make([]gpu.Texture, len(c.surfaces))
+	c.decor = make([]gpu.Decor, len(c.surfaces))
+	for i := range c.textures {
 		tw, th := uint32(1+r.IntN(64)), uint32(1+r.IntN(64))
 		if r.IntN(10) == 0 {
-			tw = 0 // a surface without content is skipped
+			tw = 0 // no content: skipped undecorated, "no signal" decorated
 		}
-		textures[i] = gpu.Texture{Offset: uint32(len(texels)), Width: tw, Height: th}
-		for j := uint32(0); j < tw*th; j++ {
-			texels = append(texels, r.Uint32())
+		opaque := r.IntN(3) == 0
+		c.textures[i] = gpu.Texture{Offset: add(tw, th, opaque), Width: tw, Height: th}
+		if opaque {
+			c.textures[i].Flags = gpu.TextureOpaque
+		}
+		if r.IntN(2) == 0 {
+			rect := c.surfaces[i].Rect
+			d := gpu.Decor{Frame: r.Uint32(), Border: uint32(1 + r.IntN(4)), TitleHeight: uint32(r.IntN(20))}
+			if r.IntN(3) == 0 {
+				d.Highlight = r.Uint32()
+			}
+			if r.IntN(2) == 0 {
+				d.Flags = gpu.DecorOpaqueContent
+			}
+			if tw := max(int(rect.W)-2*int(d.Border), 0); tw > 0 && d.TitleHeight > 0 {
+				d.TitleWidth, d.TitleRows = uint32(1+r.IntN(tw)), uint32(1+r.IntN(int(d.TitleHeight)+3))
+				d.TitleOffset = add(d.TitleWidth, d.TitleRows, false)
+			}
+			c.decor[i] = d
 		}
 	}
-	texels = append(texels, 0)
-	p := gpu.ComposeParams{Width: uint32(width), Height: uint32(height), Count: uint32(len(order)), Background: gpu.RGBA(16, 24, 32, 255)}
-	return p, s, append(order, 0), textures, texels
+	c.texels = append(c.texels, 0)
+	tilesX, tilesY := gpu.TilesFor(width, height)
+	c.damage = make([]uint64, (tilesX*tilesY+63)/64)
+	for t := range tilesX * tilesY {
+		if damageAll || r.IntN(3) == 0 {
+			c.damage[t/64] |= 1 << (t % 64)
+		}
+	}
+	gpu.BinTiles(&c.bins, width, height, c.damage, c.surfaces, c.order, c.textures, c.decor)
+	c.p = gpu.ComposeParams{Width: uint32(width), Height: uint32(height), TilesX: uint32(tilesX), TileCount: uint32(len(c.bins.Tiles)),
+		Background: gpu.RGBA(16, 24, 32, 255), Tap: 1}
+	return c
+}
+
+// inputs are the kernel's bindings before its two outputs (frame, tap).
+func (c *composeScene) inputs() [][]byte {
+	return [][]byte{gpu.Bytes([]gpu.ComposeParams{c.p}), gpu.Bytes(c.surfaces), gpu.Bytes(c.textures), gpu.Bytes(c.decor), gpu.Bytes(c.texels),
+		gpu.Bytes(append(c.bins.Tiles, 0)), gpu.Bytes(c.bins.Start), gpu.Bytes(append(c.bins.Slots, 0))}
+}
+
+// twin composes with the CPU twin into a zeroed frame (pixels outside the
+// damaged tiles stay 0, as in a new device buffer) and returns the frame
+// and the tap.
+func (c *composeScene) twin() (frame, tap []uint32) {
+	frame = make([]uint32, c.p.Width*c.p.Height)
+	tap = make([]uint32, max(1, len(c.bins.Tiles))*gpu.TileSize*gpu.TileSize)
+	gpu.ComposeTiles(c.p, c.surfaces, c.textures, c.decor, c.texels, c.bins.Tiles, c.bins.Start, c.bins.Slots, frame, tap, 0, len(c.bins.Tiles))
+	return frame, tap
 }
 
 func TestComposeKernelMatchesTwin(t *testing.T) {
 	r := rand.New(rand.NewPCG(5, 6))
-	for round := 0; round < 4; round++ {
+	for round := 0; round < 6; round++ {
 		width, height := 64+r.IntN(400), 48+r.IntN(300)
-		p, s, order, textures, texels := randomCompose(r, width, height, 1+r.IntN(16))
-		want := make([]uint32, width*height)
-		gpu.Compose(p, s, order, textures, texels, want)
+		c := randomCompose(r, width, height, 1+r.IntN(16), round%2 == 0)
+		want, wantTap := c.twin()
 		for _, b := range backends(t) {
-			got := make([]uint32, width*height)
-			run(t, b, "compose", gpu.GroupsFor(len(got)), [][]byte{gpu.Bytes([]gpu.ComposeParams{p}), gpu.Bytes(s), gpu.Bytes(order), gpu.Bytes(textures), gpu.Bytes(texels)}, gpu.Bytes(got))
+			got, gotTap := make([]uint32, len(want)), make([]uint32, len(wantTap))
+			run(t, b, "compose", gpu.GroupsFor(int(c.p.TileCount)*gpu.TileSize*gpu.TileSize), c.inputs(), gpu.Bytes(got), gpu.Bytes(gotTap))
 			bad := 0
 			for i := range want {
 				if got[i] != want[i] {
@@ -378,23 +447,40 @@ func TestComposeKernelMatchesTwin(t *testing.T) {
 					}
 				}
 			}
+			if !slices.Equal(gotTap, wantTap) {
+				t.Errorf("%s round %d: the tap differs from the twin's", b.Info().Backend, round)
+			}
 		}
 	}
+}
+
+// fullCompose is a compose run of width × height with no surface and
+// every tile damaged: the frame comes out as the background.
+func fullCompose(width, height int, background uint32) *composeScene {
+	c := &composeScene{surfaces: make([]components.Surface, 1), textures: make([]gpu.Texture, 1), decor: make([]gpu.Decor, 1), texels: []uint32{0}}
+	tilesX, tilesY := gpu.TilesFor(width, height)
+	c.damage = make([]uint64, (tilesX*tilesY+63)/64)
+	for t := range tilesX * tilesY {
+		c.damage[t/64] |= 1 << (t % 64)
+	}
+	gpu.BinTiles(&c.bins, width, height, c.damage, c.surfaces, c.order, c.textures, c.decor)
+	c.p = gpu.ComposeParams{Width: uint32(width), Height: uint32(height), TilesX: uint32(tilesX), TileCount: uint32(len(c.bins.Tiles)), Background: background}
+	return c
 }
 
 // More elements than MaxGroups × LocalSize invocations: only the kernels'
 // grid-stride loops reach the tail.
 func TestGridStrideCoversMoreThanMaxGroups(t *testing.T) {
-	width, height := 4200, 1000 // 4.2M pixels > 65535 × 64
-	p := gpu.ComposeParams{Width: uint32(width), Height: uint32(height), Count: 0, Background: gpu.RGBA(1, 2, 3, 255)}
-	if gpu.GroupsFor(width*height) != gpu.MaxGroups {
+	width, height := 4200, 1000 // 16,569 tiles of 256 pixels > 65535 × 64
+	c := fullCompose(width, height, gpu.RGBA(1, 2, 3, 255))
+	if gpu.GroupsFor(int(c.p.TileCount)*gpu.TileSize*gpu.TileSize) != gpu.MaxGroups {
 		t.Fatal("test size does not exceed the workgroup cap")
 	}
 	for _, b := range backends(t) {
 		got := make([]uint32, width*height)
-		run(t, b, "compose", gpu.GroupsFor(len(got)), [][]byte{gpu.Bytes([]gpu.ComposeParams{p}), make([]byte, 96), make([]byte, 16), make([]byte, 16), make([]byte, 16)}, gpu.Bytes(got))
-		if got[len(got)-1] != p.Background || got[0] != p.Background {
-			t.Errorf("%s: last pixel %08x, want %08x", b.Info().Backend, got[len(got)-1], p.Background)
+		run(t, b, "compose", gpu.MaxGroups, c.inputs(), gpu.Bytes(got), make([]byte, 16))
+		if got[len(got)-1] != c.p.Background || got[0] != c.p.Background {
+			t.Errorf("%s: last pixel %08x, want %08x", b.Info().Backend, got[len(got)-1], c.p.Background)
 		}
 	}
 }

@@ -67,15 +67,18 @@ type pool struct {
 }
 
 // poolStep is one kernel step of the batch.
+// maxBindings is the most buffers a kernel binds (compose: 10).
+const maxBindings = 12
+
 type poolStep struct {
 	k      *kernel
-	bufs   [8][]byte // the bound buffers, as the kernel table reads them
-	n      int       // elements
-	cost   int       // estimated ns per element
-	at     int       // an appending kernel's count before the run
-	size   int       // elements per chunk, set by plan
-	first  int       // the step's first chunk, set by plan
-	chunks int       // how many chunks the step has, set by plan
+	bufs   [maxBindings][]byte // the bound buffers, as the kernel table reads them
+	n      int                 // elements
+	cost   int                 // estimated ns per element
+	at     int                 // an appending kernel's count before the run
+	size   int                 // elements per chunk, set by plan
+	first  int                 // the step's first chunk, set by plan
+	chunks int                 // how many chunks the step has, set by plan
 }
 
 // poolChunk is the elements [lo, hi) of a step, and how many entries the

@@ -38,8 +38,8 @@ func TestPlanTilesEveryStep(t *testing.T) {
 				roomy, short := make([]byte, n*hit.item), make([]byte, max(0, n-1)*hit.item)
 				p.steps = append(p.steps,
 					poolStep{k: compose, n: n, cost: cost},
-					poolStep{k: hit, n: n, cost: cost, bufs: [8][]byte{5: roomy}},
-					poolStep{k: hit, n: n, cost: cost, bufs: [8][]byte{5: short}},
+					poolStep{k: hit, n: n, cost: cost, bufs: [maxBindings][]byte{5: roomy}},
+					poolStep{k: hit, n: n, cost: cost, bufs: [maxBindings][]byte{5: short}},
 					poolStep{k: compose, n: 1, cost: cost})
 				p.work = (3*n + 1) * cost
 				parallel := p.plan()

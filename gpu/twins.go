@@ -430,20 +430,6 @@ func placeRange(p *PlaceParams, tasks []components.ComputeTask, devices []compon
 	return n
 }
 
-// ComposeParams is the params buffer of the compose kernel.
-type ComposeParams struct {
-	Width, Height uint32
-	// Count is how many entries of order[] to draw.
-	Count uint32
-	// Background is the RGBA8 colour under everything.
-	Background uint32
-}
-
-// Texture says where a surface's texels are in the atlas.
-type Texture struct {
-	Offset, Width, Height, Pad uint32
-}
-
 // RGBA packs a colour as the kernels store it: R in the low byte, A in the
 // high byte (bytes R, G, B, A in memory).
 func RGBA(r, g, b, a uint8) uint32 {
@@ -461,48 +447,4 @@ func Blend(src, dst uint32) uint32 {
 		out |= (s*a + d*(255-a) + 127) / 255 << shift
 	}
 	return out
-}
-
-// Compose is the twin of compose.comp: every pixel of frame is the
-// background with the surfaces of order[:Count] blended over it in order,
-// each sampling its texture nearest-neighbour over its Rect.
-//
-// The kernel works per pixel, looping over the surfaces (one invocation per
-// pixel suits a GPU); the twin rasterises surface by surface, touching only
-// the pixels each one covers (what suits a CPU). Each pixel still sees the
-// same blends in the same order with the same integer arithmetic, so the
-// results are identical.
-func Compose(p ComposeParams, surfaces []components.Surface, order []uint32, textures []Texture, texels []uint32, frame []uint32) {
-	composeRows(p, surfaces, order, textures, texels, frame, 0, int32(p.Height))
-}
-
-// composeRows is Compose for the frame's rows [top, bottom) only: their
-// background, then every surface clipped to them, in order. Each pixel
-// gets the same blends in the same order as in Compose, so bands composed
-// at the same time (the CPU backend's pool) make the same frame.
-func composeRows(p ComposeParams, surfaces []components.Surface, order []uint32, textures []Texture, texels []uint32, frame []uint32, top, bottom int32) {
-	width, height := int32(p.Width), int32(p.Height)
-	frame = frame[:width*height]
-	band := frame[top*width : bottom*width]
-	for i := range band {
-		band[i] = p.Background
-	}
-	for _, slot := range order[:p.Count] {
-		r := surfaces[slot].Rect
-		tex := textures[slot]
-		if tex.Width == 0 || tex.Height == 0 {
-			continue
-		}
-		x0, y0 := max(r.X, 0), max(r.Y, top)
-		x1, y1 := min(r.X+r.W, width), min(r.Y+r.H, bottom)
-		for y := y0; y < y1; y++ {
-			ty := uint32(y-r.Y) * tex.Height / uint32(r.H)
-			row := texels[tex.Offset+ty*tex.Width : tex.Offset+(ty+1)*tex.Width]
-			line := frame[y*width : (y+1)*width]
-			for x := x0; x < x1; x++ {
-				tx := uint32(x-r.X) * tex.Width / uint32(r.W)
-				line[x] = Blend(row[tx], line[x])
-			}
-		}
-	}
 }

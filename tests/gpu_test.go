@@ -9,7 +9,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/rayos/engine/components"
 	"github.com/rayos/engine/gpu"
+	"github.com/rayos/engine/systems/compose"
 )
 
 // The same journal on the CPU backend and on Vulkan (lavapipe here) gives
@@ -55,15 +57,20 @@ func TestBackendsAgreeOnTheWholeWorld(t *testing.T) {
 	if b := img.Bounds(); b.Dx() != 1920 || b.Dy() != 1080 {
 		t.Errorf("frame is %v", b)
 	}
-	// The RayOS bar is drawn at the top, its translucent panel blended
-	// over the background.
+	// The RayOS shell bar, a system surface, is drawn at the top: its
+	// face behind its title.
 	background := gpu.DefaultMirrorConfig.Background
 	pixel := func(x, y int) uint32 {
 		r, g, b, a := img.At(x, y).RGBA()
 		return gpu.RGBA(uint8(r>>8), uint8(g>>8), uint8(b>>8), uint8(a>>8))
 	}
-	if got, want := pixel(960, 20), gpu.Blend(gpu.RGBA(70, 110, 200, 200), background); got != want {
-		t.Errorf("top bar pixel is %08x, want the RayOS panel %08x", got, want)
+	if got, want := pixel(960, 20), compose.SystemFace; got != want {
+		t.Errorf("top bar pixel is %08x, want the system face %08x", got, want)
+	}
+	// The presented linux desktop is framed in its trust label's colour
+	// (orange in the default registry).
+	if got, want := pixel(481, 360), compose.TrustColours[components.LabelOrange]; got != want {
+		t.Errorf("linux desktop's left border is %08x, want orange %08x", got, want)
 	}
 	// The journal presents linux: its desktop is composed; windows stays
 	// hidden, its place shows the background.

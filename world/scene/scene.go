@@ -60,21 +60,22 @@ const (
 // four compute devices and 32 tasks whose data sits at seeded random places.
 // Its guests come from the VM registry (AddGuests).
 func Demo(w *world.World) Summary {
-	surfaces := ecs.NewMap1[components.Surface](w.ECS)
+	surfaces := ecs.NewMap2[components.Surface, components.Title](w.ECS)
 	var sum Summary
 
-	wall := func(cx, cy, halfW, halfH float32, rect components.Rect, owner, layer uint32, flags uint32) ecs.Entity {
+	wall := func(title string, cx, cy, halfW, halfH float32, rect components.Rect, owner, layer uint32, flags uint32) ecs.Entity {
 		sum.Surfaces++
 		return surfaces.NewEntity(&components.Surface{
 			Center: components.Vec3{cx, cy, wallZ}, Z: float32(sum.Surfaces),
 			Right: components.Vec3{1, 0, 0}, HalfWidth: halfW,
 			Up: components.Vec3{0, 1, 0}, HalfHeight: halfH,
 			Rect: rect, Owner: owner, Layer: layer, Flags: flags,
-		})
+		}, &components.Title{Text: title})
 	}
 	visible := components.SurfaceVisible
-	wall(0, eyeHeight+0.95, 1.6, 0.05, components.Rect{X: 0, Y: 0, W: 1920, H: 40}, components.OwnerRayOS, 2, visible)
-	wall(-1.2, eyeHeight-0.2, 0.35, 0.6, components.Rect{X: 40, Y: 80, W: 400, H: 900}, components.OwnerRayOS, 1, visible)
+	// The shell bar is RayOS's own system surface: nothing covers it.
+	wall("RayOS", 0, eyeHeight+0.95, 1.6, 0.05, components.Rect{X: 0, Y: 0, W: 1920, H: 40}, components.OwnerRayOS, 2, visible|components.SurfaceSystem)
+	wall("Launcher", -1.2, eyeHeight-0.2, 0.35, 0.6, components.Rect{X: 40, Y: 80, W: 400, H: 900}, components.OwnerRayOS, 1, visible)
 
 	rays := ecs.NewMap1[components.AttentionRay](w.ECS)
 	rays.NewEntity(&components.AttentionRay{Origin: components.Vec3{0, eyeHeight, 0}, Direction: components.Vec3{0, 0, -1}})
@@ -180,7 +181,7 @@ func Synthetic(w *world.World, size Size) Summary {
 // framebuffer, in rows of a square grid.
 func addWindows(w *world.World, n int) {
 	r := w.RNG
-	surfaces := ecs.NewMap1[components.Surface](w.ECS)
+	surfaces := ecs.NewMap2[components.Surface, components.Title](w.ECS)
 	cols := 1
 	for cols*cols < n {
 		cols++
@@ -193,7 +194,7 @@ func addWindows(w *world.World, n int) {
 			Z:      float32(i), Right: components.Vec3{1, 0, 0}, HalfWidth: 0.18, Up: components.Vec3{0, 1, 0}, HalfHeight: 0.11,
 			Rect:  components.Rect{X: int32(cx * pw), Y: int32(cy * ph), W: int32(pw * 9 / 10), H: int32(ph * 9 / 10)},
 			Layer: 1, Flags: components.SurfaceVisible,
-		})
+		}, &components.Title{Text: fmt.Sprintf("Window %d", i+1)})
 	}
 }
 
