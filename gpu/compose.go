@@ -237,6 +237,26 @@ func BinTiles(b *Bins, width, height int, damage []uint64, surfaces []components
 	}
 }
 
+// BinAll is the brute force the binning is measured against: every
+// damaged tile lists every drawn surface of order, none cut.
+func BinAll(b *Bins, width, height int, damage []uint64, order []uint32, textures []Texture, decor []Decor) {
+	tilesX, tilesY := TilesFor(width, height)
+	b.Tiles, b.Start, b.Slots = b.Tiles[:0], b.Start[:0], b.Slots[:0]
+	for t := range tilesX * tilesY {
+		if !damaged(damage, t) {
+			continue
+		}
+		b.Tiles = append(b.Tiles, uint32(t))
+		b.Start = append(b.Start, uint32(len(b.Slots)))
+		for _, slot := range order {
+			if drawn(textures[slot], decor[slot]) {
+				b.Slots = append(b.Slots, slot)
+			}
+		}
+	}
+	b.Start = append(b.Start, uint32(len(b.Slots)))
+}
+
 func damaged(damage []uint64, t int) bool {
 	return t/64 < len(damage) && damage[t/64]&(1<<(t%64)) != 0
 }

@@ -260,3 +260,18 @@ func TestDamageIsExactlyWhatChanged(t *testing.T) {
 		t.Fatalf("removing a surface recomposed tiles %v", tiles)
 	}
 }
+
+// BinAll (the benchmarks' brute force) composes the same frame as the
+// bins it is measured against.
+func TestBinAllComposesTheSameFrame(t *testing.T) {
+	r := rand.New(rand.NewPCG(51, 52))
+	for range 10 {
+		c := randomCompose(r, 100+r.IntN(100), 80+r.IntN(80), 1+r.IntN(12), false)
+		want, _ := c.twin()
+		gpu.BinAll(&c.bins, int(c.p.Width), int(c.p.Height), c.damage, c.order, c.textures, c.decor)
+		got, _ := c.twin()
+		if !slices.Equal(got, want) {
+			t.Fatal("the brute-force bins compose a different frame")
+		}
+	}
+}

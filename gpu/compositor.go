@@ -216,7 +216,11 @@ func (m *Mirror) planCompose() bool {
 	c.shownOrder = append(c.shownOrder[:0], c.entities...)
 	c.shownBackground = m.cfg.Background
 
-	BinTiles(&c.bins, m.cfg.FrameWidth, m.cfg.FrameHeight, c.damage, m.hostSurfaces(), c.order, c.textures, c.decors)
+	if m.BinEverything {
+		BinAll(&c.bins, m.cfg.FrameWidth, m.cfg.FrameHeight, c.damage, c.order, c.textures, c.decors)
+	} else {
+		BinTiles(&c.bins, m.cfg.FrameWidth, m.cfg.FrameHeight, c.damage, m.hostSurfaces(), c.order, c.textures, c.decors)
+	}
 	clear(c.damage)
 	return len(c.bins.Tiles) > 0
 }

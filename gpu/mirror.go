@@ -53,6 +53,10 @@ type Mirror struct {
 	RebalanceStride, RebalancePhase  uint32
 	WaitStride, WaitPhase            uint32
 	PlaceGain                        float32
+	// BinEverything lists every drawn surface for every damaged tile:
+	// the brute force that binning is benchmarked against. Off, always,
+	// outside benchmarks.
+	BinEverything bool
 	// RunTick is the tick whose world the next Submit uploads (gpu-submit
 	// sets it), so that results can say which world they were computed
 	// from.
