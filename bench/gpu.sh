@@ -180,7 +180,7 @@ echo "== parity (every kernel on the CPU twin and on Vulkan, random inputs)"
 (cd gpu && "../$BIN/gpu.test" -test.count=1 -test.run 'Matches|GridStride|Column|Mirror|Example' -test.v 2>&1 | grep -E '^(=== RUN|--- |PASS|FAIL|ok)' | grep -v '=== RUN') | tee "$OUT/parity.txt"
 
 echo "== benchmarks (count $COUNT, $BENCHTIME each)"
-"$BIN/bench.test" -test.run '^$' -test.bench 'Kernel|Submit|Upload|MirrorSync' -test.benchmem \
+"$BIN/bench.test" -test.run '^$' -test.bench 'Kernel|Compositor|Submit|Upload|MirrorSync' -test.benchmem \
 	-test.count "$COUNT" -test.benchtime "$BENCHTIME" | tee "$OUT/bench.txt"
 
 echo "== table (median; × baseline: the CPU twin for kernels, copy for uploads)"

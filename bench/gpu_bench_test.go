@@ -230,7 +230,7 @@ func BenchmarkSubmit(b *testing.B) {
 func BenchmarkCompositor(b *testing.B) {
 	for _, backend := range backendsFor(b) {
 		for _, variant := range []string{"full", "one-surface", "brute-force", "one-surface-tap"} {
-			b.Run(fmt.Sprintf("%s/%s", backend.Info().Backend, variant), func(b *testing.B) {
+			b.Run(fmt.Sprintf("%s/backend=%s", variant, backend.Info().Backend), func(b *testing.B) {
 				w := sceneWorld(b, "desktop")
 				m, err := gpu.Install(w.ECS, backend, gpu.DefaultMirrorConfig)
 				if err != nil {

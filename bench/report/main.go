@@ -38,7 +38,7 @@ var (
 type key struct{ family, param string }
 
 func main() {
-	baseline := flag.String("baseline", "slice,copy,cpu,interpreted", "variants the others are compared with: per benchmark, the first of these it has")
+	baseline := flag.String("baseline", "slice,copy,cpu,interpreted,full", "variants the others are compared with: per benchmark, the first of these it has")
 	unit := flag.String("unit", "ns/entity", "metric to compare when a benchmark reports it (ns/op otherwise)")
 	require := flag.String("require", "", "comma-separated benchmarks the tables need (Family, Family/variant or a full name, without the Benchmark prefix); one without a result fails the report")
 	flag.Parse()
