@@ -61,6 +61,13 @@ type JSONReport struct {
 		Compose   int64 `json:"compose"`
 		Copies    int64 `json:"copies"`
 	} `json:"device_ns"`
+	// ComposedPx is what the compositor recomposed per measured tick:
+	// Mean pixels, and Max in one tick (0 where nothing on screen
+	// changed: it recomposes damaged tiles only).
+	ComposedPx struct {
+		Mean float64 `json:"mean"`
+		Max  int     `json:"max"`
+	} `json:"composed_px"`
 	// AttentionDecay compares the attention-decay system with a
 	// hand-written slice loop over as many rays, in the same run. Ratio is
 	// system ÷ slice, 0 when the slice loop could not be timed.
@@ -93,6 +100,7 @@ func (r Report) JSON() JSONReport {
 	b := &j.BytesPerTick
 	b.Uploaded, b.UploadedMax, b.Columns = finite(r.UploadBytes), r.UploadBytesMax, finite(r.MirrorBytes)
 	b.ReadBack, b.ReadBackMax = finite(r.ReadBytes), r.ReadBytesMax
+	j.ComposedPx.Mean, j.ComposedPx.Max = finite(r.ComposedPixels), r.ComposedPixelsMax
 	dev := &j.DeviceNs
 	dev.TimedRuns = r.TimedRuns
 	dev.Hit, dev.Place, dev.Compose, dev.Copies = r.DeviceTime.Hit.Nanoseconds(), r.DeviceTime.Place.Nanoseconds(), r.DeviceTime.Compose.Nanoseconds(), r.DeviceTime.Copies.Nanoseconds()

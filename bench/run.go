@@ -65,6 +65,11 @@ type Report struct {
 	// where timestamps would serialise it).
 	DeviceTime gpu.StepTimes
 	TimedRuns  int
+	// ComposedPixels is the pixels the compositor recomposed per measured
+	// tick (mean), ComposedPixelsMax the most in one tick: damage only, so
+	// 0 where nothing on screen changed.
+	ComposedPixels    float64
+	ComposedPixelsMax int
 	// Decay compares the attention-decay system with a hand-written slice
 	// loop over the same number of rays, measured in this run.
 	Rays                         int
@@ -117,7 +122,7 @@ func RunWorld(o WorldOptions) (Report, error) {
 	ticks := make([]time.Duration, 0, o.Ticks)
 	var columnBytes int
 	var device gpu.StepTimes
-	var timed int
+	var timed, composed, composedMax int
 	var uploaded, read, uploadMax, readMax uint64
 	if o.CPUProfile != nil {
 		if err := pprof.StartCPUProfile(o.CPUProfile); err != nil {
@@ -130,6 +135,8 @@ func RunWorld(o WorldOptions) (Report, error) {
 		ticks = append(ticks, w.Stats.Last)
 		stats := mirror.Stats()
 		columnBytes += stats.ColumnBytes
+		composed += stats.ComposedPixels
+		composedMax = max(composedMax, stats.ComposedPixels)
 		if t := stats.DeviceTime; t.Hit+t.Place+t.Compose+t.Copies > 0 {
 			device.Hit, device.Place, device.Compose, device.Copies = device.Hit+t.Hit, device.Place+t.Place, device.Compose+t.Compose, device.Copies+t.Copies
 			timed++
@@ -151,7 +158,7 @@ func RunWorld(o WorldOptions) (Report, error) {
 		Seed: o.Seed, Ticks: o.Ticks, Warmup: o.Warmup,
 		MirrorBytes: float64(columnBytes) / n,
 		UploadBytes: float64(uploaded) / n, ReadBytes: float64(read) / n, UploadBytesMax: uploadMax, ReadBytesMax: readMax,
-		TimedRuns: timed,
+		TimedRuns: timed, ComposedPixels: float64(composed) / n, ComposedPixelsMax: composedMax,
 	}
 	if timed > 0 {
 		per := time.Duration(timed)
@@ -208,6 +215,7 @@ func (r Report) Write(out io.Writer) error {
 	fmt.Fprintf(&b, "tick: p50 %s µs, p99 %s µs, max %s µs\n", us(r.P50), us(r.P99), us(r.Max))
 	fmt.Fprintf(&b, "GPU mirror: %.0f bytes uploaded per tick (mean; max %d; component columns %.0f), %.0f bytes read back per tick (mean; max %d)\n",
 		r.UploadBytes, r.UploadBytesMax, r.MirrorBytes, r.ReadBytes, r.ReadBytesMax)
+	fmt.Fprintf(&b, "compositor: %.0f pixels recomposed per tick (mean; max %d)\n", r.ComposedPixels, r.ComposedPixelsMax)
 	if r.TimedRuns > 0 {
 		t := r.DeviceTime
 		fmt.Fprintf(&b, "device time per run (GPU timestamps, mean of %d): hit %s µs, place %s µs, compose %s µs, readback copies %s µs\n",

@@ -22,7 +22,7 @@ func TestRunWorldReportsEverySystem(t *testing.T) {
 	if err := r.Write(&out); err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"scene=desktop ticks=20 backend=cpu", "tick: p50", "bytes uploaded per tick", "schedule", "fixed per-tick cost dominates"} {
+	for _, want := range []string{"scene=desktop ticks=20 backend=cpu", "tick: p50", "bytes uploaded per tick", "schedule", "fixed per-tick cost dominates", "pixels recomposed per tick"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("report lacks %q:\n%s", want, out.String())
 		}
