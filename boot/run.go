@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/mlange-42/ark/ecs"
+	"github.com/rayos/engine/boot/viewer"
 	"github.com/rayos/engine/components"
 	"github.com/rayos/engine/gpu"
 	"github.com/rayos/engine/guests"
@@ -71,6 +72,13 @@ type Options struct {
 	// DebugPanic is a test hook: "before-ready" or "tick=N" makes the
 	// runtime panic there, to exercise crash reports and boot counting.
 	DebugPanic string
+	// Viewer, when set, is the debug viewer (boot/viewer), already
+	// listening: the run announces it, publishes to it after every tick,
+	// feeds its actions like control requests and routes their ACKs back.
+	// ViewerTokenFile is where a boot writes its token (0600; default
+	// RAYOS_DATA/viewer.token), removed at exit.
+	Viewer          *viewer.Server
+	ViewerTokenFile string
 	// Signals delivers SIGINT/SIGTERM; each becomes a signal input.
 	Signals <-chan os.Signal
 	// Stdout receives the marker stream; Logger the diagnostics.
@@ -270,6 +278,7 @@ func (rt *runtime) run() (err error) {
 	backend := rt.backend
 	info := backend.Info()
 	rt.bus.Emit(marker.Boot("gpu", fmt.Sprintf("backend=%s type=%s device=%q memory=%q why=%q", info.Backend, info.Type, info.Device, info.Memory, rt.backendWhy)))
+	rt.announceViewer()
 
 	w := world.New(world.Config{Seed: o.Seed, Hz: o.Hz, Scene: o.Scene}, rt.bus)
 	w.Logger = rt.log
@@ -298,6 +307,10 @@ func (rt *runtime) run() (err error) {
 		names = append(names, d.Name)
 	}
 	rt.bus.Emit(marker.Boot("systems", strings.Join(names, ",")))
+	if v := o.Viewer; v != nil {
+		v.Attach(w, mirror)
+		rt.closers = append(rt.closers, func() { v.Detach(w) })
+	}
 
 	var rec *world.JournalWriter
 	if o.RecordPath != "" {
@@ -417,14 +430,37 @@ func (rt *runtime) tick(sched *world.Scheduler, policyUpdates <-chan string, req
 	if o.Journal != nil {
 		events = o.Journal.Events
 	}
+	// The viewer's actions are fed like control requests; its wake-ups
+	// answer its queries between ticks; its Gate pauses and steps the
+	// tick (--debug, or a replay in rayos view).
+	v := o.Viewer
+	var viewerRequests <-chan guests.ControlRequest
+	var viewerWake <-chan struct{}
+	now := make(chan time.Time)
+	close(now)
+	if v != nil {
+		viewerRequests, viewerWake = v.Requests(), v.Wake()
+	}
 	for {
-		if o.Ticks > 0 && w.Clock.Tick >= o.Ticks {
+		if o.Ticks > 0 && w.Clock.Tick >= o.Ticks && (v == nil || !v.Linger()) {
 			return "tick-limit"
 		}
 		// Wait for the next tick, feeding what arrives meanwhile. (A nil
 		// channel never delivers; an unpaced run's tick channel is closed,
 		// so it never waits.)
 		for waiting := true; waiting; {
+			next := tickC
+			if v != nil {
+				if v.Rewinding() {
+					return "rewind"
+				}
+				switch v.Gate(w.Clock.Tick) {
+				case viewer.PaceHold:
+					next = nil // paused: inputs are still fed, stamped for the next tick
+				case viewer.PaceNow:
+					next = now // a step or a seek: no waiting for the pace
+				}
+			}
 			select {
 			case sig := <-o.Signals:
 				feedSignal(w, sig)
@@ -445,7 +481,11 @@ func (rt *runtime) tick(sched *world.Scheduler, policyUpdates <-chan string, req
 				rt.showFrame(f)
 			case <-captureC:
 				rt.capture()
-			case <-tickC:
+			case req := <-viewerRequests:
+				feedRequest(w, req)
+			case <-viewerWake:
+				v.Serve(w)
+			case <-next:
 				waiting = false
 			}
 		}
@@ -458,9 +498,16 @@ func (rt *runtime) tick(sched *world.Scheduler, policyUpdates <-chan string, req
 			w.Inbox.Feed(w.Clock, in)
 			events = events[1:]
 		}
+		if v != nil {
+			v.BeforeTick(w)
+		}
 		sched.Tick(w)
 		for _, a := range outbox.Acks {
 			switch {
+			case viewer.IsViewerClient(a.Client):
+				if v != nil {
+					v.Ack(a)
+				}
 			case rt.control == nil, a.Client == 0 || a.Client > guests.MaxControlClient:
 				// Nobody waits on a socket for a journal's requests.
 			case a.Notice:
@@ -470,6 +517,9 @@ func (rt *runtime) tick(sched *world.Scheduler, policyUpdates <-chan string, req
 			}
 		}
 		outbox.Acks = outbox.Acks[:0]
+		if v != nil {
+			v.AfterTick(w)
+		}
 		if panicAt != 0 && w.Clock.Tick == panicAt {
 			panic(fmt.Sprintf("debug panic at tick %d (--debug-panic tick=%d)", panicAt, panicAt))
 		}
@@ -488,10 +538,42 @@ func (rt *runtime) feedPolicy(text string) {
 }
 
 // journalClient moves a journal's client number above every control
-// connection's, so that a journal fed into a live boot can neither answer
-// a connected client's confirmation nor have its ACKs sent to one.
+// connection's and below every viewer connection's (viewer.FirstClient),
+// so that a journal fed into a live boot can neither answer a connected
+// client's confirmation nor have its ACKs sent to one.
 func journalClient(c uint32) uint32 {
-	return guests.MaxControlClient + 1 + c%(guests.MaxControlClient+1)
+	return guests.MaxControlClient + 1 + c%journalClients
+}
+
+// journalClients is the size of the journal's range of client numbers.
+const journalClients = viewer.FirstClient - guests.MaxControlClient - 1
+
+// announceViewer says where the viewer is (RAYOS_BOOT:viewer, before the
+// world: like the gpu marker it describes the host, not the world, so a
+// replay's markers from RAYOS_BOOT:world on stay the recording's) and, in
+// a boot, writes its token file (0600) and tells the user on stderr.
+func (rt *runtime) announceViewer() {
+	v := rt.o.Viewer
+	if v == nil {
+		return
+	}
+	rt.bus.Emit(marker.Boot("viewer", v.Describe()))
+	if rt.o.Replay {
+		return // rayos view announces it once, not once per replayed run
+	}
+	path := rt.o.ViewerTokenFile
+	if path == "" {
+		path = filepath.Join(rt.layout.Root, "viewer.token")
+	}
+	if err := v.WriteTokenFile(path); err != nil {
+		// A full or read-only RAYOS_DATA must not stop a (recovery) boot:
+		// the token then goes to stderr only.
+		rt.log.Warn("viewer token file not written; the token is on stderr only", "path", path, "err", err)
+		v.Announce("")
+		return
+	}
+	rt.closers = append(rt.closers, func() { os.Remove(path) })
+	v.Announce(path)
 }
 
 // feedRequest feeds a control-socket request into the world; its answer

@@ -8,6 +8,7 @@ import (
 	"syscall"
 
 	"github.com/rayos/engine/boot"
+	"github.com/rayos/engine/boot/viewer"
 	"github.com/rayos/engine/gpu"
 	"github.com/rayos/engine/systems/policy"
 	"github.com/rayos/engine/world"
@@ -18,6 +19,7 @@ func newBootCmd() *cobra.Command {
 	o := boot.Options{Scene: "demo", Hz: world.DefaultHz, Paced: true}
 	var explain bool
 	var journalPath string
+	var vf viewerFlags
 	cmd := &cobra.Command{
 		Use:   "boot",
 		Short: "Boot the RayOS runtime and tick the world until stopped",
@@ -50,7 +52,12 @@ Every input fed into the world can be recorded (--record) and replayed
   rayos boot --entry recovery
 
   # print the tick pipeline and exit
-  rayos boot --explain`,
+  rayos boot --explain
+
+  # serve the live debug viewer on loopback (the URL with its token is on
+  # stderr; the token also in RAYOS_DATA/viewer.token); --debug adds
+  # pause/step/resume and /debug/pprof
+  rayos boot --viewer 127.0.0.1:7777 --debug`,
 		Args: exactArgs(0, "none"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if explain {
@@ -66,6 +73,10 @@ Every input fed into the world can be recorded (--record) and replayed
 			if err := o.Validate(); err != nil {
 				return usageError{err}
 			}
+			vcfg, err := vf.config(cmd)
+			if err != nil {
+				return usageError{err}
+			}
 			// An installed system finds its BootInfo on the kernel command line.
 			if cmdline, err := os.ReadFile("/proc/cmdline"); err == nil {
 				o.Cmdline = string(cmdline)
@@ -79,6 +90,17 @@ Every input fed into the world can be recorded (--record) and replayed
 			defer flush()
 			slog.SetDefault(logger)
 			o.Signals, o.Stdout, o.Logger = sigs, cmd.OutOrStdout(), logger
+			if vcfg != nil {
+				// Listening comes before the boot writes anything: an
+				// address in use fails here, not as a failed boot.
+				vcfg.Logger, vcfg.Notice = logger, cmd.ErrOrStderr()
+				srv, err := viewer.New(*vcfg, viewer.ModeLive)
+				if err != nil {
+					return err
+				}
+				defer srv.Close()
+				o.Viewer, o.ViewerTokenFile = srv, vf.tokenFile
+			}
 			return boot.Run(o)
 		},
 	}
@@ -101,6 +123,7 @@ Every input fed into the world can be recorded (--record) and replayed
 	f.StringVar(&o.Entry, "entry", "", "boot entry: normal, recovery (no guests, read-only policy) or previous (last known good); default: normal, or previous after 3 failed boots")
 	f.StringVar(&o.DebugPanic, "debug-panic", "", "test hook: panic at before-ready or tick=N to exercise crash reports")
 	_ = f.MarkHidden("debug-panic")
+	vf.add(f, "", true)
 	return cmd
 }
 
