@@ -3,6 +3,7 @@ package viewer_test
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"io"
@@ -103,6 +104,8 @@ type client struct {
 	frame         []uint32
 	width, height int
 	version       uint64
+	// deltas are the tile counts of the frame messages received.
+	deltas []int
 	// markers are every marker the client was sent, in order.
 	markers []viewer.MarkerItem
 }
@@ -179,6 +182,7 @@ func (c *client) next() (msg, error) {
 				c.t.Fatalf("frame message: %v", err)
 			}
 			c.frame, c.width, c.height, c.version = f, w, h, v
+			c.deltas = append(c.deltas, int(binary.LittleEndian.Uint32(data[32:])))
 			continue
 		}
 		var head struct{ T string }
@@ -277,7 +281,8 @@ func (c *client) closeStatus() (websocket.StatusCode, string) {
 // the test's goroutine, with the viewer's hooks where boot.Run calls
 // them: the tests that must know exactly how far the world got use it.
 type harness struct {
-	w      *world.World
+	quit, done chan struct{}
+	w          *world.World
 	sched  *world.Scheduler
 	mirror *gpu.Mirror
 	srv    *viewer.Server
@@ -306,6 +311,31 @@ func newHarness(t *testing.T, scene string, cfg viewer.Config) *harness {
 	h := &harness{w: w, sched: sched, mirror: ecs.GetResource[gpu.Mirror](w.ECS), srv: srv, outbox: ecs.GetResource[bridge.Outbox](w.ECS)}
 	srv.Attach(w, h.mirror)
 	return h
+}
+
+// start ticks the world on a goroutine of its own, every millisecond,
+// until stop; the test must not touch the world meanwhile.
+func (h *harness) start() {
+	h.quit, h.done = make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(h.done)
+		tk := time.NewTicker(time.Millisecond)
+		defer tk.Stop()
+		for {
+			select {
+			case <-h.quit:
+				return
+			case <-tk.C:
+				h.tick()
+			}
+		}
+	}()
+}
+
+// stop stops start's goroutine and waits for it.
+func (h *harness) stop() {
+	close(h.quit)
+	<-h.done
 }
 
 // tick runs one tick with the viewer's hooks.

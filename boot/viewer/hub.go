@@ -193,7 +193,13 @@ func (h *hub) apply(p *pub) {
 	for _, a := range p.acks {
 		h.route(a)
 	}
+	if p.frame != nil {
+		h.frame.merge(p.frame)
+		p.frame.clear()
+		h.ffree <- p.frame
+	}
 	if p.hasState {
+		p.state.Frame.Version = h.frame.version()
 		h.measureRate(p.state.Tick)
 		p.state.Rate = h.rate
 		p.state.Viewer.Clients = len(h.clients)
@@ -203,11 +209,6 @@ func (h *hub) apply(p *pub) {
 	if p.hasPlace {
 		h.placeSeq++
 		h.placement.Store(&encoded{seq: h.placeSeq, data: mustJSON(&p.place)})
-	}
-	if p.frame != nil {
-		h.frame.merge(p.frame)
-		p.frame.clear()
-		h.ffree <- p.frame
 	}
 	if p.hasState || p.hasPlace || p.frame != nil {
 		for c := range h.clients {

@@ -63,12 +63,9 @@ func (s *Server) Serve(w *world.World) {
 		return
 	}
 	// Held (paused), no tick publishes: the page still needs to see that
-	// it paused, and a frame if it has none.
-	if !t.haveFrame && s.hub.frameSubs.Load() > 0 && s.Gate(w.Clock.Tick) == PaceHold {
-		t.readWholeFrame()
-	}
-	if s.hub.forceState.Load() {
-		t.publish(time.Now(), false)
+	// it paused, and the frame the last tick left.
+	if s.hub.forceState.Swap(false) {
+		t.publish(time.Now(), true)
 	}
 }
 
@@ -118,21 +115,6 @@ func respond(q *query, cat catalog) {
 	default:
 		q.c.enqueue(mustJSON(Reply{T: OutReply, ID: q.m.ID, Q: q.m.Q, Data: data}))
 	}
-}
-
-// readWholeFrame takes the whole frame while the tick is held (paused):
-// no composition will bring tiles to a client that wants them until the
-// next tick, so read what the mirror last composed.
-func (t *tickSide) readWholeFrame() {
-	cfg := t.m.Config()
-	texels := make([]uint32, cfg.FrameWidth*cfg.FrameHeight)
-	if err := t.m.ReadFrame(texels); err != nil {
-		t.s.log.Warn("viewer: reading the frame", "err", err)
-		return
-	}
-	t.fcur.add(wholeFrame(texels, cfg.FrameWidth, cfg.FrameHeight))
-	t.haveFrame = true
-	t.publish(time.Now(), false)
 }
 
 // wholeFrame cuts a frame into an update of every tile.

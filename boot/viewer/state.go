@@ -91,10 +91,13 @@ type PendingInfo struct {
 	Expires uint64 `json:"expires"`
 }
 
-// FrameInfo is the frame's size.
+// FrameInfo is the frame's size and the version of it the viewer holds:
+// a client whose frame messages brought it to Version shows the frame
+// this state describes.
 type FrameInfo struct {
-	Width  int `json:"width"`
-	Height int `json:"height"`
+	Width   int    `json:"width"`
+	Height  int    `json:"height"`
+	Version uint64 `json:"version"`
 }
 
 // SurfaceInfo is a surface's place on the frame.

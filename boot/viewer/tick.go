@@ -35,7 +35,6 @@ type tickSide struct {
 	lastGauges                      time.Time
 	tap                             bool
 	tapSeq                          uint64
-	haveFrame                       bool
 	before                          gpu.Stats
 	upLast, readLast                uint64
 	missedBefore                    uint64
@@ -85,6 +84,16 @@ func (s *Server) Attach(w *world.World, m *gpu.Mirror) {
 	if m != nil {
 		t.info = m.Backend.Info()
 		t.before = m.Backend.Stats()
+		// The tap is turned on once, here, before the first tick, and
+		// never off: a run is in flight between any two ticks, and the
+		// mirror taps a collected run by the tap's state at collection,
+		// not at submission (a tap turned on between ticks made the next
+		// collection read a tap buffer sized for no tap). With damage
+		// tracking an unchanged frame costs nothing, and the hub always
+		// holds the whole frame for clients that connect, or a paused
+		// world.
+		m.SetFrameTap(true)
+		t.tap = true
 	}
 	t.cat = newLiveCatalog(t)
 	for _, sys := range w.Stats.Systems {
@@ -140,7 +149,7 @@ func (s *Server) AfterTick(w *world.World) {
 	t.drain(tick)
 	t.observe()
 	t.frameTap()
-	t.publish(time.Now(), false)
+	t.publish(time.Now(), s.hub.forceState.Swap(false))
 	s.Serve(w)
 }
 
@@ -172,9 +181,6 @@ func (s *Server) Detach(w *world.World) {
 	t.cur.ended = true
 	t.fillState(&t.cur.state)
 	t.cur.hasState = true
-	if t.tap && t.m != nil {
-		t.m.SetFrameTap(false)
-	}
 	s.attached.Store(false)
 	s.side = nil
 	// The run is over: waiting for the hub is fine now, and gives the
@@ -234,17 +240,8 @@ func (t *tickSide) observe() {
 	}
 }
 
-// frameTap keeps the mirror's frame tap on while a client wants frames
-// and takes each composition's tiles.
+// frameTap takes each composition's recomposed tiles.
 func (t *tickSide) frameTap() {
-	if t.m == nil {
-		return
-	}
-	want := t.s.hub.frameSubs.Load() > 0
-	if want != t.tap {
-		t.m.SetFrameTap(want) // on: the next composition brings every tile
-		t.tap, t.tapSeq = want, 0
-	}
 	if !t.tap {
 		return
 	}
@@ -253,22 +250,23 @@ func (t *tickSide) frameTap() {
 		return
 	}
 	if t.tapSeq != 0 && u.Seq != t.tapSeq+1 {
-		// An update was missed: ask for every tile again.
+		// An update was missed: ask for every tile again (the tap stays
+		// on; only the next composition is whole).
 		t.m.SetFrameTap(true)
 	}
 	t.tapSeq = u.Seq
 	t.fcur.add(u)
-	t.haveFrame = true
 }
 
-// publish fills what is due into the publication and hands it to the hub
-// if the hub has a free one to give back; otherwise it keeps it (and its
-// markers and ACKs) for the next tick.
+// publish fills what is due (everything, when forced: an Attach, the end
+// of a step or a seek, a change of pace) into the publication and hands
+// it to the hub if the hub has a free one to give back; otherwise it
+// keeps it (and its markers and ACKs) for the next tick.
 func (t *tickSide) publish(now time.Time, force bool) {
 	s := t.s
 	clients := s.hub.admitted.Load() > 0
 	cfg := &s.cfg
-	if force || s.hub.forceState.Swap(false) || clients && now.Sub(t.lastState) >= cfg.StateInterval {
+	if force || clients && now.Sub(t.lastState) >= cfg.StateInterval {
 		t.fillState(&t.cur.state)
 		t.cur.hasState = true
 		t.lastState = now
@@ -282,7 +280,7 @@ func (t *tickSide) publish(now time.Time, force bool) {
 		t.cur.hasPlace = true
 		t.lastPlace = now
 	}
-	if t.cur.frame == nil && len(t.fcur.dirty) > 0 && now.Sub(t.lastFrame) >= cfg.FrameInterval {
+	if t.cur.frame == nil && len(t.fcur.dirty) > 0 && (force || now.Sub(t.lastFrame) >= cfg.FrameInterval) {
 		select {
 		case next := <-s.hub.ffree:
 			t.cur.frame, t.fcur = t.fcur, next
