@@ -283,10 +283,10 @@ func (c *client) closeStatus() (websocket.StatusCode, string) {
 type harness struct {
 	quit, done chan struct{}
 	w          *world.World
-	sched  *world.Scheduler
-	mirror *gpu.Mirror
-	srv    *viewer.Server
-	outbox *bridge.Outbox
+	sched      *world.Scheduler
+	mirror     *gpu.Mirror
+	srv        *viewer.Server
+	outbox     *bridge.Outbox
 }
 
 func newHarness(t *testing.T, scene string, cfg viewer.Config) *harness {
