@@ -283,6 +283,7 @@ func (m *Mirror) uploadCompose(p *ComposeParams) error {
 	if m.tap.on {
 		p.Tap = 1
 	}
+	m.tap.inFlight = m.tap.on
 	m.stats.ComposedTiles = len(c.bins.Tiles)
 	m.stats.ComposedPixels = composedPixels(c.bins.Tiles, tilesX, m.cfg.FrameWidth, m.cfg.FrameHeight)
 	return nil

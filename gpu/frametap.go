@@ -28,7 +28,8 @@ func TilesFor(width, height int) (x, y int) {
 	return (width + TileSize - 1) / TileSize, (height + TileSize - 1) / TileSize
 }
 
-// SetFrameTap turns the frame tap on or off: while on, each collected run
+// SetFrameTap turns the frame tap on or off, from the next Submit on:
+// while on, each collected run
 // that composed reads back the tiles it recomposed (only those: a tile is
 // recomposed when something on it changed), and FrameUpdate
 // returns them. Off (the default), nothing of the frame is read back.
@@ -52,5 +53,9 @@ func (m *Mirror) FrameUpdate() (*FrameUpdate, bool) {
 // frameTap is the tap's state.
 type frameTap struct {
 	on, full, fresh bool
-	update          FrameUpdate
+	// inFlight says the run in flight writes the tap: the tap may be
+	// turned on between a Submit and its Collect, and that run's tap
+	// buffer was never written (nor sized).
+	inFlight bool
+	update   FrameUpdate
 }

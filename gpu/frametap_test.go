@@ -68,3 +68,38 @@ func TestFrameTapTilesMakeTheFrame(t *testing.T) {
 		t.Fatal("the same update twice")
 	}
 }
+
+// Turning the tap on between a Submit and its Collect is safe: the run in
+// flight did not write the tap, so it hands out nothing; the next one
+// hands out every tile.
+func TestFrameTapTurnedOnMidRun(t *testing.T) {
+	w := world.New(world.Config{Seed: 1, Hz: 60, Scene: "desktop"}, nil)
+	if _, err := scene.Build("desktop", w); err != nil {
+		t.Fatal(err)
+	}
+	cfg := gpu.DefaultMirrorConfig
+	cfg.FrameWidth, cfg.FrameHeight = 64, 48
+	m, err := gpu.Install(w.ECS, gpu.NewCPU(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Submit(); err != nil {
+		t.Fatal(err)
+	}
+	m.SetFrameTap(true) // the first composition is in flight, without the tap
+	if err := m.Collect(); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := m.FrameUpdate(); ok {
+		t.Fatal("an update from a run that did not write the tap")
+	}
+	if err := m.Submit(); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Collect(); err != nil {
+		t.Fatal(err)
+	}
+	if u, ok := m.FrameUpdate(); !ok || len(u.Tiles) != 4*3 {
+		t.Fatalf("after the tap came on: update %v, want all 12 tiles", ok)
+	}
+}

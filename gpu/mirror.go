@@ -746,7 +746,7 @@ func (m *Mirror) Collect() error {
 		m.stats.ReadBytes += nActions * 48
 		m.decide()
 	}
-	if m.composeInFlight && m.tap.on {
+	if m.composeInFlight && m.tap.inFlight {
 		return m.tapFrame()
 	}
 	return nil
