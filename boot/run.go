@@ -228,6 +228,27 @@ func Run(o Options) (err error) {
 	return rt.run()
 }
 
+// ViewJournal replays o.Journal into o.Viewer (a viewer.ModeJournal
+// server: rayos view JOURNAL): opened paused at tick 0, holding at the
+// journal's end, and replayed from the start again each time the page
+// seeks backwards — the same journal gives the same world. It returns
+// when a run ends otherwise (a signal).
+func ViewJournal(o Options) error {
+	if o.Viewer == nil || o.Journal == nil || !o.Replay {
+		return errors.New("ViewJournal needs a viewer, a journal and Replay")
+	}
+	o.Viewer.SetEnd(o.Ticks)
+	o.Viewer.Pause()
+	for {
+		if err := Run(o); err != nil {
+			return err
+		}
+		if _, again := o.Viewer.TakeRewind(); !again {
+			return nil
+		}
+	}
+}
+
 // fail emits the failed-stage marker and returns the error.
 func (rt *runtime) fail(stage string, err error) error {
 	rt.recordFailedAttempt() // every failed boot counts; boot/sequence.go

@@ -174,8 +174,8 @@ func (c *client) setFrames(on bool) {
 	c.poke()
 }
 
-// write sends events as they come, then the latest state, placement map
-// and frame the client has not seen. A write that takes longer than
+// write sends events as they come, then the latest frame, state and
+// placement map the client has not seen. A write that takes longer than
 // WriteTimeout drops the client: it is not reading.
 func (c *client) write() {
 	var stateSeq, placeSeq, frameSeq uint64
@@ -207,18 +207,8 @@ func (c *client) write() {
 				drained = true
 			}
 		}
-		if st := c.s.hub.state.Load(); st != nil && st.seq != stateSeq {
-			if !send(websocket.MessageText, st.data) {
-				return
-			}
-			stateSeq = st.seq
-		}
-		if pl := c.s.hub.placement.Load(); pl != nil && pl.seq != placeSeq {
-			if !send(websocket.MessageText, pl.data) {
-				return
-			}
-			placeSeq = pl.seq
-		}
+		// The frame before the state: a state names the frame version it
+		// describes, which the client then (almost always) already has.
 		if c.frames.Load() {
 			if msg, to := c.s.hub.frame.delta(frameSeq); msg != nil {
 				if !send(websocket.MessageBinary, msg) {
@@ -230,6 +220,18 @@ func (c *client) write() {
 			}
 		} else {
 			frameSeq = 0 // a client that turns frames back on gets the whole frame
+		}
+		if st := c.s.hub.state.Load(); st != nil && st.seq != stateSeq {
+			if !send(websocket.MessageText, st.data) {
+				return
+			}
+			stateSeq = st.seq
+		}
+		if pl := c.s.hub.placement.Load(); pl != nil && pl.seq != placeSeq {
+			if !send(websocket.MessageText, pl.data) {
+				return
+			}
+			placeSeq = pl.seq
 		}
 	}
 }

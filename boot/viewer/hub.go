@@ -29,7 +29,6 @@ const (
 // pub is one publication: what the tick hands the hub at once.
 type pub struct {
 	reset   bool // a new world: clients forget the old one
-	ended   bool // the run is over; this is its last state
 	tick    uint64
 	markers []MarkerItem
 	acks    []bridge.Ack
@@ -42,7 +41,7 @@ type pub struct {
 }
 
 func (p *pub) clear() {
-	p.reset, p.ended, p.hasState, p.hasPlace = false, false, false, false
+	p.reset, p.hasState, p.hasPlace = false, false, false
 	clear(p.markers) // drop the references to marker fields
 	p.markers = p.markers[:0]
 	p.acks = p.acks[:0]

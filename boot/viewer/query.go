@@ -297,7 +297,7 @@ func matches(r EntityRow, search string) bool {
 
 // entity answers one entity's component values (copies).
 func (c *liveCatalog) entity(r Ref) (*EntityReply, error) {
-	e, ok := c.t.w.Resolve(components.EntityRef{ID: r.ID, Gen: r.Gen})
+	e, ok := c.t.resolve(r)
 	if !ok {
 		return nil, fmt.Errorf("%w: entity %d (generation %d) is gone", errNotFound, r.ID, r.Gen)
 	}
@@ -311,10 +311,25 @@ func (c *liveCatalog) entity(r Ref) (*EntityReply, error) {
 	return reply, nil
 }
 
+// arkReserved is how many entity ids ark keeps for itself (0, the zero
+// entity, and 1, the wildcard): no reference a page sends may name them.
+const arkReserved = 2
+
+// resolve is world.Resolve for a reference that comes from a page. ark
+// reads an entity's generation without checking that its id lies in the
+// entity pool, so an id beyond the pool must never reach it: it would
+// read outside the pool's memory.
+func (t *tickSide) resolve(r Ref) (ecs.Entity, bool) {
+	if r.ID < arkReserved || int(r.ID) >= t.w.ECS.Stats().Entities.Total+arkReserved {
+		return ecs.Entity{}, false
+	}
+	return t.w.Resolve(components.EntityRef{ID: r.ID, Gen: r.Gen})
+}
+
 // task explains a task's placement against every device now.
 func (c *liveCatalog) task(r Ref) (*TaskReply, error) {
 	t := c.t
-	e, ok := t.w.Resolve(components.EntityRef{ID: r.ID, Gen: r.Gen})
+	e, ok := t.resolve(r)
 	if !ok || !t.taskMap.HasAll(e) {
 		return nil, fmt.Errorf("%w: entity %d (generation %d) is not a placed compute task (any more)", errNotFound, r.ID, r.Gen)
 	}

@@ -146,6 +146,9 @@ func (s *Server) AfterTick(w *world.World) {
 	if target := s.pace.target.Load(); target > 0 && tick+1 >= target {
 		s.hub.forceState.Store(true) // a seek arrived
 	}
+	if end := s.pace.end.Load(); end > 0 && tick == end {
+		s.hub.forceState.Store(true) // a replay reached its end, and holds there
+	}
 	t.drain(tick)
 	t.observe()
 	t.frameTap()
@@ -178,9 +181,8 @@ func (s *Server) Detach(w *world.World) {
 	}
 	t.drain(w.Clock.Tick)
 	t.sub.Close()
-	t.cur.ended = true
 	t.fillState(&t.cur.state)
-	t.cur.hasState = true
+	t.cur.state.Ended, t.cur.hasState = true, true
 	s.attached.Store(false)
 	s.side = nil
 	// The run is over: waiting for the hub is fine now, and gives the

@@ -121,8 +121,7 @@ func viewSnapshot(path string, cfg viewer.Config, tokenFile string, sigs <-chan 
 	return nil
 }
 
-// viewJournal replays the journal in this process, as many times as the
-// page seeks backwards.
+// viewJournal replays the journal in this process (boot.ViewJournal).
 func viewJournal(path string, cfg viewer.Config, gpuMode, tokenFile string, sigs <-chan os.Signal) error {
 	j, err := world.ReadJournalFile(path)
 	if err != nil {
@@ -144,15 +143,6 @@ func viewJournal(path string, cfg viewer.Config, gpuMode, tokenFile string, sigs
 	if tokenFile != "" {
 		defer os.Remove(tokenFile)
 	}
-	srv.SetEnd(o.Ticks)
-	srv.Pause()
 	o.Viewer = srv
-	for {
-		if err := boot.Run(o); err != nil {
-			return err
-		}
-		if _, again := srv.TakeRewind(); !again {
-			return nil
-		}
-	}
+	return boot.ViewJournal(o)
 }
