@@ -289,16 +289,9 @@ type harness struct {
 	outbox     *bridge.Outbox
 }
 
-func newHarness(t *testing.T, scene string, cfg viewer.Config) *harness {
+func newHarness(t testing.TB, scene string, cfg viewer.Config) *harness {
 	t.Helper()
-	p, err := policy.Load("default", policy.Default())
-	if err != nil {
-		t.Fatal(err)
-	}
-	w, sched, err := boot.BuildWorld(world.Config{Seed: 1, Hz: 60, Scene: scene}, gpu.NewCPU(), p)
-	if err != nil {
-		t.Fatal(err)
-	}
+	h := newWorld(t, scene)
 	if cfg.Addr == "" {
 		cfg.Addr = "127.0.0.1:0"
 	}
@@ -308,9 +301,24 @@ func newHarness(t *testing.T, scene string, cfg viewer.Config) *harness {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { srv.Close() })
-	h := &harness{w: w, sched: sched, mirror: ecs.GetResource[gpu.Mirror](w.ECS), srv: srv, outbox: ecs.GetResource[bridge.Outbox](w.ECS)}
-	srv.Attach(w, h.mirror)
+	h.srv = srv
+	srv.Attach(h.w, h.mirror)
 	return h
+}
+
+// newWorld builds a scene's world with the default policy and the full
+// pipeline on the CPU backend, without a viewer.
+func newWorld(t testing.TB, scene string) *harness {
+	t.Helper()
+	p, err := policy.Load("default", policy.Default())
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, sched, err := boot.BuildWorld(world.Config{Seed: 1, Hz: 60, Scene: scene}, gpu.NewCPU(), p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &harness{w: w, sched: sched, mirror: ecs.GetResource[gpu.Mirror](w.ECS), outbox: ecs.GetResource[bridge.Outbox](w.ECS)}
 }
 
 // start ticks the world on a goroutine of its own, every millisecond,

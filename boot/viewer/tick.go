@@ -84,14 +84,11 @@ func (s *Server) Attach(w *world.World, m *gpu.Mirror) {
 	if m != nil {
 		t.info = m.Backend.Info()
 		t.before = m.Backend.Stats()
-		// The tap is turned on once, here, before the first tick, and
-		// never off: a run is in flight between any two ticks, and the
-		// mirror taps a collected run by the tap's state at collection,
-		// not at submission (a tap turned on between ticks made the next
-		// collection read a tap buffer sized for no tap). With damage
-		// tracking an unchanged frame costs nothing, and the hub always
-		// holds the whole frame for clients that connect, or a paused
-		// world.
+		// The tap is turned on once, before the first tick, and stays
+		// on: the hub then always holds the whole frame, for a client
+		// that connects at any time or to a paused world (no composition
+		// would bring it one). The tap reads back only the tiles a
+		// composition recomposed, so an unchanged frame costs nothing.
 		m.SetFrameTap(true)
 		t.tap = true
 	}
