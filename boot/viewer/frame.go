@@ -134,10 +134,14 @@ func (f *frameStore) reset() {
 	clear(f.ver)
 }
 
-// version is the frame's current version (0: no frame yet).
+// version is the frame's current version (0: no frame yet, or none of
+// the current world).
 func (f *frameStore) version() uint64 {
 	f.mu.RLock()
 	defer f.mu.RUnlock()
+	if f.seq < f.base {
+		return 0
+	}
 	return f.seq
 }
 

@@ -139,6 +139,10 @@ func (h *hub) register(c *client) {
 		c.enqueue(mustJSON(MarkersMsg{T: OutMarkers, Items: h.history, History: true}))
 	}
 	c.poke()
+	// A fresh summary and placement map for the newcomer, also when the
+	// tick is paused (the tick side publishes on its next Serve).
+	h.forceState.Store(true)
+	h.s.poke()
 }
 
 func (h *hub) unregister(c *client) {
@@ -198,6 +202,7 @@ func (h *hub) apply(p *pub) {
 		h.ffree <- p.frame
 	}
 	if p.hasState {
+		p.state.emptyNotNull()
 		p.state.Frame.Version = h.frame.version()
 		h.measureRate(p.state.Tick)
 		p.state.Rate = h.rate
@@ -206,6 +211,7 @@ func (h *hub) apply(p *pub) {
 		h.state.Store(&encoded{seq: h.stateSeq, data: mustJSON(&p.state)})
 	}
 	if p.hasPlace {
+		p.place.Devices, p.place.Tasks = nonNil(p.place.Devices), nonNil(p.place.Tasks)
 		h.placeSeq++
 		h.placement.Store(&encoded{seq: h.placeSeq, data: mustJSON(&p.place)})
 	}
@@ -245,4 +251,21 @@ func (h *hub) route(a bridge.Ack) {
 		msg.OK = m.Fields[1] == "ok"
 	}
 	c.enqueue(mustJSON(msg))
+}
+
+// nonNil makes an empty list encode as [] rather than null: the page
+// iterates lists without checking for null.
+func nonNil[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
+}
+
+func (st *State) emptyNotNull() {
+	st.Kinds, st.Systems, st.Guests, st.Pending = nonNil(st.Kinds), nonNil(st.Systems), nonNil(st.Guests), nonNil(st.Pending)
+	st.Surfaces, st.Rays = nonNil(st.Surfaces), nonNil(st.Rays)
+	for i := range st.Guests {
+		st.Guests[i].Decisions = nonNil(st.Guests[i].Decisions)
+	}
 }

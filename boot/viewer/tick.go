@@ -274,7 +274,7 @@ func (t *tickSide) publish(now time.Time, force bool) {
 		t.gauges()
 		t.lastGauges = now
 	}
-	if clients && (force || now.Sub(t.lastPlace) >= cfg.PlacementInterval) {
+	if force || clients && now.Sub(t.lastPlace) >= cfg.PlacementInterval {
 		t.fillPlacement(&t.cur.place)
 		t.cur.hasPlace = true
 		t.lastPlace = now

@@ -170,6 +170,7 @@ const handlers = {
       if (document.activeElement !== seek) seek.value = m.tick;
       $('seek-label').textContent = `${m.tick} / ${m.end}`;
     }
+    if (!m.frame.version && !rayos.frame.version) $('frame-info').textContent = 'no frame yet: the first composition is read back two ticks after the world starts';
     drawOverlay();
   },
   placement(m) {
@@ -231,7 +232,7 @@ function drawOverlay() {
   const g = c.getContext('2d');
   g.clearRect(0, 0, c.width, c.height);
   if ($('show-outlines').checked) {
-    for (const sf of s.surfaces) {
+    for (const sf of s.surfaces || []) {
       g.lineWidth = sf.focused ? 6 : 2;
       g.strokeStyle = sf.focused ? '#f0c040' : (sf.guest ? 'rgba(120,200,255,.8)' : 'rgba(255,255,255,.35)');
       g.strokeRect(sf.x, sf.y, sf.w, sf.h);
@@ -239,7 +240,7 @@ function drawOverlay() {
     }
   }
   if ($('show-rays').checked) {
-    for (const r of s.rays) {
+    for (const r of s.rays || []) {
       g.fillStyle = `rgba(255,80,200,${Math.min(1, 0.25 + r.weight)})`;
       g.beginPath(); g.arc(r.x, r.y, 6, 0, Math.PI * 2); g.fill();
     }
@@ -277,7 +278,7 @@ function renderGuests(s) {
   const body = $('guests').tBodies[0];
   body.textContent = '';
   const live = rayos.hello && rayos.hello.actions;
-  for (const gu of s.guests) {
+  for (const gu of s.guests || []) {
     const tr = body.insertRow();
     tr.dataset.guest = gu.id;
     cell(tr, `${gu.id} (${gu.os})`);
@@ -311,7 +312,7 @@ function renderGuests(s) {
   }
   const pending = $('pending');
   pending.textContent = '';
-  for (const p of s.pending) {
+  for (const p of s.pending || []) {
     const li = document.createElement('li');
     li.dataset.source = p.source;
     li.append(`${p.source} ${p.action} ${p.guest} rule=${p.rule} expires=${p.expires} `);
