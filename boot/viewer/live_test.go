@@ -28,6 +28,11 @@ func TestLivePageGetsHelloStateAndMarkers(t *testing.T) {
 	st := c.awaitState("two hidden guests", func(st *viewer.State) bool {
 		return len(st.Guests) == 2 && st.Guests[0].State == "hidden" && st.Guests[1].State == "hidden"
 	})
+	// Lists are [] when empty, never null: the page iterates them.
+	raw := c.awaitType(viewer.OutState).Raw
+	if !strings.Contains(string(raw), `"pending":[]`) || strings.Contains(string(raw), "null") {
+		t.Errorf("a state with a null list: %s", raw)
+	}
 	if st.Scene != "demo" || st.Entities == 0 || len(st.Systems) != 12 || st.Frame.Width != 1920 {
 		t.Errorf("state: scene %q, %d entities, %d systems, frame %v", st.Scene, st.Entities, len(st.Systems), st.Frame)
 	}
