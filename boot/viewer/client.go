@@ -88,7 +88,7 @@ func (c *client) run(parent context.Context) {
 	<-done
 	if why := c.why.Load(); why != nil {
 		<-c.closed
-		c.s.log.Warn("viewer client disconnected", "client", c.number, "remote", c.remote, "reason", *why)
+		c.s.warn("viewer client disconnected", "client", c.number, "remote", c.remote, "reason", *why)
 	} else {
 		c.conn.CloseNow()
 		c.s.log.Debug("viewer client gone", "client", c.number, "remote", c.remote)
@@ -120,7 +120,7 @@ func (c *client) drop(code websocket.StatusCode, why string) {
 	if !c.why.CompareAndSwap(nil, &why) {
 		return
 	}
-	c.s.met.dropped.WithLabelValues(dropLabel(code)).Inc()
+	c.s.met.droppedBy[dropLabel(code)].Inc()
 	go func() {
 		defer close(c.closed)
 		c.conn.Close(code, truncate(why, 120))
@@ -132,7 +132,7 @@ func dropLabel(code websocket.StatusCode) string {
 	switch code {
 	case websocket.StatusGoingAway:
 		return "shutdown"
-	case websocket.StatusPolicyViolation:
+	case websocket.StatusPolicyViolation, websocket.StatusMessageTooBig:
 		return "bad-input"
 	default:
 		return "fell-behind"
@@ -299,7 +299,7 @@ func (c *client) handle(m *Inbound) {
 	case InAction:
 		c.action(m)
 	case InQuery:
-		if c.s.mode != ModeSnapshot && !c.s.attached.Load() {
+		if !c.s.attached.Load() {
 			c.refuse(m.ID, CodeUnavailable, errors.New("no world to query: the run has not started or has ended"))
 			return
 		}
@@ -364,6 +364,9 @@ func (c *client) control(m *Inbound) {
 	switch {
 	case !c.authorized.Load():
 		c.refuse(m.ID, CodeUnauthorized, errors.New("tick control needs the viewer token"))
+		return
+	case c.s.mode == ModeSnapshot:
+		c.refuse(m.ID, CodeUnavailable, errors.New("a snapshot does not tick: nothing to pause, step or seek"))
 		return
 	case !c.s.pace.controllable:
 		c.refuse(m.ID, CodeUnavailable, fmt.Errorf("tick control needs rayos boot %s", FlagDebug))

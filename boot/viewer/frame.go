@@ -91,10 +91,9 @@ type frameStore struct {
 	base uint64
 
 	// The last delta encoded: clients that are in step share it.
-	cmu         sync.Mutex
-	cFrom, cTo  uint64
-	cData       []byte
-	bytesMerged int
+	cmu        sync.Mutex
+	cFrom, cTo uint64
+	cData      []byte
 }
 
 // merge takes a hand-off's tiles, keeping only those whose pixels

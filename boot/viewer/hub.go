@@ -29,7 +29,6 @@ const (
 // pub is one publication: what the tick hands the hub at once.
 type pub struct {
 	reset   bool // a new world: clients forget the old one
-	tick    uint64
 	markers []MarkerItem
 	acks    []bridge.Ack
 	// hasState and hasPlace say whether state and place were filled for
@@ -206,6 +205,9 @@ func (h *hub) apply(p *pub) {
 		p.state.Frame.Version = h.frame.version()
 		h.measureRate(p.state.Tick)
 		p.state.Rate = h.rate
+		if p.state.Paused || p.state.Ended {
+			p.state.Rate, h.rateAt = 0, time.Time{} // measured afresh when it runs again
+		}
 		p.state.Viewer.Clients = len(h.clients)
 		h.stateSeq++
 		h.state.Store(&encoded{seq: h.stateSeq, data: mustJSON(&p.state)})

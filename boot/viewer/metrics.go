@@ -5,6 +5,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/rayos/engine/components"
 )
 
 // metrics are what /metrics serves, in the server's own registry (not
@@ -32,6 +33,12 @@ type metrics struct {
 	frames         prometheus.Counter
 	frameBytes     prometheus.Counter
 	publishSkipped prometheus.Counter
+
+	// Resolved once: the tick observes through these, never through a
+	// vector's label lookup (which takes a lock).
+	ackDropped  prometheus.Counter
+	guestStates []prometheus.Gauge
+	droppedBy   map[string]prometheus.Counter
 
 	mu          sync.Mutex
 	markerKinds map[string]prometheus.Counter
@@ -74,6 +81,14 @@ func newMetrics() *metrics {
 		frameBytes:     prometheus.NewCounter(prometheus.CounterOpts{Name: "rayos_viewer_frame_bytes_total", Help: "Bytes of frame deltas sent to clients."}),
 		publishSkipped: prometheus.NewCounter(prometheus.CounterOpts{Name: "rayos_viewer_publish_deferred_total", Help: "Ticks whose publication waited for the hub (never for the tick)."}),
 		markerKinds:    map[string]prometheus.Counter{},
+	}
+	m.ackDropped = m.refused.WithLabelValues("ack-dropped")
+	m.droppedBy = map[string]prometheus.Counter{}
+	for _, reason := range []string{"shutdown", "bad-input", "fell-behind"} {
+		m.droppedBy[reason] = m.dropped.WithLabelValues(reason)
+	}
+	for _, state := range components.GuestStateNames {
+		m.guestStates = append(m.guestStates, m.guests.WithLabelValues(state))
 	}
 	m.reg.MustRegister(m.tick, m.system, m.ticks, m.markers, m.markersMissed, m.guests, m.gpuUp, m.gpuRead, m.gpuUpTotal, m.gpuReadTotal,
 		m.clients, m.dropped, m.refused, m.badMessages, m.frames, m.frameBytes, m.publishSkipped,

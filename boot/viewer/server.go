@@ -62,6 +62,7 @@ type Server struct {
 	// the snapshot's) touches it.
 	side *tickSide
 
+	limit     limiter
 	closeOnce sync.Once
 	closed    chan struct{}
 	wg        sync.WaitGroup
@@ -315,7 +316,7 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 	if !s.hub.admit() {
 		s.met.refused.WithLabelValues("too-many-clients").Inc()
 		reason := fmt.Sprintf("too many viewer clients (limit %d); try again later", s.cfg.MaxClients)
-		s.log.Warn("viewer: client refused", "reason", reason, "remote", r.RemoteAddr)
+		s.warn("viewer: client refused", "reason", reason, "remote", r.RemoteAddr)
 		conn.Close(websocket.StatusTryAgainLater, reason)
 		return
 	}
