@@ -77,7 +77,6 @@ func (c *client) run(parent context.Context) {
 	c.s.hub.register(c)
 	defer c.s.hub.unregister(c)
 	c.setFrames(true)
-	defer c.setFrames(false)
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
@@ -160,18 +159,12 @@ func (c *client) poke() {
 	}
 }
 
-// setFrames turns the client's frame stream on or off, counting the
-// clients that want frames: the frame tap runs only while one does.
+// setFrames turns the client's frame stream on or off; the writer sends
+// the whole frame when it comes back on.
 func (c *client) setFrames(on bool) {
-	if c.frames.Swap(on) == on {
-		return
+	if c.frames.Swap(on) != on {
+		c.poke()
 	}
-	if on {
-		c.s.hub.frameSubs.Add(1)
-	} else {
-		c.s.hub.frameSubs.Add(-1)
-	}
-	c.poke()
 }
 
 // write sends events as they come, then the latest frame, state and

@@ -65,9 +65,8 @@ type hub struct {
 	frame frameStore
 
 	state, placement atomic.Pointer[encoded]
-	// frameSubs counts the clients that want frames; admitted those
-	// connected (or connecting).
-	frameSubs, admitted atomic.Int64
+	// admitted counts the clients connected (or connecting).
+	admitted atomic.Int64
 	// forceState asks the tick for a state publication now (the pace
 	// changed).
 	forceState atomic.Bool
