@@ -127,7 +127,11 @@ func (h *hub) release() {
 }
 
 // register adds a client and sends it the marker history; the writer
-// catches up with the state, placement and frame by itself.
+// catches up with the state, placement and frame by itself. (No fresh
+// publication is asked for: connecting and disconnecting in a loop must
+// not make the tick fill summaries. The latest one is current enough: a
+// world runs on and publishes within StateInterval, and a paused one
+// published when it paused.)
 func (h *hub) register(c *client) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -137,10 +141,6 @@ func (h *hub) register(c *client) {
 		c.enqueue(mustJSON(MarkersMsg{T: OutMarkers, Items: h.history, History: true}))
 	}
 	c.poke()
-	// A fresh summary and placement map for the newcomer, also when the
-	// tick is paused (the tick side publishes on its next Serve).
-	h.forceState.Store(true)
-	h.s.poke()
 }
 
 func (h *hub) unregister(c *client) {

@@ -50,8 +50,9 @@ func (s *Server) poke() {
 	}
 }
 
-// Serve answers up to a few waiting queries about w (on the goroutine
-// that ticks it); when more wait, it wakes the loop again.
+// Serve answers up to a few waiting queries about w, and publishes at
+// once when asked to (on the goroutine that ticks it, between ticks or
+// after one); when more queries wait, it wakes the loop again.
 func (s *Server) Serve(w *world.World) {
 	t := s.side
 	if t == nil {
@@ -59,11 +60,8 @@ func (s *Server) Serve(w *world.World) {
 		return
 	}
 	s.answer(t.cat)
-	if !s.pace.controllable {
-		return
-	}
-	// Held (paused), no tick publishes: the page still needs to see that
-	// it paused, and the frame the last tick left.
+	// A change of pace or a newcomer wants a publication now, not at the
+	// next tick: a paused world has none, a slow one makes it wait.
 	if s.hub.forceState.Swap(false) {
 		t.publish(time.Now(), true)
 	}
