@@ -67,6 +67,9 @@ type hub struct {
 	state, placement atomic.Pointer[encoded]
 	// admitted counts the clients connected (or connecting).
 	admitted atomic.Int64
+	// deferred says the tick side kept a publication (or frame tiles)
+	// because the pools were empty.
+	deferred atomic.Bool
 	// forceState asks the tick for a state publication now (the pace
 	// changed).
 	forceState atomic.Bool
@@ -108,6 +111,9 @@ func (h *hub) run() {
 			h.apply(p)
 			p.clear()
 			h.free <- p
+			if h.deferred.Swap(false) {
+				h.s.poke() // the tick side kept a publication: it may hand it over now
+			}
 		}
 	}
 }

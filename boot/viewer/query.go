@@ -60,11 +60,10 @@ func (s *Server) Serve(w *world.World) {
 		return
 	}
 	s.answer(t.cat)
-	// A change of pace or a newcomer wants a publication now, not at the
-	// next tick: a paused world has none, a slow one makes it wait.
-	if s.hub.forceState.Swap(false) {
-		t.publish(time.Now(), true)
-	}
+	// A change of pace wants a publication now, not at the next tick (a
+	// paused world has none); a publication the hub could not take
+	// before goes now.
+	t.publish(time.Now(), s.hub.forceState.Swap(false))
 }
 
 // answer takes up to queriesPerServe queries off the queue.

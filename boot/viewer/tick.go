@@ -148,7 +148,7 @@ func (s *Server) AfterTick(w *world.World) {
 	t.observe()
 	t.frameTap()
 	t.publish(time.Now(), s.hub.forceState.Swap(false))
-	s.Serve(w)
+	s.answer(t.cat)
 }
 
 // Ack takes an ACK from the bridge's outbox for a viewer client; the hub
@@ -278,12 +278,16 @@ func (t *tickSide) publish(now time.Time, force bool) {
 		t.cur.hasPlace = true
 		t.lastPlace = now
 	}
-	if t.cur.frame == nil && len(t.fcur.dirty) > 0 && (force || now.Sub(t.lastFrame) >= cfg.FrameInterval) {
+	// Paused, no later tick would bring these tiles: no waiting for the
+	// frame interval.
+	frameDue := force || s.pace.paused.Load() || now.Sub(t.lastFrame) >= cfg.FrameInterval
+	if t.cur.frame == nil && len(t.fcur.dirty) > 0 && frameDue {
 		select {
 		case next := <-s.hub.ffree:
 			t.cur.frame, t.fcur = t.fcur, next
 			t.lastFrame = now
 		default:
+			s.hub.deferred.Store(true)
 		}
 	}
 	p := t.cur
@@ -295,8 +299,12 @@ func (t *tickSide) publish(now time.Time, force bool) {
 		s.hub.in <- p // never blocks: in has room for the whole pool
 		t.cur = next
 	default:
+		// The hub is behind: keep it all for the next tick — or, if the
+		// world is paused, for the Serve the hub wakes the loop for when
+		// it frees a publication.
 		t.skipped++
 		s.met.publishSkipped.Inc()
+		s.hub.deferred.Store(true)
 	}
 }
 
