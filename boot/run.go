@@ -510,6 +510,18 @@ func (rt *runtime) tick(sched *world.Scheduler, policyUpdates <-chan string, req
 				waiting = false
 			}
 		}
+		if v != nil {
+			// The page's actions sent before a step take effect in it,
+			// whichever case the wait above picked last.
+			for fed := true; fed; {
+				select {
+				case req := <-viewerRequests:
+					feedRequest(w, req)
+				default:
+					fed = false
+				}
+			}
+		}
 		next := w.Clock.Tick + 1
 		for len(events) > 0 && events[0].Tick <= next {
 			in, _ := events[0].Input.ToInput() // validated when the journal was read
