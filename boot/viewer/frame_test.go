@@ -65,10 +65,22 @@ func settled(t *testing.T, h *harness, c *client) {
 }
 
 // The frame a client builds from the binary messages is the composed
-// frame, pixel for pixel; when a window moves, only the tiles that
-// changed travel, and the client's frame is the composed one again.
+// frame, pixel for pixel, on the CPU backend and on Vulkan (lavapipe
+// here); when a window moves, only the tiles that changed travel, and the
+// client's frame is the composed one again.
 func TestClientFrameIsTheComposedFrame(t *testing.T) {
-	h := newHarness(t, "desktop", viewer.Config{})
+	vk, err := gpu.NewVulkan()
+	if err != nil {
+		t.Fatalf("Vulkan backend: %v (run `make deps`)", err)
+	}
+	t.Cleanup(func() { vk.Close() })
+	for _, backend := range []gpu.Backend{gpu.NewCPU(), vk} {
+		t.Run(backend.Info().Backend, func(t *testing.T) { clientFrameIsTheComposedFrame(t, backend) })
+	}
+}
+
+func clientFrameIsTheComposedFrame(t *testing.T, backend gpu.Backend) {
+	h := newHarnessOn(t, "desktop", viewer.Config{}, backend)
 	c := dial(t, h.srv, "")
 	st := converge(t, h, c, 5)
 	if c.width != 1920 || c.height != 1080 || st.Frame.Width != 1920 {

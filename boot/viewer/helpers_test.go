@@ -291,7 +291,13 @@ type harness struct {
 
 func newHarness(t testing.TB, scene string, cfg viewer.Config) *harness {
 	t.Helper()
-	h := newWorld(t, scene)
+	return newHarnessOn(t, scene, cfg, gpu.NewCPU())
+}
+
+// newHarnessOn is newHarness with the kernels on backend.
+func newHarnessOn(t testing.TB, scene string, cfg viewer.Config, backend gpu.Backend) *harness {
+	t.Helper()
+	h := newWorldOn(t, scene, backend)
 	if cfg.Addr == "" {
 		cfg.Addr = "127.0.0.1:0"
 	}
@@ -310,11 +316,16 @@ func newHarness(t testing.TB, scene string, cfg viewer.Config) *harness {
 // pipeline on the CPU backend, without a viewer.
 func newWorld(t testing.TB, scene string) *harness {
 	t.Helper()
+	return newWorldOn(t, scene, gpu.NewCPU())
+}
+
+func newWorldOn(t testing.TB, scene string, backend gpu.Backend) *harness {
+	t.Helper()
 	p, err := policy.Load("default", policy.Default())
 	if err != nil {
 		t.Fatal(err)
 	}
-	w, sched, err := boot.BuildWorld(world.Config{Seed: 1, Hz: 60, Scene: scene}, gpu.NewCPU(), p)
+	w, sched, err := boot.BuildWorld(world.Config{Seed: 1, Hz: 60, Scene: scene}, backend, p)
 	if err != nil {
 		t.Fatal(err)
 	}
