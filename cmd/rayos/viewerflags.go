@@ -19,16 +19,21 @@ type viewerFlags struct {
 }
 
 // add registers the flags; defaultAddr is --viewer's default ("" in boot:
-// no viewer unless asked for).
-func (v *viewerFlags) add(f *pflag.FlagSet, defaultAddr string, tokenFileDefaultsToData bool) {
+// no viewer unless asked for); forBoot says the flags are rayos boot's
+// (a token file in RAYOS_DATA by default, --debug for tick control).
+func (v *viewerFlags) add(f *pflag.FlagSet, defaultAddr string, forBoot bool) {
 	f.StringVar(&v.addr, "viewer", defaultAddr, "serve the debug viewer (a web page) on this IP:PORT or localhost:PORT; loopback only unless --viewer-allow-remote (docs/viewer.md)")
 	f.BoolVar(&v.remote, "viewer-allow-remote", false, "allow --viewer on a non-loopback address; every request then needs the token")
 	where := "(default: none; the token is printed on stderr)"
-	if tokenFileDefaultsToData {
+	if forBoot {
 		where = "(default: RAYOS_DATA/viewer.token, removed at exit)"
 	}
 	f.StringVar(&v.tokenFile, "viewer-token-file", "", "write the viewer's token to this file, readable by its owner only "+where)
-	f.BoolVar(&v.debug, "debug", false, "with --viewer: pause, step and resume the tick from the page, and serve /debug/pprof")
+	debug := "with --viewer: pause, step and resume the tick from the page, and serve /debug/pprof"
+	if !forBoot {
+		debug = "serve /debug/pprof (a replayed journal's page pauses, steps and seeks without it)"
+	}
+	f.BoolVar(&v.debug, "debug", false, debug)
 }
 
 // config checks the flags and returns the viewer's configuration, nil
