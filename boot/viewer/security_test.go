@@ -3,6 +3,7 @@ package viewer_test
 import (
 	"io"
 	"net/http"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -189,5 +190,34 @@ func TestPprofOnlyWithDebug(t *testing.T) {
 	resp, body := get(t, "http://"+h.srv.Addr()+"/debug/pprof/", nil)
 	if resp.StatusCode != http.StatusOK || !strings.Contains(body, "goroutine") {
 		t.Errorf("/debug/pprof/ with --debug: %d", resp.StatusCode)
+	}
+}
+
+// The URL with the token goes to stderr only when there is no token file
+// to read it from (or stderr is a terminal): a service's stderr ends up
+// in a persistent journal.
+func TestAnnounceKeepsTheTokenOutOfAPipe(t *testing.T) {
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := viewer.New(viewer.Config{Addr: "127.0.0.1:0", Logger: quiet, Notice: w}, viewer.ModeLive)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	srv.Announce("data/viewer.token")
+	srv.Announce("")
+	w.Close()
+	out, _ := io.ReadAll(r)
+	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	if len(lines) != 2 {
+		t.Fatalf("%q", out)
+	}
+	if strings.Contains(lines[0], srv.Token()) || !strings.Contains(lines[0], "the token is in data/viewer.token") {
+		t.Errorf("with a token file, into a pipe: %q", lines[0])
+	}
+	if lines[1] != "rayos: viewer at "+srv.URL()+"?token="+srv.Token() {
+		t.Errorf("without a token file: %q", lines[1])
 	}
 }

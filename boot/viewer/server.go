@@ -22,6 +22,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/rayos/engine/guests"
 	"github.com/rayos/engine/world/atomicfile"
+	"golang.org/x/term"
 )
 
 //go:embed assets
@@ -169,14 +170,11 @@ func (s *Server) Announce(tokenFile string) {
 	}
 }
 
-// isTerminal reports whether w is a character device (a terminal).
+// isTerminal reports whether w is a terminal (not merely a character
+// device: /dev/null is one too).
 func isTerminal(w any) bool {
 	f, ok := w.(*os.File)
-	if !ok {
-		return false
-	}
-	info, err := f.Stat()
-	return err == nil && info.Mode()&os.ModeCharDevice != 0
+	return ok && term.IsTerminal(int(f.Fd()))
 }
 
 // Close stops serving: clients are told RayOS is going away, the hub and
