@@ -12,7 +12,7 @@ GO      ?= go
 BIN     := bin/rayos
 PKGS    := ./...
 
-.PHONY: all build run test vet fmt-check deps bench fuzz clean
+.PHONY: all build run demo test vet fmt-check deps bench fuzz clean
 
 all: build
 
@@ -23,6 +23,13 @@ build:
 # until Ctrl-C.
 run: build
 	./$(BIN) boot
+
+# A real Linux guest on screen in the debug viewer, in one command: builds
+# the tiny test guest if it is missing, starts a private libvirtd, boots
+# RayOS attached to it with the viewer on 127.0.0.1:7777 and prints the
+# URL. Needs root and what `make deps` installs.
+demo: deps build
+	$(GO) run ./tests/demo -rayos $(BIN)
 
 # Debian packages the tests need: the Vulkan loader and headers, Mesa's
 # lavapipe (Vulkan on the CPU) and glslc (the SPIR-V freshness check);
