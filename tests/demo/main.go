@@ -121,10 +121,13 @@ inputs = ["type", "press", "mouse", "click"]
 		<-serving
 		// The token lets the page act (present, hide, …); it is in
 		// RAYOS_DATA/viewer.token, readable by its owner only.
-		token, err := os.ReadFile(filepath.Join(data, "viewer.token"))
 		url := "http://" + addr + "/"
-		if err == nil {
-			url += "?token=" + strings.TrimSpace(string(token))
+		for range 50 { // written right after the marker
+			if token, err := os.ReadFile(filepath.Join(data, "viewer.token")); err == nil && len(token) > 0 {
+				url += "?token=" + strings.TrimSpace(string(token))
+				break
+			}
+			time.Sleep(100 * time.Millisecond)
 		}
 		fmt.Fprintf(os.Stderr, "\n  The viewer is up: open %s\n  (the guest appears once it has booted; Ctrl-C stops RayOS, the guest and libvirtd)\n\n", url)
 		select {
