@@ -180,6 +180,8 @@ type runtime struct {
 	// unavailable at boot, is first reconciled.
 	deferAutostart bool
 	closers        []func()
+	// shots are the screenshot requests waiting for a frame.
+	shots screenshots
 }
 
 // Run boots RayOS (or replays a journal) and ticks until Ticks, a signal
@@ -489,7 +491,11 @@ func (rt *runtime) tick(sched *world.Scheduler, policyUpdates <-chan string, req
 			case text := <-policyUpdates:
 				rt.feedPolicy(text)
 			case req := <-requests:
-				feedRequest(w, req)
+				if isScreenshot(req.Line) {
+					rt.requestScreenshot(req) // the host's, not the world's: boot/screenshot.go
+				} else {
+					feedRequest(w, req)
+				}
 			case res := <-results:
 				feedResult(w, res)
 			case ev := <-hvEvents:
@@ -550,6 +556,7 @@ func (rt *runtime) tick(sched *world.Scheduler, policyUpdates <-chan string, req
 			}
 		}
 		outbox.Acks = outbox.Acks[:0]
+		rt.finishScreenshots()
 		if v != nil {
 			v.AfterTick(w)
 		}

@@ -59,3 +59,43 @@ type frameTap struct {
 	inFlight bool
 	update   FrameUpdate
 }
+
+// RequestFrameCopy asks the next collection of a run — at its usual place
+// in the tick, so that results are read when they always are — to copy
+// the whole composed frame into host memory; FrameCopy then returns it
+// once. It is how a one-off consumer (a screenshot) reads the frame of a
+// running world without collecting early, which would change the tick a
+// run's results are read in.
+func (m *Mirror) RequestFrameCopy() { m.frameCopy.wanted = true }
+
+// FrameCopy returns the frame copied for RequestFrameCopy (width ×
+// height RGBA texels, row by row), once. The slice is reused by the next
+// copy.
+func (m *Mirror) FrameCopy() ([]uint32, bool) {
+	if !m.frameCopy.ready {
+		return nil, false
+	}
+	m.frameCopy.ready = false
+	return m.frameCopy.texels, true
+}
+
+// frameCopy is RequestFrameCopy's state.
+type frameCopy struct {
+	wanted, ready bool
+	texels        []uint32
+}
+
+// copyFrame fills a requested frame copy; Collect calls it once the run
+// is done.
+func (m *Mirror) copyFrame() error {
+	if !m.frameCopy.wanted {
+		return nil
+	}
+	m.frameCopy.wanted = false
+	m.frameCopy.texels = resize(m.frameCopy.texels, m.cfg.FrameWidth*m.cfg.FrameHeight)
+	if err := m.readFrameCollected(m.frameCopy.texels); err != nil {
+		return err
+	}
+	m.frameCopy.ready = true
+	return nil
+}

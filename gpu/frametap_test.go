@@ -1,6 +1,7 @@
 package gpu_test
 
 import (
+	"slices"
 	"testing"
 
 	"github.com/rayos/engine/gpu"
@@ -101,5 +102,47 @@ func TestFrameTapTurnedOnMidRun(t *testing.T) {
 	}
 	if u, ok := m.FrameUpdate(); !ok || len(u.Tiles) != 4*3 {
 		t.Fatalf("after the tap came on: update %v, want all 12 tiles", ok)
+	}
+}
+
+// A frame copy is taken at the next collection, not before: asking for
+// one does not make results arrive earlier, and the copy is the frame.
+func TestFrameCopyComesWithTheNextCollection(t *testing.T) {
+	w := world.New(world.Config{Seed: 1, Hz: 60, Scene: "desktop"}, nil)
+	if _, err := scene.Build("desktop", w); err != nil {
+		t.Fatal(err)
+	}
+	cfg := gpu.DefaultMirrorConfig
+	cfg.FrameWidth, cfg.FrameHeight = 80, 60
+	m, err := gpu.Install(w.ECS, gpu.NewCPU(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Submit(); err != nil {
+		t.Fatal(err)
+	}
+	m.RequestFrameCopy()
+	if _, ok := m.FrameCopy(); ok {
+		t.Fatal("a copy before any collection")
+	}
+	if m.ResultsTick() != 0 {
+		t.Fatal("results arrived before the collection")
+	}
+	if err := m.Submit(); err != nil { // collects the first run, copies its frame
+		t.Fatal(err)
+	}
+	got, ok := m.FrameCopy()
+	if !ok {
+		t.Fatal("no copy after the collection")
+	}
+	want := make([]uint32, 80*60)
+	if err := m.ReadFrame(want); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(got, want) {
+		t.Fatal("the copy is not the composed frame")
+	}
+	if _, ok := m.FrameCopy(); ok {
+		t.Fatal("the same copy twice")
 	}
 }

@@ -130,8 +130,9 @@ type Mirror struct {
 	stats MirrorStats
 	// tap is the frame tap (SetFrameTap, FrameUpdate); comp the
 	// compositor's damage and bins (compositor.go).
-	tap  frameTap
-	comp compositor
+	tap       frameTap
+	frameCopy frameCopy
+	comp      compositor
 	// params are the kernels' parameter blocks, kept here so that writing
 	// them each tick does not allocate.
 	params struct {
@@ -747,9 +748,11 @@ func (m *Mirror) Collect() error {
 		m.decide()
 	}
 	if m.composeInFlight && m.tap.inFlight {
-		return m.tapFrame()
+		if err := m.tapFrame(); err != nil {
+			return err
+		}
 	}
-	return nil
+	return m.copyFrame()
 }
 
 // Decision is a placement the scheduler should act on, from the last

@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -34,6 +35,9 @@ Requests:
   start VM | present VM | hide VM | shutdown VM | suspend VM | resume VM
   type VM TEXT… | press VM KEY | mouse VM X Y | click VM [left|right|middle]
   status [VM]
+  screenshot [FILE]  the composed frame as a PNG: written to
+                     RAYOS_DATA/screenshots/tick-N.png (the ACK names it;
+                     the newest 16 are kept) and copied to FILE if given
   pending            list the requests waiting for confirmation, with their ids
   confirm [ID]       allow a request waiting for confirmation
   cancel [ID]        refuse it
@@ -51,6 +55,7 @@ to confirm it yourself. Arguments are one line of text: control characters
   rayos ctl type linux hello world
   rayos ctl press linux enter
   rayos ctl status
+  rayos ctl screenshot screen.png
 
   # shutdown asks for confirmation under the default policy:
   rayos ctl shutdown linux            # waits; stderr names the ID to confirm
@@ -64,11 +69,23 @@ to confirm it yourself. Arguments are one line of text: control characters
 			if timeout <= 0 {
 				return usageError{fmt.Errorf("--timeout %v: want a positive duration", timeout)}
 			}
+			if args[0] == "screenshot" && len(args) > 2 {
+				return usageError{fmt.Errorf("screenshot takes at most one FILE, got %d arguments", len(args)-1)}
+			}
 			_, err := requestLine(args)
 			return err
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			line, _ := requestLine(args) // checked by Args
+			var copyTo string
+			if args[0] == "screenshot" {
+				// The request names no file: RayOS writes into RAYOS_DATA
+				// only; ctl copies the result where it was asked to.
+				line = "screenshot"
+				if len(args) == 2 {
+					copyTo = args[1]
+				}
+			}
 			if control == "" {
 				control = filepath.Join(data, "control.sock")
 			}
@@ -83,7 +100,10 @@ to confirm it yourself. Arguments are one line of text: control characters
 				stdout: cmd.OutOrStdout(), stderr: cmd.ErrOrStderr(),
 				again: ctlAgain(cmd, data, control),
 			}
-			return s.run(line, confirm)
+			if err := s.run(line, confirm); err != nil || copyTo == "" {
+				return err
+			}
+			return copyFile(s.shot, copyTo)
 		},
 	}
 	cmd.Flags().StringVar(&data, "data", "./rayos-data", "RAYOS_DATA of the running RayOS (its control.sock)")
@@ -148,6 +168,33 @@ type ctlSession struct {
 	timeout        time.Duration
 	stdout, stderr io.Writer
 	again          string // "rayos ctl" with the flags that reach this RayOS
+	shot           string // the screenshot's path, from its ACK
+}
+
+// copyFile copies the screenshot RayOS wrote to where ctl was asked to
+// put it, through a temporary file in the same folder: an interrupted
+// copy never leaves a half-written FILE.
+func copyFile(from, to string) error {
+	data, err := os.ReadFile(from)
+	if err != nil {
+		return fmt.Errorf("screenshot %s: %w", from, err)
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(to), "."+filepath.Base(to)+".*")
+	if err != nil {
+		return fmt.Errorf("screenshot to %s: %w", to, err)
+	}
+	_, werr := tmp.Write(data)
+	if cerr := tmp.Close(); werr == nil {
+		werr = cerr
+	}
+	if werr == nil {
+		werr = os.Rename(tmp.Name(), to)
+	}
+	if werr != nil {
+		os.Remove(tmp.Name())
+		return fmt.Errorf("screenshot to %s: %w", to, werr)
+	}
+	return nil
 }
 
 // run sends line and prints its ACK; with confirm, a confirmation the
@@ -174,6 +221,9 @@ func (s *ctlSession) run(line string, confirm bool) error {
 		return err
 	}
 	fmt.Fprintln(s.stdout, ack.String())
+	if ack.Fields[0] == "screenshot" {
+		s.shot = ack.Fields[2]
+	}
 	// Answers come in request order on a connection: the first one is
 	// ours. An ACK for another op means it is not, whatever it says.
 	if op, _, _ := strings.Cut(line, " "); ack.Fields[0] != op && ack.Fields[0] != "?" {
