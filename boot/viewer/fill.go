@@ -42,6 +42,7 @@ func (t *tickSide) fillState(st *State) {
 	if t.m != nil {
 		ms := t.m.Stats()
 		st.GPU.Composed, st.GPU.Placed, st.GPU.ResultsTick = ms.Composed, ms.Placed, t.m.ResultsTick()
+		st.GPU.LastCompose = t.compose
 		cfg := t.m.Config()
 		st.Frame = FrameInfo{Width: cfg.FrameWidth, Height: cfg.FrameHeight}
 	}

@@ -36,6 +36,11 @@ func TestLivePageGetsHelloStateAndMarkers(t *testing.T) {
 	if st.Scene != "demo" || st.Entities == 0 || len(st.Systems) != 12 || st.Frame.Width != 1920 {
 		t.Errorf("state: scene %q, %d entities, %d systems, frame %v", st.Scene, st.Entities, len(st.Systems), st.Frame)
 	}
+	// The frame statistics: the world's first composition was the whole
+	// frame (the tap makes it so for the viewer too).
+	if lc := st.GPU.LastCompose; lc.Tick == 0 || lc.Tiles == 0 || lc.Pixels == 0 || lc.Pixels > 1920*1080 || lc.Tiles*256 < lc.Pixels {
+		t.Errorf("last composition %+v", lc)
+	}
 	// The demo world: 4 devices, 32 tasks, 2 guests, 4 surfaces (theirs among them).
 	counts := map[string]int{}
 	for _, k := range st.Kinds {
@@ -154,6 +159,7 @@ func TestMetrics(t *testing.T) {
 		`(?m)^rayos_gpu_upload_bytes_per_tick_count [1-9]`,
 		`(?m)^rayos_gpu_readback_bytes_per_tick_count [1-9]`,
 		`(?m)^rayos_viewer_clients 1$`,
+		`(?m)^rayos_compositor_pixels_total [1-9]`, // the first composition: the whole frame
 		`(?m)^go_goroutines `,
 	} {
 		if !regexp.MustCompile(pattern).Match(body) {

@@ -25,6 +25,8 @@ type metrics struct {
 	gpuRead       prometheus.Histogram
 	gpuUpTotal    prometheus.Counter
 	gpuReadTotal  prometheus.Counter
+	// composedPixels counts the pixels the compositor recomposed.
+	composedPixels prometheus.Counter
 
 	clients        prometheus.Gauge
 	dropped        *prometheus.CounterVec
@@ -69,7 +71,10 @@ func newMetrics() *metrics {
 		}),
 		gpuUpTotal:   prometheus.NewCounter(prometheus.CounterOpts{Name: "rayos_gpu_upload_bytes_total", Help: "Bytes uploaded to the compute device."}),
 		gpuReadTotal: prometheus.NewCounter(prometheus.CounterOpts{Name: "rayos_gpu_readback_bytes_total", Help: "Bytes read back from the compute device."}),
-		clients:      prometheus.NewGauge(prometheus.GaugeOpts{Name: "rayos_viewer_clients", Help: "WebSocket clients connected."}),
+		composedPixels: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "rayos_compositor_pixels_total", Help: "Frame pixels the compositor recomposed (damaged tiles only).",
+		}),
+		clients: prometheus.NewGauge(prometheus.GaugeOpts{Name: "rayos_viewer_clients", Help: "WebSocket clients connected."}),
 		dropped: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "rayos_viewer_clients_dropped_total", Help: "Clients disconnected by the viewer, by reason.",
 		}, []string{"reason"}),
@@ -90,7 +95,7 @@ func newMetrics() *metrics {
 	for _, state := range components.GuestStateNames {
 		m.guestStates = append(m.guestStates, m.guests.WithLabelValues(state))
 	}
-	m.reg.MustRegister(m.tick, m.system, m.ticks, m.markers, m.markersMissed, m.guests, m.gpuUp, m.gpuRead, m.gpuUpTotal, m.gpuReadTotal,
+	m.reg.MustRegister(m.tick, m.system, m.ticks, m.markers, m.markersMissed, m.guests, m.gpuUp, m.gpuRead, m.gpuUpTotal, m.gpuReadTotal, m.composedPixels,
 		m.clients, m.dropped, m.refused, m.badMessages, m.frames, m.frameBytes, m.publishSkipped,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m

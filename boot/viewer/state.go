@@ -141,6 +141,20 @@ type GPUInfo struct {
 	Composed    bool   `json:"composed"`
 	Placed      bool   `json:"placed"`
 	ResultsTick uint64 `json:"results_tick"`
+	// LastCompose is the last composition: what it recomposed (damaged
+	// tiles only).
+	LastCompose ComposeInfo `json:"last_compose"`
+}
+
+// ComposeInfo is one composition's statistics: the tick that submitted
+// it, the damaged tiles and the frame pixels in them it recomposed, and
+// the compose kernel's device time (GPU timestamps; 0 where the backend
+// does not time programs).
+type ComposeInfo struct {
+	Tick     uint64 `json:"tick"`
+	Tiles    int    `json:"tiles"`
+	Pixels   int    `json:"pixels"`
+	DeviceNs int64  `json:"device_ns"`
 }
 
 // ViewerInfo is the viewer's own health.

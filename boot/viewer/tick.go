@@ -35,11 +35,14 @@ type tickSide struct {
 	tapSeq                          uint64
 	before                          gpu.Stats
 	upLast, readLast                uint64
-	missedBefore                    uint64
-	skipped, markersOver            uint64
-	picked                          []ecs.Entity
-	sysObs                          []prometheus.Observer
-	info                            gpu.Info
+	// compose is the last composition's statistics (the summary goes out
+	// at most every StateInterval; compositions happen on any tick).
+	compose              ComposeInfo
+	missedBefore         uint64
+	skipped, markersOver uint64
+	picked               []ecs.Entity
+	sysObs               []prometheus.Observer
+	info                 gpu.Info
 
 	cat *liveCatalog
 
@@ -231,6 +234,10 @@ func (t *tickSide) observe() {
 		t.s.met.gpuRead.Observe(float64(t.readLast))
 		t.s.met.gpuUpTotal.Add(float64(t.upLast))
 		t.s.met.gpuReadTotal.Add(float64(t.readLast))
+		if ms := t.m.Stats(); ms.Composed {
+			t.compose = ComposeInfo{Tick: t.w.Clock.Tick, Tiles: ms.ComposedTiles, Pixels: ms.ComposedPixels, DeviceNs: ms.DeviceTime.Compose.Nanoseconds()}
+			t.s.met.composedPixels.Add(float64(ms.ComposedPixels))
+		}
 	}
 	if missed := t.sub.Dropped(); missed != t.missedBefore {
 		t.s.met.markersMissed.Add(float64(missed - t.missedBefore))
