@@ -121,6 +121,18 @@ func TestRemoteViewerNeedsTheTokenOnEveryRequest(t *testing.T) {
 	if resp.StatusCode != http.StatusOK {
 		t.Errorf("asset with the cookie: %d", resp.StatusCode)
 	}
+	// The WebSocket with the cookie alone, as the page connects (its
+	// WebSocket URL holds no token: a URL ends up in the browser's console
+	// errors; the browser test TestBrowserViewer/TokenLeavesTheURLs).
+	cc, resp, err := dialRaw(t, h.srv, "", &websocket.DialOptions{HTTPHeader: http.Header{"Cookie": {cookie.Name + "=" + cookie.Value}}})
+	if err != nil {
+		t.Fatalf("websocket with the cookie: %v %v", err, resp)
+	}
+	var byCookie viewer.Hello
+	cc.awaitType(viewer.OutHello).decode(t, &byCookie)
+	if !byCookie.Authorized {
+		t.Errorf("websocket with the cookie: hello %+v, want authorized", byCookie)
+	}
 	// The WebSocket: refused without the token, authorized with it.
 	if _, resp, err := dialRaw(t, h.srv, "", nil); err == nil || resp == nil || resp.StatusCode != http.StatusUnauthorized {
 		t.Errorf("websocket without the token: %v %v", err, resp)

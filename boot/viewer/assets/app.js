@@ -59,7 +59,10 @@ function showError(text) {
 }
 
 function connect() {
-  const url = (location.protocol === 'https:' ? 'wss://' : 'ws://') + location.host + '/ws' + (token ? '?token=' + encodeURIComponent(token) : '');
+  // No token in the URL: the cookie the page's response set carries it
+  // (a URL is shown in the console's errors and kept in logs); without
+  // that cookie, hello says so and the token goes in an auth message.
+  const url = (location.protocol === 'https:' ? 'wss://' : 'ws://') + location.host + '/ws';
   ws = new WebSocket(url);
   ws.binaryType = 'arraybuffer';
   setConn('connecting', 'connecting…');
@@ -134,10 +137,9 @@ const handlers = {
       li.dataset.tick = it.tick;
       li.dataset.seq = it.seq;
       if (!markerShown(it.kind)) li.classList.add('hidden');
-      const t = document.createElement('span');
-      t.className = 't';
-      t.textContent = String(it.tick);
-      li.append(t, it.line);
+      // The text is the marker line alone; the tick is drawn before it
+      // from data-tick (app.css).
+      li.textContent = it.line;
       frag.prepend(li);
     }
     list.prepend(frag);
