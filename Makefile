@@ -34,9 +34,11 @@ demo: deps build
 # Debian packages the tests need: the Vulkan loader and headers, Mesa's
 # lavapipe (Vulkan on the CPU) and glslc (the SPIR-V freshness check);
 # libvirt's daemon with its QEMU driver, QEMU and busybox (private libvirtd
-# and the tiny test guest).
+# and the tiny test guest); Chromium (the viewer's tests in a real headless
+# browser, tests/viewer_browser_test.go).
 APT_PACKAGES := libvulkan-dev mesa-vulkan-drivers glslc \
-	libvirt-daemon libvirt-clients libvirt-daemon-driver-qemu qemu-system-x86 busybox-static
+	libvirt-daemon libvirt-clients libvirt-daemon-driver-qemu qemu-system-x86 busybox-static \
+	chromium
 
 # deps installs what the tests need that Go modules do not bring, only
 # when it is missing.

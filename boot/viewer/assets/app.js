@@ -164,7 +164,14 @@ const handlers = {
     renderKinds(m.kinds);
     renderGuests(m);
     renderTimings(m);
-    $('gpu-info').textContent = `GPU ${m.gpu.backend || '–'} ${m.gpu.device || ''}: last tick up ${m.gpu.upload} B, read ${m.gpu.read} B`;
+    const lc = m.gpu.last_compose || {};
+    const composed = lc.tick
+      ? `; last composition tick ${lc.tick}: ${lc.tiles} tiles, ${lc.pixels} px recomposed` + (lc.device_ns ? `, ${ms(lc.device_ns)} on the device` : '')
+      : '; nothing composed yet';
+    const gi = $('gpu-info');
+    gi.textContent = `GPU ${m.gpu.backend || '–'} ${m.gpu.device || ''}: last tick up ${m.gpu.upload} B, read ${m.gpu.read} B` + composed;
+    gi.dataset.composeTick = String(lc.tick || 0);
+    gi.dataset.composePixels = String(lc.pixels || 0);
     $('viewer-info').textContent = `viewer: ${m.viewer.clients} client(s), markers missed ${m.viewer.markers_missed}`;
     if (m.end) {
       const seek = $('seek');
@@ -275,11 +282,20 @@ function renderKinds(kinds) {
 
 const ACTIONS = ['present', 'hide', 'start', 'shutdown'];
 
+// renderedGuests is what the guests table and the pending list show now.
+// They are rebuilt only when that changes: rebuilding them on every state
+// message would replace a button between a person's mouse-down and
+// mouse-up, and the click would be lost.
+let renderedGuests = '';
+
 function renderGuests(s) {
   $('policy').textContent = 'policy: ' + s.policy;
+  const live = rayos.hello && rayos.hello.actions;
+  const key = JSON.stringify([live, s.guests || [], s.pending || []]);
+  if (key === renderedGuests) return;
+  renderedGuests = key;
   const body = $('guests').tBodies[0];
   body.textContent = '';
-  const live = rayos.hello && rayos.hello.actions;
   for (const gu of s.guests || []) {
     const tr = body.insertRow();
     tr.dataset.guest = gu.id;
