@@ -2,6 +2,7 @@ package marker
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 )
 
@@ -17,6 +18,7 @@ const (
 	KindHostAck                         // RAYOS_HOST_ACK:<op>:<ok|err>:<detail>
 	KindGuest                           // RAYOS_GUEST:<vm-id>:<state>
 	KindAudit                           // RAYOS_AUDIT:<action>:<detail>
+	KindIntent                          // RAYOS_INTENT:<source>:<action>:<target>:<detail>
 )
 
 var kinds = [...]struct {
@@ -29,6 +31,7 @@ var kinds = [...]struct {
 	KindHostAck:         {"RAYOS_HOST_ACK", 3},
 	KindGuest:           {"RAYOS_GUEST", 2},
 	KindAudit:           {"RAYOS_AUDIT", 2},
+	KindIntent:          {"RAYOS_INTENT", 4},
 }
 
 // Prefix is the line's first token, e.g. "RAYOS_BOOT".
@@ -78,6 +81,14 @@ func HostAck(op string, ok bool, detail string) Marker {
 
 // Guest is RAYOS_GUEST:<vm-id>:<state>.
 func Guest(vmID, state string) Marker { return Marker{KindGuest, []string{vmID, state}} }
+
+// Intent is RAYOS_INTENT:<source>:<action>:<target>:<detail>: how an
+// utterance was understood — the input it came from, the action and target
+// guest it resolved to ("none" and "-" when it resolved to nothing) and the
+// confidence, or the "did you mean" answer.
+func Intent(source uint64, action, target, detail string) Marker {
+	return Marker{KindIntent, []string{strconv.FormatUint(source, 10), action, target, detail}}
+}
 
 // Audit is RAYOS_AUDIT:<action>:<detail>.
 func Audit(action, detail string) Marker { return Marker{KindAudit, []string{action, detail}} }
