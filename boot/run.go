@@ -24,6 +24,7 @@ import (
 	"github.com/rayos/engine/systems/effects"
 	"github.com/rayos/engine/systems/policy"
 	"github.com/rayos/engine/world"
+	"github.com/rayos/engine/world/keys"
 	"github.com/rayos/engine/world/marker"
 	"github.com/rayos/engine/world/scene"
 )
@@ -744,7 +745,7 @@ func (rt *runtime) hypervisor() error {
 		if rt.registryData != nil {
 			vms = rt.registryData.IDs()
 		}
-		sup, err := guests.NewSupervisor(connect, vms, rt.domainSpec, guests.KeyMap{Text: bridge.Keystrokes, Key: bridge.KeyCode})
+		sup, err := guests.NewSupervisor(connect, vms, rt.domainSpec, guests.KeyMap{Text: keys.Text, Chord: keys.Chord})
 		if err != nil {
 			return rt.fail("services-started", err)
 		}

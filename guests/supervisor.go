@@ -67,8 +67,9 @@ type job struct {
 type KeyMap struct {
 	// Text gives one chord per character of text.
 	Text func(text string) ([][]uint32, bool)
-	// Key gives the code of a key name ("enter", "f1").
-	Key func(name string) (uint32, bool)
+	// Chord gives the codes of keys pressed together ("enter",
+	// "ctrl+alt+delete").
+	Chord func(keys string) ([]uint32, error)
 }
 
 // NewSupervisor starts the worker and connects. connect opens a Driver (it
@@ -320,11 +321,11 @@ func (s *Supervisor) run(j job) error {
 		}
 		return d.SendKeys(j.vm, chords)
 	case components.ActionPress:
-		code, ok := s.keys.Key(j.arg)
-		if !ok {
-			return fmt.Errorf("unknown key %q", j.arg)
+		chord, err := s.keys.Chord(j.arg)
+		if err != nil {
+			return err
 		}
-		return d.SendKeys(j.vm, [][]uint32{{code}})
+		return d.SendKeys(j.vm, [][]uint32{chord})
 	case components.ActionMouse:
 		var dx, dy int
 		if _, err := fmt.Sscanf(j.arg, "%d %d", &dx, &dy); err != nil {

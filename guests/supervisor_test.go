@@ -68,8 +68,8 @@ func (f *fakeDriver) Events(ctx context.Context) (<-chan Event, error) {
 func (f *fakeDriver) Close() error { return nil }
 
 var testKeys = KeyMap{
-	Text: func(string) ([][]uint32, bool) { return [][]uint32{{30}}, true },
-	Key:  func(string) (uint32, bool) { return 28, true },
+	Text:  func(string) ([][]uint32, bool) { return [][]uint32{{30}}, true },
+	Chord: func(string) ([]uint32, error) { return []uint32{28}, nil },
 }
 
 func noSpec(id string) (DomainSpec, error) { return DomainSpec{ID: id}, nil }

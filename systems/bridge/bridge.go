@@ -10,6 +10,7 @@ import (
 	"github.com/mlange-42/ark/ecs"
 	"github.com/rayos/engine/components"
 	"github.com/rayos/engine/world"
+	"github.com/rayos/engine/world/keys"
 	"github.com/rayos/engine/world/marker"
 )
 
@@ -203,12 +204,12 @@ func checkArgs(op, vm, arg string) error {
 			return fmt.Errorf("missing %s", map[string]string{"type": "TEXT", "press": "KEY"}[op])
 		}
 		if op == "press" {
-			if _, ok := KeyCode(arg); !ok {
-				return fmt.Errorf("unknown key %q", arg)
+			if _, err := keys.Chord(arg); err != nil {
+				return err
 			}
 		}
 		if op == "type" {
-			if _, ok := Keystrokes(arg); !ok {
+			if _, ok := keys.Text(arg); !ok {
 				return fmt.Errorf("text has a character with no key on a US keyboard")
 			}
 		}

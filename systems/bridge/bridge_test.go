@@ -13,22 +13,34 @@ import (
 	"github.com/rayos/engine/world/marker"
 )
 
-func TestKeystrokes(t *testing.T) {
-	chords, ok := bridge.Keystrokes("Hi, x!")
-	if !ok {
-		t.Fatal("plain text refused")
+// press takes a chord; a misspelled key is answered with the closest
+// names and makes no envelope.
+func TestPressChord(t *testing.T) {
+	var out bytes.Buffer
+	w := world.New(world.Config{Hz: 60}, marker.NewBus(&out))
+	ecs.NewMap1[components.Guest](w.ECS).NewEntity(&components.Guest{ID: "linux", State: components.GuestPresented})
+	bridge.Install(w.ECS)
+	sched, err := world.NewScheduler(w, input.New(), bridge.NewRequests(), bridge.NewAcks())
+	if err != nil {
+		t.Fatal(err)
 	}
-	shift, _ := bridge.KeyCode("leftshift")
-	h, _ := bridge.KeyCode("h")
-	one, _ := bridge.KeyCode("1")
-	if len(chords) != 6 || len(chords[0]) != 2 || chords[0][0] != shift || chords[0][1] != h || chords[5][1] != one {
-		t.Errorf("chords %v", chords)
+	for i, line := range []string{"press linux ctrl+alt+delete", "press linux ctrl+alt+delet"} {
+		w.Inbox.Feed(w.Clock, components.Input{Kind: components.InputHost, Device: uint32(i + 1), Text: line})
 	}
-	if _, ok := bridge.Keystrokes("héllo"); ok {
-		t.Error("a character with no US key was accepted")
+	sched.Tick(w)
+	if want := `RAYOS_HOST_ACK:press:err:unknown key "delet" (did you mean delete?)`; !strings.Contains(out.String(), want) {
+		t.Errorf("markers lack %q:\n%s", want, out.String())
 	}
-	if c, ok := bridge.KeyCode("KEY_ENTER"); !ok || c != 28 {
-		t.Errorf("KEY_ENTER = %d, %v", c, ok)
+	q := ecs.NewFilter1[components.IntentEnvelope](w.ECS).Query()
+	n := 0
+	for q.Next() {
+		if env := q.Get(); env.Argument != "ctrl+alt+delete" || env.Action != components.ActionPress {
+			t.Errorf("envelope %+v", env)
+		}
+		n++
+	}
+	if n != 1 {
+		t.Errorf("%d envelopes, want 1 (the chord)", n)
 	}
 }
 
