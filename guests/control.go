@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -74,6 +75,9 @@ type ControlOptions struct {
 	// CloseGrace bounds how long Close waits for clients to take their
 	// last answers. 0: 1 s.
 	CloseGrace time.Duration
+	// WatchQueue caps the marker lines waiting for one watcher; one more
+	// cuts the watcher off. 0: DefaultWatchQueue.
+	WatchQueue int
 	// Log receives the diagnostics (disconnects, refusals, accept
 	// failures). nil: slog.Default().
 	Log *slog.Logger
@@ -103,6 +107,9 @@ func (o ControlOptions) withDefaults() ControlOptions {
 	}
 	if o.CloseGrace <= 0 {
 		o.CloseGrace = DefaultControlCloseGrace
+	}
+	if o.WatchQueue <= 0 {
+		o.WatchQueue = DefaultWatchQueue
 	}
 	if o.Log == nil {
 		o.Log = slog.Default()
@@ -134,6 +141,9 @@ type ControlServer struct {
 	closed  bool
 
 	acceptLog, refuseLog throttledLog
+	// watchers counts the clients streaming markers, so that a marker
+	// costs nothing more than this load while nobody watches.
+	watchers atomic.Int64
 }
 
 // waitingRequest is a request the world has not answered yet: where its
@@ -398,6 +408,9 @@ func (s *ControlServer) forget(c *controlClient, unanswered []*controlSlot) {
 		if wr, ok := s.waiting[slot.id]; ok && wr.slot == slot {
 			delete(s.waiting, slot.id)
 		}
+	}
+	if s.clients[c] && c.watching.Load() {
+		s.watchers.Add(-1)
 	}
 	delete(s.clients, c)
 }

@@ -9,6 +9,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unicode"
 	"unicode/utf8"
@@ -35,6 +36,13 @@ type controlClient struct {
 	readDone bool // no more requests will come (EOF, or RayOS stopped reading)
 	stopping bool // Close: answer what is already read, then stop reading
 	gone     bool // disconnected: nothing more is read, queued or written
+
+	// A watcher (after a watch request) gets marker lines: those starting
+	// with one of prefixes (all when empty), queued in stream and written
+	// once every request it sent before has been answered and written.
+	watching atomic.Bool
+	prefixes []string
+	stream   []string
 }
 
 // controlSlot is one request line's place in its client's order.
@@ -71,7 +79,14 @@ func (c *controlClient) read() {
 			c.readFailed(err)
 			return
 		}
-		c.handle(strings.TrimRight(string(line), "\r\n"))
+		if c.handle(strings.TrimRight(string(line), "\r\n")) {
+			if err == nil {
+				c.discard(r)
+			} else {
+				c.discard(strings.NewReader("")) // EOF right after watch: the watch ends
+			}
+			return
+		}
 		if err != nil {
 			return
 		}
@@ -79,19 +94,32 @@ func (c *controlClient) read() {
 }
 
 // handle answers a line that cannot be a request at once (in its place in
-// the order) and hands the others to the world.
-func (c *controlClient) handle(text string) {
+// the order) and hands the others to the world. A watch request is the
+// server's own: it says whether the connection became a stream.
+func (c *controlClient) handle(text string) (watching bool) {
 	switch {
 	case strings.TrimSpace(text) == "":
 		c.queueAnswered("empty request")
 	case !isRequestText(text):
 		c.queueAnswered("request has control characters or is not UTF-8 text")
+	case requestOp(text) == "watch":
+		prefixes, err := parseWatch(text)
+		if err != nil {
+			c.queue(&controlSlot{ack: marker.HostAck("watch", false, err.Error()).String(), answered: true})
+			return false
+		}
+		// Subscribed before the answer is queued: a client that reads the
+		// watch ACK has every marker emitted from then on coming.
+		c.startWatching(prefixes)
+		c.queue(&controlSlot{ack: watchAck(prefixes), answered: true})
+		return true
 	default:
 		slot := c.queue(&controlSlot{op: requestOp(text)})
 		if refusal := c.s.submit(c, slot, text); refusal != "" {
 			c.answer(slot, marker.HostAck(slot.op, false, refusal).String())
 		}
 	}
+	return false
 }
 
 // requestOp is a request's first word, which its ACK names when RayOS
@@ -243,10 +271,16 @@ func (c *controlClient) take() (lines []string, complete int, ok bool) {
 			lines = append(lines, slot.ack)
 			complete++
 		}
+		if complete == len(c.slots) && len(c.stream) > 0 {
+			// A watcher's stream starts after its last request's ACK.
+			lines = append(lines, c.stream...)
+			clear(c.stream)
+			c.stream = c.stream[:0]
+		}
 		if len(lines) > 0 {
 			return lines, complete, true
 		}
-		if c.readDone && len(c.slots) == 0 {
+		if c.readDone && len(c.slots) == 0 && (!c.watching.Load() || c.stopping) {
 			return nil, 0, false
 		}
 		c.cond.Wait()
