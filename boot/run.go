@@ -371,6 +371,7 @@ func (rt *runtime) run() (err error) {
 		}
 		rt.control = ctl
 		rt.closers = append(rt.closers, func() { ctl.Close() })
+		rt.bus.AddSink(ctl.MarkerSink()) // ctl watch: queues only, never blocks the tick
 		requests = ctl.Requests()
 		rt.log.Info("control socket open", "path", path)
 	}
