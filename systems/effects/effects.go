@@ -211,7 +211,11 @@ func (s *System) read(w *world.World, env *components.IntentEnvelope) {
 	q := s.guests.Query()
 	for q.Next() {
 		if g := q.Get(); env.Argument == "" || g.ID == env.Argument {
-			parts = append(parts, g.ID+"="+components.GuestStateNames[g.State])
+			part := g.ID + "=" + components.GuestStateNames[g.State]
+			if g.Ready && (g.State == components.GuestHidden || g.State == components.GuestPresented) {
+				part += ",ready" // rayos ctl wait guest=ID:ready needs it without a race
+			}
+			parts = append(parts, part)
 		}
 	}
 	env.Detail = strings.Join(parts, " ")
@@ -369,6 +373,9 @@ func (s *System) setState(w *world.World, g *components.Guest, state components.
 		}
 	}
 	g.State = state
+	if state != components.GuestHidden && state != components.GuestPresented && state != components.GuestSuspended {
+		g.Ready = false // a guest that runs again signals readiness again
+	}
 	s.grant(g)
 	w.Emit(marker.Guest(g.ID, components.GuestStateNames[state]))
 }
