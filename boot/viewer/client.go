@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 
 	"github.com/coder/websocket"
+	"github.com/rayos/engine/components"
 	"github.com/rayos/engine/guests"
 )
 
@@ -50,6 +51,10 @@ type client struct {
 	waiting  map[uint32]uint32 // request id → the page's action id
 	bad      int
 	wrongTok int
+	// inputRate is the client's budget of inputs, buttons the pointer
+	// buttons it last sent (reader only).
+	inputRate rate
+	buttons   uint32
 }
 
 func newClient(s *Server, conn *websocket.Conn, authorized bool, remote string) *client {
@@ -62,6 +67,7 @@ func newClient(s *Server, conn *websocket.Conn, authorized bool, remote string) 
 		waiting: map[uint32]uint32{},
 		closed:  make(chan struct{}),
 	}
+	c.inputRate.per = float64(s.cfg.InputRate)
 	c.authorized.Store(authorized)
 	return c
 }
@@ -107,6 +113,7 @@ func (c *client) hello() Hello {
 		T: OutHello, Mode: c.s.mode, Version: c.s.cfg.Version, Client: c.number,
 		Authorized: c.authorized.Load(), Remote: c.s.cfg.AllowRemote,
 		Control: c.s.pace.controllable, Seek: c.s.mode == ModeJournal, Actions: c.s.mode == ModeLive,
+		Inputs:     c.s.mode == ModeLive && c.authorized.Load(),
 		MaxMessage: MaxMessage, TileSize: tileSize,
 	}
 }
@@ -304,6 +311,53 @@ func (c *client) handle(m *Inbound) {
 		}
 	case InControl:
 		c.control(m)
+	case InInput:
+		c.input(m)
+	}
+}
+
+// input queues a key or pointer input from the page for the next tick,
+// as an input of the device numbered like the client. It is refused
+// without the token, outside a live world, outside the frame and over
+// the client's rate; a client that keeps sending far over its rate is
+// disconnected.
+func (c *client) input(m *Inbound) {
+	switch {
+	case !c.authorized.Load():
+		c.refuse(m.ID, CodeUnauthorized, errors.New("inputs need the viewer token: open the URL RayOS printed (with ?token=), or send {\"t\":\"auth\",\"token\":…}"))
+		return
+	case c.s.mode != ModeLive:
+		c.refuse(m.ID, CodeUnavailable, fmt.Errorf("inputs need a running RayOS; this is rayos view of a %s", c.s.mode))
+		return
+	case !c.s.attached.Load():
+		c.refuse(m.ID, CodeUnavailable, errors.New("no world to send inputs to: the run has not started or has ended"))
+		return
+	}
+	in, err := toInput(m, c.number, int(c.s.frameW.Load()), int(c.s.frameH.Load()))
+	if err != nil {
+		c.refuse(m.ID, CodeBadMessage, err)
+		return
+	}
+	if !c.inputRate.allow(c.s.now()) {
+		per := c.s.cfg.InputRate
+		switch n := c.inputRate.refused; {
+		case n >= 2*per:
+			c.drop(websocket.StatusPolicyViolation, fmt.Sprintf("input flood: %d inputs over the limit of %d a second", n, per))
+		case n == 1:
+			// Once per burst: answering each one would fill the
+			// client's own event queue.
+			c.refuse(m.ID, CodeBusy, fmt.Errorf("more than %d inputs a second: inputs are refused until the rate falls (%d in a row disconnects)", per, 2*per))
+		}
+		c.s.met.refused.WithLabelValues("input-rate").Inc()
+		return
+	}
+	move := in.Kind == components.InputPointer && in.Buttons == c.buttons
+	if err := c.s.inputs.add(in, move); err != nil {
+		c.refuse(m.ID, CodeBusy, err)
+		return
+	}
+	if in.Kind == components.InputPointer {
+		c.buttons = in.Buttons
 	}
 }
 

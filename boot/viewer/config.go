@@ -72,6 +72,9 @@ type Config struct {
 	// the tick publishes the world summary, the placement map and the
 	// frame's tiles (wall clock: presentation, never world state).
 	StateInterval, PlacementInterval, FrameInterval time.Duration
+	// InputRate bounds the inputs (keys, pointer) one client may send per
+	// second, and at once; 0 is DefaultInputRate.
+	InputRate int
 	// Version is the engine's version, shown on the page.
 	Version string
 	// Notice receives the line with the page's URL (stderr).
@@ -112,7 +115,7 @@ func (c *Config) Validate() error {
 			return fmt.Errorf("viewer token: %w", err)
 		}
 	}
-	if c.MaxClients < 0 || c.WriteTimeout < 0 || c.StateInterval < 0 || c.PlacementInterval < 0 || c.FrameInterval < 0 {
+	if c.MaxClients < 0 || c.WriteTimeout < 0 || c.StateInterval < 0 || c.PlacementInterval < 0 || c.FrameInterval < 0 || c.InputRate < 0 {
 		return errors.New("viewer: negative limit")
 	}
 	return nil
@@ -134,6 +137,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.FrameInterval == 0 {
 		c.FrameInterval = DefaultFrameInterval
+	}
+	if c.InputRate == 0 {
+		c.InputRate = DefaultInputRate
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()

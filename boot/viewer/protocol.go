@@ -26,6 +26,7 @@ const (
 	InQuery   = "query"   // {"t":"query","id":2,"q":"entities","kind":"Guest","offset":0,"limit":50}
 	InFrames  = "frames"  // {"t":"frames","on":false}: stop (or start) the frame stream
 	InControl = "control" // {"t":"control","op":"pause"} (pause, resume, step, seek)
+	InInput   = "input"   // {"t":"input","kind":"key","key":30,"pressed":true} or {"t":"input","kind":"pointer","x":960,"y":540,"buttons":1}
 )
 
 // Message types the server sends.
@@ -89,6 +90,13 @@ type Inbound struct {
 	On     *bool  `json:"on,omitempty"`
 	Tick   uint64 `json:"tick,omitempty"`
 	Count  int    `json:"count,omitempty"`
+	// An input's fields (kind key: key, pressed; kind pointer: x, y,
+	// buttons). Pointers, so that a missing field is told from a zero.
+	Key     *int     `json:"key,omitempty"`
+	Pressed *bool    `json:"pressed,omitempty"`
+	X       *float64 `json:"x,omitempty"`
+	Y       *float64 `json:"y,omitempty"`
+	Buttons *int     `json:"buttons,omitempty"`
 }
 
 // Ref names an entity: its id and generation, so that a reference to an
@@ -129,8 +137,12 @@ func ParseInbound(data []byte) (*Inbound, error) {
 		if err := checkControl(&m); err != nil {
 			return &m, err
 		}
+	case InInput:
+		if err := checkInput(&m); err != nil {
+			return &m, err
+		}
 	default:
-		return &m, fmt.Errorf("unknown message type %q (want one of auth, action, query, frames, control)", m.T)
+		return &m, fmt.Errorf("unknown message type %q (want one of auth, action, query, frames, control, input)", m.T)
 	}
 	return &m, nil
 }
@@ -230,6 +242,7 @@ type Hello struct {
 	Control    bool   `json:"control"` // pause/step/resume are available
 	Seek       bool   `json:"seek"`    // a journal: seek too
 	Actions    bool   `json:"actions"` // a live world: actions are available
+	Inputs     bool   `json:"inputs"`  // keys and pointer from this page are accepted (live, authorized)
 	MaxMessage int    `json:"max_message"`
 	TileSize   int    `json:"tile_size"`
 }

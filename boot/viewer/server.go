@@ -53,8 +53,15 @@ type Server struct {
 	// change of pace).
 	queries  chan *query
 	requests chan guests.ControlRequest
-	wake     chan struct{}
-	pace     pacer
+	// inputs wait for the next tick (BeforeTick feeds them); frameW and
+	// frameH are the attached world's frame, which pointer positions
+	// must fall inside.
+	inputs         inputs
+	frameW, frameH atomic.Int32
+	// now is the clock of the clients' input budgets (a test's is frozen).
+	now  func() time.Time
+	wake chan struct{}
+	pace pacer
 
 	nextClient, nextRequest atomic.Uint32
 	// attached says a world is attached: queries have someone to answer.
@@ -104,6 +111,7 @@ func New(cfg Config, mode string) (*Server, error) {
 		requests: make(chan guests.ControlRequest, requestQueue),
 		wake:     make(chan struct{}, 1),
 		closed:   make(chan struct{}),
+		now:      time.Now,
 	}
 	s.pace.controllable = cfg.Debug || mode == ModeJournal
 	s.met = newMetrics()

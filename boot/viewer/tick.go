@@ -83,6 +83,8 @@ func (s *Server) Attach(w *world.World, m *gpu.Mirror) {
 		owners:    map[uint32]string{},
 	}
 	if m != nil {
+		s.frameW.Store(int32(m.Config().FrameWidth))
+		s.frameH.Store(int32(m.Config().FrameHeight))
 		t.info = m.Backend.Info()
 		t.before = m.Backend.Stats()
 		// The tap is turned on once, before the first tick, and stays
@@ -120,10 +122,14 @@ func item(m marker.Marker, tick uint64) MarkerItem {
 }
 
 // BeforeTick takes the markers emitted since the last tick (between
-// ticks: the boot's, a feed's) as the last tick's.
+// ticks: the boot's, a feed's) as the last tick's, and feeds the pages'
+// inputs (keys, pointer) into the inbox for the tick about to run.
 func (s *Server) BeforeTick(w *world.World) {
 	if t := s.side; t != nil {
 		t.drain(w.Clock.Tick)
+		if s.mode == ModeLive {
+			s.inputs.feed(w)
+		}
 	}
 }
 
