@@ -23,7 +23,7 @@ import (
 )
 
 // Pipeline returns a fresh instance of every tick system, in run order.
-// The order is the design's: input → attention → intent resolution →
+// The order is the design's: input → attention → input broker → intent resolution →
 // host requests → policy gating → effects → host ACKs → workload churn →
 // spatial scheduling → composition → GPU sync. gpu-submit, last, collects
 // the GPU run of the previous tick (it ran on the device while this tick's
@@ -33,6 +33,7 @@ func Pipeline() []world.System {
 		input.New(),
 		attention.NewDecay(),
 		attention.New(),
+		input.NewBroker(),
 		intent.New(),
 		bridge.NewRequests(),
 		policy.NewGate(),

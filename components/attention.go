@@ -39,17 +39,43 @@ type AttentionRay struct {
 	Since uint32 `json:"since"`
 }
 
-// Focus is the world resource that says what the user is attending to: the
-// surface hit by the strongest attention ray this tick. Intent resolution
-// uses it to fill in a target the user did not name ("present" while
-// looking at the Linux desktop).
+// FocusCause says what gave a surface the focus.
+type FocusCause uint8
+
+// Focus causes; FocusCauseNames gives their spelling.
+const (
+	FocusNone    FocusCause = iota // nothing is focused
+	FocusGaze                      // the strongest attention ray hits it
+	FocusPointer                   // a pointer button was pressed over it
+)
+
+// FocusCauseNames maps each FocusCause to its spelling.
+var FocusCauseNames = [...]string{FocusNone: "none", FocusGaze: "gaze", FocusPointer: "pointer"}
+
+// Focus is the world resource that says what the user is attending to:
+// the surface last clicked, or the surface hit by the strongest attention
+// ray. Whichever happened last wins: a click focuses at once; gaze moves a
+// clicked focus only to a surface the gaze newly settled on after the
+// click and held for the gaze dwell (attention.GazeDwell), and never
+// clears it. Intent resolution uses it to fill in a target the user did
+// not name ("present" while looking at the Linux desktop); the input
+// broker routes keys and pointer motion to it.
 type Focus struct {
 	// Surface is the focused surface, or the zero ref when nothing is hit.
 	Surface EntityRef `json:"surface"`
 	// Owner is that surface's Surface.Owner.
 	Owner uint32 `json:"owner"`
-	// Weight is the focusing ray's weight, in [0, 1].
+	// Weight is the focusing ray's weight, in [0, 1] (1 for a click).
 	Weight float32 `json:"weight"`
 	// Since is the tick at which this surface became focused.
 	Since uint64 `json:"since"`
+	// By is what gave the focus; At is the tick of that event (a click on
+	// the surface already focused renews At, not Since).
+	By FocusCause `json:"by,omitempty"`
+	At uint64     `json:"at,omitempty"`
+	// Gaze is the surface the strongest attention ray hits now (the zero
+	// ref when none), and GazeSince the tick it became the gaze target.
+	// While a click holds the focus they may differ from Surface.
+	Gaze      EntityRef `json:"gaze,omitempty"`
+	GazeSince uint64    `json:"gaze_since,omitempty"`
 }

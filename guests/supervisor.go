@@ -52,6 +52,10 @@ type Supervisor struct {
 	grants   map[string]components.ActionSet
 	// unavailable is why the first connection failed, if it did.
 	unavailable error
+	// pointerAt is where the worker last put each VM's pointer by an
+	// absolute move (only the worker goroutine touches it); a VM not in it
+	// has its pointer somewhere unknown.
+	pointerAt map[string][2]int
 }
 
 type job struct {
@@ -279,6 +283,7 @@ func (s *Supervisor) run(j job) error {
 	}
 	switch j.action {
 	case components.ActionStart:
+		delete(s.pointerAt, j.vm) // a new boot puts the pointer where it likes
 		if j.err != nil {
 			return j.err
 		}
@@ -327,19 +332,65 @@ func (s *Supervisor) run(j job) error {
 		}
 		return d.SendKeys(j.vm, [][]uint32{chord})
 	case components.ActionMouse:
+		if to, ok := strings.CutPrefix(j.arg, "to "); ok {
+			return s.moveTo(d, j.vm, to)
+		}
 		var dx, dy int
 		if _, err := fmt.Sscanf(j.arg, "%d %d", &dx, &dy); err != nil {
 			return fmt.Errorf("mouse %q: want X Y", j.arg)
 		}
+		delete(s.pointerAt, j.vm) // moved by a relative amount: where it lands is the guest's business
 		return d.MovePointer(j.vm, dx, dy)
 	case components.ActionClick:
-		button := map[string]int{"": 1, "left": 1, "right": 2, "middle": 4}[j.arg]
+		// "left", or "left to X Y" (the input broker's: the click's own
+		// position in the guest's display).
+		name, to, moves := strings.Cut(j.arg, " to ")
+		button := map[string]int{"": 1, "left": 1, "right": 2, "middle": 4}[name]
 		if button == 0 {
-			return fmt.Errorf("unknown button %q", j.arg)
+			return fmt.Errorf("unknown button %q", name)
+		}
+		if moves {
+			if err := s.moveTo(d, j.vm, to); err != nil {
+				return err
+			}
 		}
 		return d.Click(j.vm, button)
 	}
 	return fmt.Errorf("no hypervisor work for %s", components.IntentActionNames[j.action])
+}
+
+// homeDistance is a relative move long enough to push any pointer into
+// the display's top-left corner, where it stops.
+const homeDistance = 1 << 14
+
+// moveTo puts vm's pointer at "X Y" of its display (the input broker's
+// absolute moves). The driver moves the pointer by relative amounts, so
+// the worker remembers where it left it; the first absolute move (and the
+// first after a relative one or a start) pushes it into the top-left
+// corner first. A guest that accelerates relative motion lands near, not
+// exactly on, the position.
+func (s *Supervisor) moveTo(d Driver, vm, to string) error {
+	var x, y int
+	if _, err := fmt.Sscanf(to, "%d %d", &x, &y); err != nil || x < 0 || y < 0 || x > 1<<15 || y > 1<<15 {
+		return fmt.Errorf("pointer position %q: want X Y within the display", to)
+	}
+	if s.pointerAt == nil {
+		s.pointerAt = map[string][2]int{}
+	}
+	at, known := s.pointerAt[vm]
+	if !known {
+		if err := d.MovePointer(vm, -homeDistance, -homeDistance); err != nil {
+			return err
+		}
+	}
+	if dx, dy := x-at[0], y-at[1]; dx != 0 || dy != 0 {
+		if err := d.MovePointer(vm, dx, dy); err != nil {
+			delete(s.pointerAt, vm)
+			return err
+		}
+	}
+	s.pointerAt[vm] = [2]int{x, y}
+	return nil
 }
 
 // savedDefinition is the file, in the VM's folder, holding the hash of the

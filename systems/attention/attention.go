@@ -1,6 +1,8 @@
 package attention
 
 import (
+	"time"
+
 	"github.com/mlange-42/ark/ecs"
 	"github.com/rayos/engine/components"
 	"github.com/rayos/engine/gpu"
@@ -19,6 +21,9 @@ type System struct {
 	surfaces *ecs.Map1[components.Surface]
 	newRay   *ecs.Map1[components.AttentionRay]
 
+	// dwell is GazeDwell in ticks.
+	dwell uint64
+
 	// Scratch reused every tick so that steady state does not allocate.
 	unpaired []components.Input
 }
@@ -30,7 +35,7 @@ func New() *System { return &System{} }
 func (s *System) Describe() world.Description {
 	return world.Description{
 		Name:    "attention",
-		Purpose: "point rays at this tick's gaze; from the GPU hit test of two ticks back, record each ray's hit and publish the strongest as Focus",
+		Purpose: "point rays at this tick's gaze; from the GPU hit test of two ticks back, record each ray's hit and publish the strongest as Focus (a clicked focus holds until gaze settles elsewhere for GazeDwell)",
 		Reads:   []string{"Input(gaze)", "Mirror hit results (of the world two ticks back)", "Surface", "Clock"},
 		Writes:  []string{"AttentionRay", "Focus"},
 	}
@@ -43,6 +48,7 @@ func (s *System) Init(w *world.World) (err error) {
 	s.surfaces = ecs.NewMap1[components.Surface](w.ECS)
 	s.newRay = ecs.NewMap1[components.AttentionRay](w.ECS)
 	s.fade = NewFade(w.Clock.Dt)
+	s.dwell = uint64((GazeDwell + w.Clock.Dt - 1) / w.Clock.Dt)
 	s.mirror, err = gpu.MirrorOf(w.ECS, "attention")
 	return err
 }
@@ -77,16 +83,53 @@ func (s *System) Run(w *world.World) {
 		}
 	}
 
-	f := w.Focus
+	s.focus(w, best, bestWeight)
+}
+
+// GazeDwell is how long gaze must rest on a new surface, after a click
+// gave the focus elsewhere, before the focus follows it: a glance across
+// the screen while typing does not take the keyboard away.
+const GazeDwell = 300 * time.Millisecond
+
+// focus applies the focus rule: whichever happened last wins. A click
+// (the input broker) focuses at once. Gaze alone moves the focus as soon
+// as the strongest ray hits another surface, and clears it when no ray
+// hits anything. A clicked focus holds until the surface dies or is no
+// longer shown, or until the gaze settles on another surface after the
+// click and stays for GazeDwell; gaze never clears it.
+func (s *System) focus(w *world.World, best ecs.Entity, bestWeight float32) {
+	f, tick := w.Focus, w.Clock.Tick
+	var gaze components.EntityRef
+	if bestWeight > 0 {
+		gaze = world.Ref(best)
+	}
+	if gaze != f.Gaze {
+		f.Gaze, f.GazeSince = gaze, tick
+	}
+	if f.By == components.FocusPointer && s.shown(w, f.Surface) {
+		newer := f.GazeSince > f.At && tick-f.GazeSince >= s.dwell
+		if bestWeight == 0 || gaze == f.Surface || !newer {
+			return
+		}
+	}
 	if bestWeight == 0 {
-		*f = components.Focus{}
+		*f = components.Focus{Gaze: f.Gaze, GazeSince: f.GazeSince}
 		return
 	}
-	ref := world.Ref(best)
-	if ref != f.Surface {
-		f.Surface, f.Since = ref, w.Clock.Tick
+	if gaze != f.Surface {
+		f.Surface, f.Since = gaze, tick
+	}
+	if f.By != components.FocusGaze {
+		f.By, f.At = components.FocusGaze, tick
 	}
 	f.Owner, f.Weight = s.surfaces.Get(best).Owner, bestWeight
+}
+
+// shown says whether a focused surface is still alive and on screen; a
+// clicked focus on one that is not gives way to gaze.
+func (s *System) shown(w *world.World, ref components.EntityRef) bool {
+	e, ok := w.Resolve(ref)
+	return ok && s.surfaces.HasAll(e) && s.surfaces.Get(e).Flags&components.SurfaceVisible != 0
 }
 
 // followGaze sets the ray of each gaze input's device to the new gaze at
