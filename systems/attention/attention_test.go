@@ -120,3 +120,80 @@ func TestGazeMovesFocus(t *testing.T) {
 		})
 	}
 }
+
+// A click holds the focus against gaze: gaze hitting nothing does not
+// clear it, a gaze that was already resting elsewhere does not take it,
+// and a gaze that settles on another surface after the click takes it
+// only once it has stayed GazeDwell. Then gaze rules again, as before.
+func TestClickedFocusHoldsUntilGazeSettlesElsewhere(t *testing.T) {
+	w := world.New(world.Config{Hz: 100}, nil)
+	surfaces := ecs.NewMap1[components.Surface](w.ECS)
+	left := surfaces.NewEntity(&components.Surface{})
+	*surfaces.Get(left) = wall(-1.5, 1)
+	right := surfaces.NewEntity(&components.Surface{})
+	*surfaces.Get(right) = wall(1.5, 2)
+	if _, err := gpu.Install(w.ECS, gpu.NewCPU(), gpu.DefaultMirrorConfig); err != nil {
+		t.Fatal(err)
+	}
+	sched, err := world.NewScheduler(w, input.New(), attention.NewDecay(), attention.New(), gpusync.NewSubmit())
+	if err != nil {
+		t.Fatal(err)
+	}
+	look := func(x float32) {
+		n := float32(math.Sqrt(float64(x*x + 4)))
+		w.Inbox.Feed(w.Clock, components.Input{Kind: components.InputGaze, Device: 7, Origin: components.Vec3{0, 1.6, 0}, Direction: components.Vec3{x / n, 0, -2 / n}})
+	}
+	// What the input broker does on a click.
+	click := func(e ecs.Entity) {
+		f := w.Focus
+		if f.Surface != world.Ref(e) {
+			f.Surface, f.Since = world.Ref(e), w.Clock.Tick
+		}
+		f.Owner, f.Weight, f.By, f.At = surfaces.Get(e).Owner, 1, components.FocusPointer, w.Clock.Tick
+	}
+	dwell := uint64(attention.GazeDwell / (10 * time.Millisecond))
+
+	sched.Tick(w)
+	click(left) // nothing was hit: gaze must not clear the click
+	for range 50 {
+		sched.Tick(w)
+	}
+	if w.Focus.Surface != world.Ref(left) || w.Focus.By != components.FocusPointer || w.Focus.Since != 1 {
+		t.Fatalf("a click was wiped by gaze hitting nothing: %+v", *w.Focus)
+	}
+	// Looking at the right surface: it becomes the gaze target, and the
+	// focus after the dwell, not before.
+	look(1.5)
+	for range 3 {
+		sched.Tick(w)
+	}
+	since := w.Focus.GazeSince
+	if w.Focus.Gaze != world.Ref(right) || w.Focus.Surface != world.Ref(left) {
+		t.Fatalf("gaze took a clicked focus at once: %+v", *w.Focus)
+	}
+	for w.Clock.Tick < since+dwell-1 {
+		sched.Tick(w)
+	}
+	if w.Focus.Surface != world.Ref(left) {
+		t.Fatalf("gaze took the focus before the dwell: %+v", *w.Focus)
+	}
+	sched.Tick(w)
+	if w.Focus.Surface != world.Ref(right) || w.Focus.By != components.FocusGaze || w.Focus.Since != since+dwell {
+		t.Fatalf("gaze did not take the focus after the dwell (gaze since %d, dwell %d): %+v", since, dwell, *w.Focus)
+	}
+	// A click on left while gaze keeps resting on right: the click wins,
+	// and keeps winning (the gaze is not new).
+	click(left)
+	for range 2 * dwell {
+		sched.Tick(w)
+	}
+	if w.Focus.Surface != world.Ref(left) || w.Focus.By != components.FocusPointer {
+		t.Fatalf("a resting gaze took the focus back from a newer click: %+v", *w.Focus)
+	}
+	// A dead clicked surface gives way to gaze at once.
+	w.ECS.RemoveEntity(left)
+	sched.Tick(w)
+	if w.Focus.Surface != world.Ref(right) || w.Focus.By != components.FocusGaze {
+		t.Fatalf("focus stayed on a dead surface: %+v", *w.Focus)
+	}
+}
