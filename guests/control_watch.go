@@ -108,7 +108,9 @@ func (c *controlClient) publish(line string) {
 		c.mu.Unlock()
 		return
 	}
-	if len(c.prefixes) > 0 && !hasAnyPrefix(line, c.prefixes) {
+	// Every watcher gets the shutdown line, whatever it filters: it tells
+	// the end of a stream at shutdown from a watcher cut off.
+	if len(c.prefixes) > 0 && !hasAnyPrefix(line, c.prefixes) && !strings.HasPrefix(line, "RAYOS_BOOT:shutdown:") {
 		c.mu.Unlock()
 		return
 	}

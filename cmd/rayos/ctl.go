@@ -20,10 +20,48 @@ import (
 	"github.com/spf13/cobra"
 )
 
+// ctlFlags are the flags every ctl subcommand shares: where the running
+// RayOS is and how long to wait for it.
+type ctlFlags struct {
+	data, control string
+	timeout       time.Duration
+	confirm       bool
+}
+
+// socket is the control socket's path.
+func (f *ctlFlags) socket() string {
+	if f.control != "" {
+		return f.control
+	}
+	return filepath.Join(f.data, "control.sock")
+}
+
+// dial connects to the control socket.
+func (f *ctlFlags) dial() (net.Conn, error) {
+	conn, err := net.DialTimeout("unix", f.socket(), 5*time.Second)
+	if err != nil {
+		return nil, fmt.Errorf("control socket %s: %w (is rayos boot running?)", f.socket(), err)
+	}
+	return conn, nil
+}
+
+// session connects and wraps the connection for one exchange of lines.
+func (f *ctlFlags) session(cmd *cobra.Command) (*ctlSession, error) {
+	conn, err := f.dial()
+	if err != nil {
+		return nil, err
+	}
+	conn.SetDeadline(time.Now().Add(f.timeout))
+	return &ctlSession{
+		conn: conn, r: bufio.NewReader(conn), control: f.socket(), timeout: f.timeout,
+		stdout: cmd.OutOrStdout(), stderr: cmd.ErrOrStderr(),
+		again: ctlAgain(cmd, f.data, f.control),
+	}, nil
+}
+
 func newCtlCmd() *cobra.Command {
-	var data, control string
-	var timeout time.Duration
-	var confirm bool
+	f := &ctlFlags{}
+	var output string
 	cmd := &cobra.Command{
 		Use:   "ctl OP [ARGS…]",
 		Short: "Send one request to a running RayOS over its control socket and print the ACK",
@@ -34,7 +72,7 @@ effect completed or failed; it exits 0 on ok, 1 on err and 2 on bad usage.
 Requests:
   start VM | present VM | hide VM | shutdown VM | suspend VM | resume VM
   type VM TEXT… | press VM KEY | mouse VM X Y | click VM [left|right|middle]
-  status [VM]
+  status [VM]        every guest's state (-o json: one JSON document)
   screenshot [FILE]  the composed frame as a PNG: written to
                      RAYOS_DATA/screenshots/tick-N.png (the ACK names it;
                      the newest 16 are kept) and copied to FILE if given
@@ -43,6 +81,12 @@ Requests:
   cancel [ID]        refuse it
   (without ID, confirm and cancel act on your own latest waiting request,
   made over the same connection; from another shell, give the ID)
+
+Subcommands (each has its own --help):
+  say UTTERANCE…     plain words, resolved by RayOS into an intent
+  watch [--kind K]   stream the markers as they are emitted
+  wait CONDITION…    block until guest=ID:STATE or marker=PREFIX holds
+  keys               the key names press takes
 
 Every request goes through the policy like any other intent: input reaches a
 guest only while it is presented and the policy allows that input kind. When
@@ -53,9 +97,13 @@ to confirm it yourself. Arguments are one line of text: control characters
 		Example: `  rayos ctl start linux
   rayos ctl present linux
   rayos ctl type linux hello world
-  rayos ctl press linux enter
+  rayos ctl press linux ctrl+alt+delete
   rayos ctl status
+  rayos ctl status -o json | jq -r '.guests[] | select(.state=="presented") | .id'
   rayos ctl screenshot screen.png
+  rayos ctl say "show the linux desktop"
+  rayos ctl wait guest=linux:ready --timeout 2m && rayos ctl present linux
+  rayos ctl watch --kind RAYOS_GUEST
 
   # shutdown asks for confirmation under the default policy:
   rayos ctl shutdown linux            # waits; stderr names the ID to confirm
@@ -66,15 +114,25 @@ to confirm it yourself. Arguments are one line of text: control characters
 			if len(args) == 0 {
 				return usageError{fmt.Errorf("ctl needs an OP (see rayos ctl --help)")}
 			}
-			if timeout <= 0 {
-				return usageError{fmt.Errorf("--timeout %v: want a positive duration", timeout)}
+			if err := f.check(); err != nil {
+				return err
 			}
 			if args[0] == "screenshot" && len(args) > 2 {
 				return usageError{fmt.Errorf("screenshot takes at most one FILE, got %d arguments", len(args)-1)}
 			}
+			switch output {
+			case "", "text":
+			case "json":
+				if args[0] != "status" {
+					return usageError{fmt.Errorf("--output json is for status (and rayos guest list, rayos policy explain); %s prints its ACK", args[0])}
+				}
+			default:
+				return usageError{fmt.Errorf("--output %q: want text or json", output)}
+			}
 			_, err := requestLine(args)
 			return err
 		},
+		ValidArgsFunction: completeCtlArgs(f),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			line, _ := requestLine(args) // checked by Args
 			var copyTo string
@@ -86,31 +144,37 @@ to confirm it yourself. Arguments are one line of text: control characters
 					copyTo = args[1]
 				}
 			}
-			if control == "" {
-				control = filepath.Join(data, "control.sock")
-			}
-			conn, err := net.DialTimeout("unix", control, 5*time.Second)
+			s, err := f.session(cmd)
 			if err != nil {
-				return fmt.Errorf("control socket %s: %w (is rayos boot running?)", control, err)
+				return err
 			}
-			defer conn.Close()
-			conn.SetDeadline(time.Now().Add(timeout))
-			s := &ctlSession{
-				conn: conn, r: bufio.NewReader(conn), control: control, timeout: timeout,
-				stdout: cmd.OutOrStdout(), stderr: cmd.ErrOrStderr(),
-				again: ctlAgain(cmd, data, control),
+			defer s.conn.Close()
+			if output == "json" {
+				return s.statusJSON(line)
 			}
-			if err := s.run(line, confirm); err != nil || copyTo == "" {
+			if err := s.run(line, f.confirm); err != nil || copyTo == "" {
 				return err
 			}
 			return copyFile(s.shot, copyTo)
 		},
 	}
-	cmd.Flags().StringVar(&data, "data", "./rayos-data", "RAYOS_DATA of the running RayOS (its control.sock)")
-	cmd.Flags().StringVar(&control, "control", "", "control socket path (overrides --data)")
-	cmd.Flags().DurationVar(&timeout, "timeout", 60*time.Second, "how long to wait for the ACK")
-	cmd.Flags().BoolVar(&confirm, "confirm", false, "if the policy asks for confirmation, give it (on the same connection)")
+	pf := cmd.PersistentFlags()
+	pf.StringVar(&f.data, "data", "./rayos-data", "RAYOS_DATA of the running RayOS (its control.sock)")
+	pf.StringVar(&f.control, "control", "", "control socket path (overrides --data)")
+	pf.DurationVar(&f.timeout, "timeout", 60*time.Second, "how long to wait for the ACK (wait: for the conditions)")
+	pf.BoolVar(&f.confirm, "confirm", false, "if the policy asks for confirmation, give it (on the same connection)")
+	cmd.Flags().StringVarP(&output, "output", "o", "text", "status only: text (the ACK line) or json (one document: docs/control.md)")
+	cmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions([]string{"text", "json"}, cobra.ShellCompDirectiveNoFileComp))
+	cmd.AddCommand(newCtlSayCmd(f), newCtlWatchCmd(f), newCtlWaitCmd(f), newCtlKeysCmd())
 	return cmd
+}
+
+// check refuses flag values no request could use.
+func (f *ctlFlags) check() error {
+	if f.timeout <= 0 {
+		return usageError{fmt.Errorf("--timeout %v: want a positive duration", f.timeout)}
+	}
+	return nil
 }
 
 // requestLine joins the arguments into the request line, refusing what
@@ -169,6 +233,9 @@ type ctlSession struct {
 	stdout, stderr io.Writer
 	again          string // "rayos ctl" with the flags that reach this RayOS
 	shot           string // the screenshot's path, from its ACK
+	// notice, when set, gets the lines before an ACK other than a
+	// confirmation request (say's RAYOS_INTENT lines).
+	notice func(marker.Marker)
 }
 
 // copyFile copies the screenshot RayOS wrote to where ctl was asked to
@@ -225,8 +292,9 @@ func (s *ctlSession) run(line string, confirm bool) error {
 		s.shot = ack.Fields[2]
 	}
 	// Answers come in request order on a connection: the first one is
-	// ours. An ACK for another op means it is not, whatever it says.
-	if op, _, _ := strings.Cut(line, " "); ack.Fields[0] != op && ack.Fields[0] != "?" {
+	// ours. An ACK for another op means it is not, whatever it says (say's
+	// ACK names the op the words resolved to).
+	if op, _, _ := strings.Cut(line, " "); op != "say" && ack.Fields[0] != op && ack.Fields[0] != "?" {
 		return fmt.Errorf("control socket %s: the answer is for a %q request, not this %q one", s.control, ack.Fields[0], op)
 	}
 	outcome := ackError(ack)
@@ -268,6 +336,8 @@ func (s *ctlSession) awaitAck(onConfirm func(confirmNotice) error) (marker.Marke
 			if err := onConfirm(parseConfirmNotice(m.Fields[1])); err != nil {
 				return marker.Marker{}, err
 			}
+		case err == nil && s.notice != nil:
+			s.notice(m)
 		default:
 			slog.Debug("control socket: skipping a line before the ACK", "line", line)
 		}

@@ -50,28 +50,41 @@ written, and written crash-safely: a rejected change leaves the file as it was.`
 		return err
 	}
 
+	var output string
+	bootFrom := func(vm guests.VM) string {
+		switch {
+		case vm.Kernel != "":
+			return "kernel " + vm.Kernel
+		case vm.Disk == "":
+			return "-"
+		}
+		return "disk " + vm.Disk
+	}
 	list := &cobra.Command{
-		Use: "list", Short: "List the registry's VMs", Example: "  rayos guest list", Args: exactArgs(0, "none"),
+		Use: "list", Short: "List the registry's VMs",
+		Example: "  rayos guest list\n  rayos guest list -o json | jq -r '.guests[].id'",
+		Args:    exactArgs(0, "none"),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := checkOutput(output); err != nil {
+				return err
+			}
 			r, err := load()
 			if err != nil {
 				return err
+			}
+			if output == "json" {
+				return printJSON(cmd.OutOrStdout(), guestListJSON(r, bootFrom)) // ctl_json.go
 			}
 			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "ID\tOS\tAUTOSTART\tMEMORY\tVCPUS\tBOOT")
 			for _, id := range r.IDs() {
 				vm := r.VMs[id]
-				bootFrom := "disk " + vm.Disk
-				if vm.Kernel != "" {
-					bootFrom = "kernel " + vm.Kernel
-				} else if vm.Disk == "" {
-					bootFrom = "-"
-				}
-				fmt.Fprintf(tw, "%s\t%s\t%t\t%d MiB\t%d\t%s\n", id, vm.OS, vm.Autostart, vm.MemoryMiB, vm.VCPUs, bootFrom)
+				fmt.Fprintf(tw, "%s\t%s\t%t\t%d MiB\t%d\t%s\n", id, vm.OS, vm.Autostart, vm.MemoryMiB, vm.VCPUs, bootFrom(vm))
 			}
 			return tw.Flush()
 		},
 	}
+	addOutputFlag(list, &output)
 
 	var vm guests.VM
 	add := &cobra.Command{

@@ -61,12 +61,14 @@ func newPolicyExplainCmd() *cobra.Command {
 	var file, data, guest, action string
 	var confidence float32
 	var presented bool
+	var output string
 	cmd := &cobra.Command{
 		Use:   "explain --guest ID --action ACTION",
 		Short: "Print what the policy decides for one guest and action, and the deciding rule",
 		Example: `  rayos policy explain --guest linux --action present
   rayos policy explain --guest linux --action type --presented
-  rayos policy explain --guest windows --action start --confidence 0.5 --policy my-policy.toml`,
+  rayos policy explain --guest windows --action start --confidence 0.5 --policy my-policy.toml
+  rayos policy explain --guest linux --action present -o json`,
 		Args: exactArgs(0, "none"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			a := components.IntentAction(0)
@@ -78,6 +80,9 @@ func newPolicyExplainCmd() *cobra.Command {
 				if n != "" && n == action {
 					a = components.IntentAction(i)
 				}
+			}
+			if err := checkOutput(output); err != nil {
+				return err
 			}
 			if a == 0 {
 				return usageError{fmt.Errorf("--action %q: want one of %s", action, strings.Join(names, ", "))}
@@ -98,6 +103,9 @@ func newPolicyExplainCmd() *cobra.Command {
 				// What the runtime does with this file: deny everything.
 				p = policy.RestrictedPolicy(err.Error())
 			}
+			if output == "json" {
+				return printJSON(cmd.OutOrStdout(), explainJSON(p, guest, a, confidence, presented)) // ctl_json.go
+			}
 			fmt.Fprintf(cmd.OutOrStdout(), "%s\n", p.Explain(guest, a, confidence, presented))
 			if p.Guest(guest) < 0 && !p.Restricted {
 				ids := slices.Sorted(maps.Keys(p.File.Guests))
@@ -113,5 +121,6 @@ func newPolicyExplainCmd() *cobra.Command {
 	f.StringVar(&action, "action", "", "start, present, hide, shutdown, type, press, mouse, click, confirm, cancel, suspend, resume")
 	f.Float32Var(&confidence, "confidence", 1, "confidence of the intent, in [0, 1]")
 	f.BoolVar(&presented, "presented", false, "whether the guest is presented (input goes only to presented guests)")
+	addOutputFlag(cmd, &output)
 	return cmd
 }
