@@ -99,6 +99,7 @@ const handlers = {
     auth.textContent = m.authorized ? (m.actions ? 'actions allowed' : 'token accepted') : 'read-only';
     if (!m.authorized && token) send({ t: 'auth', token });
     if (!$('frames-on').checked) send({ t: 'frames', on: false });
+    if (rayos.input) rayos.input.refresh();
   },
   error(m) {
     rayos.errors.push(m);
