@@ -3,6 +3,7 @@ package boot_test
 import (
 	"flag"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -28,11 +29,14 @@ const gateChecks = 10000
 // The gate's invariants under random sequences of requests from several
 // clients and the local user — present/hide, injections, lifecycle,
 // confirmations and cancels (with and without ids), policy reloads (valid,
-// invalid, revoking), guest crashes and hypervisor loss — with the
+// invalid, revoking), guest crashes and hypervisor loss, key and pointer
+// inputs as journals, the viewer page and evdev feed them (through the
+// input broker), focus moved by gaze and by clicks — with the
 // simulated hypervisor and with one whose jobs complete whenever the test
 // says. Never an injection into a guest that is not presented or not
 // allowed it at that moment; never an action the policy in force at that
-// moment forbids; exactly one ACK per request.
+// moment forbids; every injection allowed is audited as carried out or
+// refused; exactly one ACK per request.
 func TestGateInvariantsHoldUnderRandomRequests(t *testing.T) {
 	if f := flag.Lookup("rapid.checks"); f != nil && f.Value.String() == f.DefValue {
 		flag.Set("rapid.checks", strconv.Itoa(gateChecks))
@@ -46,6 +50,7 @@ func TestGateInvariantsHoldUnderRandomRequests(t *testing.T) {
 		}
 		h.drain(t)
 		h.checkAcks(t)
+		h.checkAudited(t)
 	})
 }
 
@@ -82,17 +87,31 @@ type gateHarness struct {
 	nextReq   uint32
 	sources   []uint64
 	failure   string
+	// allowed and finished are the sources of the input injections the
+	// gate allowed and of those effects finished (with an audit).
+	allowed, finished map[string]bool
+	desktops          []ecs.Entity
 }
 
 func newGateHarness(t *rapid.T, simulated bool) *gateHarness {
-	h := &gateHarness{simulated: simulated, grants: map[string]components.ActionSet{}, acks: map[uint32]int{}}
+	h := &gateHarness{simulated: simulated, grants: map[string]components.ActionSet{}, acks: map[uint32]int{},
+		allowed: map[string]bool{}, finished: map[string]bool{}}
 	bus := marker.NewBus(markerCheck{h})
 	h.w = world.New(world.Config{Hz: 10}, bus)
 	guests := ecs.NewMap1[components.Guest](h.w.ECS)
 	for _, e := range scene.AddGuests(h.w, []scene.GuestSpec{{ID: "linux", OS: components.OSLinux}, {ID: "windows", OS: components.OSWindows}}) {
 		g := guests.Get(e)
-		g.State = rapid.SampledFrom([]components.GuestState{components.GuestDefined, components.GuestHidden, components.GuestStopped}).Draw(t, g.ID+".state")
+		g.State = rapid.SampledFrom([]components.GuestState{components.GuestDefined, components.GuestHidden, components.GuestStopped, components.GuestPresented}).Draw(t, g.ID+".state")
+		d, _ := h.w.Resolve(g.Desktop)
+		h.desktops = append(h.desktops, d)
+		if g.State == components.GuestPresented { // shown from the start, so that user input has somewhere to go
+			g.Presented = true
+			ecs.NewMap1[components.Surface](h.w.ECS).Get(d).Flags |= components.SurfaceVisible | components.SurfacePresented
+		}
 	}
+	// RayOS's own window over part of linux's desktop, a layer up.
+	h.desktops = append(h.desktops, ecs.NewMap1[components.Surface](h.w.ECS).NewEntity(&components.Surface{
+		Rect: components.Rect{X: 1000, Y: 100, W: 300, H: 300}, Flags: components.SurfaceVisible, Layer: 2}))
 	p, err := policy.Load("random", h.policyText(t))
 	if err != nil {
 		t.Fatalf("generated policy: %v", err)
@@ -107,7 +126,7 @@ func newGateHarness(t *rapid.T, simulated bool) *gateHarness {
 	}
 	ecs.AddResource(h.w.ECS, hv)
 	h.out = bridge.Install(h.w.ECS)
-	h.sched, err = world.NewScheduler(h.w, input.New(), intent.New(), bridge.NewRequests(), policy.NewGate(), effects.New(), bridge.NewAcks())
+	h.sched, err = world.NewScheduler(h.w, input.New(), input.NewBroker(), intent.New(), bridge.NewRequests(), policy.NewGate(), effects.New(), bridge.NewAcks())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -153,7 +172,11 @@ func tomlList(items []string) string {
 
 // step does one random thing between ticks, then maybe ticks.
 func (h *gateHarness) step(t *rapid.T) {
-	switch rapid.IntRange(0, 9).Draw(t, "what") {
+	switch rapid.IntRange(0, 13).Draw(t, "what") {
+	case 9, 10, 11:
+		h.userInput(t)
+	case 12:
+		h.gazeFocus(t)
 	case 0, 1, 2, 3:
 		h.request(t)
 	case 4:
@@ -179,6 +202,38 @@ func (h *gateHarness) step(t *rapid.T) {
 	}
 	for range rapid.IntRange(0, 3).Draw(t, "ticks") {
 		h.tick(t)
+	}
+}
+
+// userInput feeds a key or pointer input, as a journal, the viewer page
+// or evdev would: keys (modifiers among them) and pointer motion and
+// presses over the guests' desktops, RayOS's window, or nothing.
+func (h *gateHarness) userInput(t *rapid.T) {
+	device := uint32(rapid.IntRange(1, 2).Draw(t, "device"))
+	if rapid.Bool().Draw(t, "is-key") {
+		key := rapid.SampledFrom([]uint16{29, 42, 56, 30, 28, 111, 200}).Draw(t, "key")
+		h.feed(components.Input{Kind: components.InputKey, Device: device, Key: key, Pressed: rapid.Bool().Draw(t, "pressed")})
+		return
+	}
+	for range rapid.IntRange(1, 20).Draw(t, "motions") {
+		x := rapid.SampledFrom([]float32{5, 600, 1050, 1300, 1500}).Draw(t, "x")
+		y := rapid.SampledFrom([]float32{5, 170, 300, 550}).Draw(t, "y")
+		buttons := rapid.SampledFrom([]uint32{0, 0, 0, 1, 2, 4}).Draw(t, "buttons")
+		h.feed(components.Input{Kind: components.InputPointer, Device: device, Pointer: [2]float32{x, y}, Buttons: buttons})
+	}
+}
+
+// gazeFocus moves the focus as gaze would: onto a surface, onto nothing,
+// or onto a surface that has died since.
+func (h *gateHarness) gazeFocus(t *rapid.T) {
+	f := h.w.Focus
+	switch i := rapid.IntRange(0, len(h.desktops)+1).Draw(t, "gaze"); {
+	case i < len(h.desktops):
+		f.Surface, f.Since, f.By = world.Ref(h.desktops[i]), h.w.Clock.Tick, components.FocusGaze
+	case i == len(h.desktops):
+		*f = components.Focus{}
+	default:
+		f.Surface, f.By = components.EntityRef{ID: 999, Gen: 3}, components.FocusGaze
 	}
 }
 
@@ -330,6 +385,7 @@ func (m markerCheck) Write(line []byte) (int, error) {
 	switch mk.Kind {
 	case marker.KindAudit:
 		action, detail := mk.Fields[0], mk.Fields[1]
+		m.h.noteAudit(action, detail)
 		if !m.h.simulated || !strings.Contains(detail, "result=ok delivered") {
 			break
 		}
@@ -349,6 +405,37 @@ func (m markerCheck) Write(line []byte) (int, error) {
 		}
 	}
 	return len(line), nil
+}
+
+// noteAudit records allowed and finished input injections by source.
+func (h *gateHarness) noteAudit(action, detail string) {
+	field := func(name string) string {
+		for _, f := range strings.Fields(detail) {
+			if v, ok := strings.CutPrefix(f, name+"="); ok {
+				return v
+			}
+		}
+		return ""
+	}
+	if action == "policy-allow" || action == "confirmed" {
+		if a := field("action"); slices.Contains(gateInputs, a) {
+			h.allowed[a+" "+field("source")] = true
+		}
+		return
+	}
+	if slices.Contains(gateInputs, action) && field("result") != "" {
+		h.finished[action+" "+field("source")] = true
+	}
+}
+
+// checkAudited: every injection the gate allowed was carried out or
+// refused by effects, with its audit.
+func (h *gateHarness) checkAudited(t *rapid.T) {
+	for k := range h.allowed {
+		if !h.finished[k] {
+			t.Fatalf("injection %s was allowed but never audited as carried out or refused", k)
+		}
+	}
 }
 
 // drain lets everything finish: queued jobs complete, confirmations time
