@@ -13,8 +13,8 @@ import (
 
 // Label says which guest an utterance meant: one line of a labels file
 // (JSON Lines, next to its journal as <journal>.labels.jsonl). Seq is the
-// utterance's input sequence number (its position among the journal's
-// events, from 0, as docs/journal.md defines it).
+// utterance's input sequence number: its position among the journal's
+// events, counting from 1 (world.Inbox stamps it so).
 type Label struct {
 	Seq    uint64 `json:"seq"`
 	Target string `json:"target"`
@@ -140,7 +140,7 @@ func parseGuest(g string) string {
 
 func (s *synth) add(in world.JournalInput) uint64 {
 	s.events = append(s.events, world.JournalEvent{Tick: s.tick, Input: in})
-	return uint64(len(s.events) - 1)
+	return uint64(len(s.events)) // Seq counts from 1 (world.Inbox)
 }
 
 // host feeds a control request as if a script sent it.
