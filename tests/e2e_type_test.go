@@ -1,0 +1,130 @@
+package tests
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	"github.com/rayos/engine/guests/daemon"
+)
+
+// The whole way from a person's keyboard to a real guest: text typed into
+// the viewer page in headless Chromium reaches the tiny QEMU Linux guest
+// (through the page's input messages, the input broker, the policy gate
+// and libvirt's send-key) only once "show the linux desktop" was said and
+// allowed. Before that the same typing reaches nothing, and the audit says
+// each key was dropped. The guest's init echoes each line typed on its
+// console to the serial port as "typed: <line>" (testguest/build.sh).
+//
+//	go test ./tests -run E2ETypeFromThePage
+func TestE2ETypeFromThePage(t *testing.T) {
+	out, err := exec.Command("bash", "testguest/build.sh").CombinedOutput()
+	if err != nil {
+		t.Fatalf("build the test guest: %v\n%s", err, out)
+	}
+	built := strings.Split(strings.TrimSpace(string(out)), "\n")
+	cache := built[len(built)-1]
+	d := daemon.Private(t)
+	browser := startBrowser(t)
+	dir := t.TempDir()
+	boot(t, dir)
+	os.WriteFile(filepath.Join(dir, "data", "vm", "registry.toml"), []byte(`version = 1
+[vm.linux]
+os = "linux"
+autostart = true
+memory_mib = 256
+vcpus = 1
+kernel = "`+filepath.Join(cache, "vmlinuz")+`"
+initrd = "`+filepath.Join(cache, "initrd.gz")+`"
+cmdline = "console=ttyS0 quiet"
+ready = "RAYOS_TESTGUEST_READY"
+`), 0o644)
+	os.WriteFile(filepath.Join(dir, "data", "policy", "rayos-policy.toml"), []byte(`version = 1
+[guests.linux]
+start = true
+present = true
+shutdown = true
+inputs = ["type", "press", "mouse", "click"]
+`), 0o644)
+	r := startRayos(t, dir, "--hz", "50", "--libvirt-socket", d.Socket, "--libvirt-uri", "qemu:///system", "--viewer", "127.0.0.1:0")
+	r.waitFor(t, "RAYOS_GUEST:linux:hidden")
+	r.waitFor(t, "RAYOS_GUEST:linux:ready")
+	serial := filepath.Join(dir, "data", "vm", "linux", "serial.log")
+	p := openViewer(t, browser, viewerAddr(t, r), viewerToken(t, dir))
+
+	// clickLinux clicks the middle of the linux guest's surface, where the
+	// state says it is on the frame, mapped to the canvas's CSS pixels.
+	clickLinux := func() {
+		t.Helper()
+		at := poll[map[string]float64](t, p, "the linux surface on the frame", `() => {
+			const s = rayos.state && rayos.state.surfaces.find((s) => s.guest === 'linux');
+			if (!s) return false;
+			const c = document.getElementById('frame'), r = c.getBoundingClientRect();
+			return {x: r.left + c.clientLeft + (s.x + s.w / 2) * c.clientWidth / c.width,
+				y: r.top + c.clientTop + (s.y + s.h / 2) * c.clientHeight / c.height};
+		}`)
+		p.do(t, chromedp.MouseClickXY(at["x"], at["y"]))
+		poll[bool](t, p, "the canvas focused", `() => document.getElementById('input-state').dataset.input === 'on'`)
+	}
+
+	// Hidden: typing reaches nothing, and each key's drop is audited.
+	clickLinux()
+	p.do(t, chromedp.KeyEvent("secret\r"))
+	settlePage(t, p)
+	// Seven keys pressed (and released: a release is nobody's news), seven
+	// drops; the click itself found no shown surface to focus.
+	keyDrops := func() (n int) {
+		for _, l := range lines(r.output()) {
+			if strings.HasPrefix(l, "RAYOS_AUDIT:input-dropped:") && strings.Contains(l, " kind=key ") {
+				n++
+			}
+		}
+		return n
+	}
+	deadline := time.Now().Add(runCeiling)
+	for keyDrops() < len("secret\r") {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d key drops audited for 7 keys typed while linux was hidden:\n%s", keyDrops(), r.output())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if n := keyDrops(); n != len("secret\r") {
+		t.Errorf("%d key drops audited, want 7", n)
+	}
+	mustContain(t, "markers", r.output(), "RAYOS_AUDIT:input-dropped:surface=- kind=pointer")
+	if n := r.count("RAYOS_AUDIT:press:guest=linux"); n != 0 {
+		t.Fatalf("%d keys injected into the hidden guest", n)
+	}
+
+	// Said and allowed: now typing reaches the guest.
+	res := rayos(t, dir, append([]string{"ctl", "--data", "data"}, showLinux...)...)
+	if res.code != 0 || !strings.Contains(res.stdout, "RAYOS_HOST_ACK:present:ok") {
+		t.Fatalf("%q: exit %d\n%s%s", showLinux, res.code, res.stdout, res.stderr)
+	}
+	r.waitFor(t, "RAYOS_GUEST:linux:presented")
+	clickLinux()
+	p.do(t, chromedp.KeyEvent("hello\r"))
+	deadline = time.Now().Add(runCeiling)
+	for {
+		log, _ := os.ReadFile(serial)
+		if strings.Contains(string(log), "typed: hello") {
+			if strings.Contains(string(log), "secret") {
+				t.Error("text typed while the guest was hidden reached it")
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the guest never echoed the line typed in the page; serial log:\n%s\nmarkers:\n%s", log, r.output())
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	mustContain(t, "markers", r.output(), "RAYOS_AUDIT:press:guest=linux")
+	r.stop(t)
+}
+
+// showLinux is what the test says to show the guest.
+var showLinux = []string{"present", "linux"}
