@@ -35,6 +35,10 @@ type Broker struct {
 
 	keyboards map[uint32]*keyboard
 	pointers  map[uint32]uint32 // button mask last seen, by pointer device
+	// sent is the last position injected into each guest surface (by a
+	// move or a click): motion that ends where the pointer already is
+	// (a button release, say) is not sent again.
+	sent map[ecs.Entity][2]int32
 
 	// Scratch reused every tick.
 	todo    []components.Input
@@ -148,6 +152,7 @@ func (b *Broker) Init(w *world.World) error {
 	b.event = ecs.NewMap1[components.SurfaceInput](w.ECS)
 	b.keyboards = map[uint32]*keyboard{}
 	b.pointers = map[uint32]uint32{}
+	b.sent = map[ecs.Entity][2]int32{}
 	return nil
 }
 
@@ -375,6 +380,7 @@ func (b *Broker) click(w *world.World, in *components.Input, x, y int32, pressed
 			break
 		}
 	}
+	b.remember(w, surface, gx, gy)
 	b.inject(w, guest, components.ActionClick, in.Seq, fmt.Sprintf("%s to %d %d", name, gx, gy))
 }
 
@@ -412,7 +418,24 @@ func (b *Broker) flushMove(w *world.World, m *move) {
 		b.countDrop(m.surface, why, m.seq)
 		return
 	}
+	if at, ok := b.sent[m.surface]; ok && at == [2]int32{m.x, m.y} {
+		return
+	}
+	b.remember(w, m.surface, m.x, m.y)
 	b.inject(w, guest, components.ActionMouse, m.seq, fmt.Sprintf("to %d %d", m.x, m.y))
+}
+
+// remember records where a guest surface's pointer was put, forgetting
+// dead surfaces once the record grows.
+func (b *Broker) remember(w *world.World, surface ecs.Entity, x, y int32) {
+	if len(b.sent) >= MaxDevices {
+		for e := range b.sent {
+			if !w.ECS.Alive(e) {
+				delete(b.sent, e)
+			}
+		}
+	}
+	b.sent[surface] = [2]int32{x, y}
 }
 
 func (b *Broker) countDrop(surface ecs.Entity, reason string, seq uint64) {
