@@ -6,7 +6,9 @@
 // the per-system tick timings and the guests with what the policy decides
 // for each of their actions. It is also where a developer presses
 // "present" on a guest: actions go through the same host bridge, policy
-// gate and ACKs as `rayos ctl`.
+// gate and ACKs as `rayos ctl`. And the page is an input device: keys and
+// the pointer over the frame become the world's key and pointer inputs
+// (input.go), delivered before the next tick for the input broker to route.
 //
 // The rule that shapes the package is that the viewer never blocks or
 // slows the tick. The tick goroutine only ever hands data over without
