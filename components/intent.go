@@ -24,6 +24,10 @@ const (
 	// like everything else: a status pipelined after a present sees it.
 	ActionStatus
 	ActionPending
+	// ActionSay is an utterance that could not be resolved to any action:
+	// its envelope exists only to carry the answer ("did you mean …") to
+	// the client that said it. Nothing acts on it.
+	ActionSay
 )
 
 // LastGoverned is the last action the policy decides; the ones after it
@@ -46,6 +50,7 @@ var IntentActionNames = [...]string{
 	ActionResume:   "resume",
 	ActionStatus:   "status",
 	ActionPending:  "pending",
+	ActionSay:      "say",
 }
 
 // ActionSet is a set of IntentActions, bit 1<<action.
@@ -120,6 +125,12 @@ type IntentEnvelope struct {
 	Acked bool `json:"acked,omitempty"`
 	// Detail is the outcome in words (a denial's rule, an effect's error).
 	Detail string `json:"detail,omitempty"`
+	// Understood is, for an envelope resolved from an utterance a client
+	// said ("say …"), the RAYOS_INTENT line saying how it was understood:
+	// the client is told before the request's ACK. Announced is set once
+	// it was.
+	Understood string `json:"understood,omitempty"`
+	Announced  bool   `json:"announced,omitempty"`
 }
 
 // PendingConfirmation is an allowed-but-unconfirmed intent waiting for the

@@ -28,10 +28,13 @@ var bootOrder = []string{
 	`^RAYOS_BOOT:world:scene=demo seed=1 hz=1000 surfaces=4 guests=2 devices=4 tasks=32$`,
 	`^RAYOS_GUEST:linux:defined$`,
 	`^RAYOS_GUEST:windows:defined$`,
-	`^RAYOS_BOOT:systems:input,attention-decay,attention,intent,host-bridge,policy,effects,host-ack,workload,schedule,compose,gpu-submit$`,
+	`^RAYOS_BOOT:systems:input,attention-decay,attention,input-broker,intent,host-bridge,policy,effects,host-ack,workload,schedule,compose,gpu-submit$`,
 	`^RAYOS_BOOT:services-started:entry=normal policy=valid$`,
 	`^RAYOS_BOOT:ready:tick=0$`,
-	// The autostart guests start in the first tick, through the policy.
+	// The autostart guests start in the first tick, as intents (said as
+	// "start linux" by RayOS itself) through the policy.
+	`^RAYOS_INTENT:1:start:linux:confidence=1\.00 parse=1\.00 attention=1\.00$`,
+	`^RAYOS_INTENT:2:start:windows:confidence=1\.00 parse=1\.00 attention=1\.00$`,
 	`^RAYOS_AUDIT:policy-allow:action=start guest=linux confidence=1\.00 source=1 rule=guests\.linux\.start$`,
 	`^RAYOS_AUDIT:policy-allow:action=start guest=windows confidence=1\.00 source=2 rule=guests\.windows\.start$`,
 	`^RAYOS_GUEST:linux:hidden$`,

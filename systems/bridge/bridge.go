@@ -72,10 +72,13 @@ var Ops = map[string]struct {
 	"cancel":   {components.ActionCancel, "[ID]"},
 	"status":   {components.ActionStatus, "[VM]"},
 	"pending":  {components.ActionPending, ""},
+	// say is resolved by intent resolution, which reads the same request
+	// line: the bridge only announces it.
+	"say": {components.ActionSay, "UTTERANCE"},
 }
 
 // opNames lists the ops for error messages, in the order users meet them.
-const opNames = "start, present, hide, shutdown, suspend, resume, type, press, mouse, click, confirm, cancel, pending, status"
+const opNames = "say, start, present, hide, shutdown, suspend, resume, type, press, mouse, click, confirm, cancel, pending, status"
 
 // Requests turns control-socket requests into host events and intents.
 type Requests struct {
@@ -145,6 +148,10 @@ func (s *Requests) request(w *world.World, in *components.Input) {
 		Source: in.Seq, Order: in.Seq, Tick: w.Clock.Tick, Request: request, Client: in.Client,
 	}
 	switch op {
+	case "say":
+		// Intent resolution answers it, in this same tick (it reads the
+		// request line itself; an empty utterance too).
+		return
 	case "status", "pending":
 		// Reads take effect in their place in the request order: effects
 		// answer them after the requests received before them.
@@ -289,6 +296,11 @@ func (s *Acks) Run(w *world.World) {
 	// connection does.
 	slices.SortFunc(s.ready, func(a, b *components.IntentEnvelope) int { return cmp.Compare(a.Order, b.Order) })
 	for _, env := range s.ready {
+		if env.Understood != "" && !env.Announced {
+			// A said request: its client hears how it was understood first.
+			env.Announced = true
+			s.out.Acks = append(s.out.Acks, Ack{Request: env.Request, Client: env.Client, Line: env.Understood, Notice: true})
+		}
 		op := components.IntentActionNames[env.Action]
 		switch env.Status {
 		case components.IntentConfirm:

