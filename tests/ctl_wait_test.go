@@ -22,7 +22,9 @@ func TestCtlWait(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := startRayos(t, dir, "--hz", "100", "--journal", "j.jsonl")
-	ctl := func(args ...string) result { return rayos(t, dir, append([]string{"ctl", "--data", "data"}, args...)...) }
+	ctl := func(args ...string) result {
+		return rayos(t, dir, append([]string{"ctl", "--data", "data"}, args...)...)
+	}
 
 	if res := ctl("wait", "guest=linux:hidden"); res.code != 0 || res.stdout != "guest=linux:hidden met: status linux=hidden\n" {
 		t.Errorf("already true: exit %d %q %q", res.code, res.stdout, res.stderr)
