@@ -43,6 +43,7 @@ type System struct {
 	cands     []model.Candidate
 	feats     []model.Features
 	probs     []float32
+	named     [1]string
 }
 
 // utterance is one line to resolve: what was said, and where its answer
@@ -201,6 +202,12 @@ func (s *System) resolve(w *world.World, u *utterance) (components.IntentEnvelop
 			return s.answer(w, u, fmt.Sprintf("no guest %q", cmd.Target.Guest)+suggest(res.Suggestions))
 		}
 		env.Target, target = world.Ref(s.entities[i]), s.guestCopy[i].ID
+		if r := ecs.GetResource[Recorder](w.ECS); r != nil {
+			// Named targets need no model, but they teach it what naming
+			// is worth (the name feature decides described targets).
+			s.candidates(w, &cmd)
+			s.record(r, w, u, i)
+		}
 		s.lastTarget[s.guestCopy[i].Number] = w.Clock.Tick
 	default:
 		i, p := s.choose(w, u, &cmd)
@@ -276,21 +283,27 @@ func (s *System) choose(w *world.World, u *utterance, cmd *language.Command) (in
 		}
 	}
 	if r := ecs.GetResource[Recorder](w.ECS); r != nil {
-		names := make([]string, n)
-		for i := range s.guestCopy {
-			names[i] = s.guestCopy[i].ID
-		}
-		r.Utterances = append(r.Utterances, Utterance{
-			Source: u.seq, Tick: w.Clock.Tick, Text: u.text, Names: names,
-			Candidates: append([]model.Candidate(nil), s.cands...), Chosen: best,
-		})
+		s.record(r, w, u, best)
 	}
 	return best, s.probs[best]
+}
+
+// record hands the candidates just weighed, and the one chosen, to r.
+func (s *System) record(r *Recorder, w *world.World, u *utterance, chosen int) {
+	names := make([]string, len(s.guestCopy))
+	for i := range s.guestCopy {
+		names[i] = s.guestCopy[i].ID
+	}
+	r.Utterances = append(r.Utterances, Utterance{
+		Source: u.seq, Tick: w.Clock.Tick, Text: u.text, Names: names,
+		Candidates: append([]model.Candidate(nil), s.cands...), Chosen: chosen,
+	})
 }
 
 // candidates fills s.cands, one per guest, with what the world knows now.
 func (s *System) candidates(w *world.World, cmd *language.Command) {
 	s.cands = s.cands[:0]
+	s.named[0] = cmd.Target.Guest
 	tick := w.Clock.Tick
 	for i := range s.guestCopy {
 		g := &s.guestCopy[i]
@@ -301,8 +314,11 @@ func (s *System) candidates(w *world.World, cmd *language.Command) {
 		if w.Focus.Owner == g.Number && g.Number != components.OwnerRayOS && w.Focus.Surface.ID != 0 {
 			c.DwellTicks = tick - w.Focus.Since
 		}
-		if cmd.Target.Kind == language.TargetDescribed {
+		switch cmd.Target.Kind {
+		case language.TargetDescribed:
 			c.Name = language.NameMatch(cmd.Target.Words, s.vocab.Guests[i])
+		case language.TargetNamed:
+			c.Name = language.NameMatch(s.named[:], s.vocab.Guests[i])
 		}
 		s.cands = append(s.cands, c)
 	}

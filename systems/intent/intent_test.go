@@ -133,14 +133,18 @@ func TestRecorderGetsTheCandidates(t *testing.T) {
 	rec := &intent.Recorder{}
 	ecs.AddResource(f.w.ECS, rec)
 	f.say(components.InputVoice, "hide it")
-	f.say(components.InputVoice, "present linux") // named: no candidates weighed
+	f.say(components.InputVoice, "present windows") // named: recorded too, it teaches what naming is worth
 	f.sched.Tick(f.w)
-	if len(rec.Utterances) != 1 {
-		t.Fatalf("recorded %+v, want the one utterance that weighed candidates", rec.Utterances)
+	if len(rec.Utterances) != 2 {
+		t.Fatalf("recorded %+v, want both utterances", rec.Utterances)
 	}
 	u := rec.Utterances[0]
 	if u.Source != 1 || len(u.Names) != 2 || len(u.Candidates) != 2 || u.Chosen < 0 || u.Text != "hide it" {
 		t.Errorf("recorded %+v", u)
+	}
+	u = rec.Utterances[1]
+	if u.Chosen != 1 || u.Names[1] != "windows" || u.Candidates[1].Name != 1 || u.Candidates[0].Name != 0 {
+		t.Errorf("the named utterance recorded %+v: want windows chosen, named", u)
 	}
 }
 
