@@ -101,11 +101,13 @@ inputs = ["type", "press", "mouse", "click"]
 	}
 
 	// Said and allowed: now typing reaches the guest.
-	res := rayos(t, dir, append([]string{"ctl", "--data", "data"}, showLinux...)...)
-	if res.code != 0 || !strings.Contains(res.stdout, "RAYOS_HOST_ACK:present:ok") {
-		t.Fatalf("%q: exit %d\n%s%s", showLinux, res.code, res.stdout, res.stderr)
+	res := rayos(t, dir, "ctl", "--data", "data", "say", "show the linux desktop")
+	if res.code != 0 || !strings.Contains(res.stdout, "RAYOS_INTENT:") || !strings.Contains(res.stdout, "RAYOS_HOST_ACK:present:ok") {
+		t.Fatalf("say \"show the linux desktop\": exit %d\n%s%s", res.code, res.stdout, res.stderr)
 	}
+	t.Logf("say: %s", strings.TrimSpace(res.stdout))
 	r.waitFor(t, "RAYOS_GUEST:linux:presented")
+	mustContain(t, "markers", r.output(), "RAYOS_AUDIT:policy-allow:action=present guest=linux")
 	clickLinux()
 	p.do(t, chromedp.KeyEvent("hello\r"))
 	deadline = time.Now().Add(runCeiling)
@@ -125,6 +127,3 @@ inputs = ["type", "press", "mouse", "click"]
 	mustContain(t, "markers", r.output(), "RAYOS_AUDIT:press:guest=linux")
 	r.stop(t)
 }
-
-// showLinux is what the test says to show the guest.
-var showLinux = []string{"present", "linux"}
