@@ -3,6 +3,7 @@ package intent
 import (
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 
 	"github.com/mlange-42/ark/ecs"
@@ -39,11 +40,11 @@ type System struct {
 	entities  []ecs.Entity
 	guestCopy []components.Guest
 	vocab     language.Vocabulary
-	vocabKey  string
 	cands     []model.Candidate
 	feats     []model.Features
 	probs     []float32
 	named     [1]string
+	desktops  map[uint32]int // live desktop surface id → guest index
 }
 
 // utterance is one line to resolve: what was said, and where its answer
@@ -57,7 +58,9 @@ type utterance struct {
 }
 
 // New returns the intent system with the default attention model.
-func New() *System { return &System{model: model.Default(), lastTarget: map[uint32]uint64{}} }
+func New() *System {
+	return &System{model: model.Default(), lastTarget: map[uint32]uint64{}, desktops: map[uint32]int{}}
+}
 
 // NewWithModel returns the intent system scoring targets with m.
 func NewWithModel(m *model.Model) *System {
@@ -87,6 +90,9 @@ func (s *System) Init(w *world.World) error {
 	}
 	if s.lastTarget == nil {
 		s.lastTarget = map[uint32]uint64{}
+	}
+	if s.desktops == nil {
+		s.desktops = map[uint32]int{}
 	}
 	return nil
 }
@@ -141,19 +147,28 @@ func (s *System) snapshotGuests() {
 		s.entities = append(s.entities, q.Entity())
 		s.guestCopy = append(s.guestCopy, *q.Get())
 	}
-	var key strings.Builder
-	for i := range s.guestCopy {
-		g := &s.guestCopy[i]
-		fmt.Fprintf(&key, "%s/%d/%d;", g.ID, g.OS, g.Label)
-	}
-	if key.String() == s.vocabKey {
+	if !s.vocabularyChanged() {
 		return
 	}
-	s.vocabKey = key.String()
 	s.vocab.Guests = s.vocab.Guests[:0]
 	for i := range s.guestCopy {
 		s.vocab.Guests = append(s.vocab.Guests, vocabularyGuest(&s.guestCopy[i]))
 	}
+}
+
+// vocabularyChanged reports whether the guests differ from the ones the
+// vocabulary was built from (rarely: guests come and go with the registry).
+func (s *System) vocabularyChanged() bool {
+	if len(s.vocab.Guests) != len(s.guestCopy) {
+		return true
+	}
+	for i := range s.guestCopy {
+		if want := vocabularyGuest(&s.guestCopy[i]); s.vocab.Guests[i].ID != want.ID || s.vocab.Guests[i].OS != want.OS ||
+			!slices.Equal(s.vocab.Guests[i].Words, want.Words) {
+			return true
+		}
+	}
+	return false
 }
 
 // vocabularyGuest is what the language may call a guest: its id, its
@@ -322,7 +337,16 @@ func (s *System) candidates(w *world.World, cmd *language.Command) {
 		}
 		s.cands = append(s.cands, c)
 	}
-	// Gaze: every live ray's weight now, on the guest whose surface it hits.
+	// Gaze: every live ray's weight now, on the guest whose live desktop
+	// it hits.
+	clear(s.desktops)
+	for i := range s.guestCopy {
+		if d := s.guestCopy[i].Desktop; d.ID != 0 {
+			if _, ok := w.Resolve(d); ok {
+				s.desktops[d.ID] = i
+			}
+		}
+	}
 	fadePerTick := w.Clock.Dt.Seconds() / gazeHalfLife
 	q := s.rays.Query()
 	for q.Next() {
@@ -330,31 +354,16 @@ func (s *System) candidates(w *world.World, cmd *language.Command) {
 		if ray.Hit == 0 || ray.Weight == 0 {
 			continue
 		}
-		weight := ray.Weight * float32(math.Exp2(-float64(uint32(tick)-ray.Since)*fadePerTick))
-		i := s.desktopOf(w, ray.Hit)
-		if i < 0 {
+		i, ok := s.desktops[ray.Hit]
+		if !ok {
 			continue
 		}
 		c := &s.cands[i]
-		c.Gaze += weight
+		c.Gaze += ray.Weight * float32(math.Exp2(-float64(uint32(tick)-ray.Since)*fadePerTick))
 		if c.HitT == 0 || ray.HitT < c.HitT {
 			c.HitT = ray.HitT
 		}
 	}
-}
-
-// desktopOf returns the index of the guest whose live desktop surface has
-// entity id id, or -1.
-func (s *System) desktopOf(w *world.World, id uint32) int {
-	for i := range s.guestCopy {
-		if d := s.guestCopy[i].Desktop; d.ID == id {
-			if _, ok := w.Resolve(d); ok {
-				return i
-			}
-			return -1
-		}
-	}
-	return -1
 }
 
 func (s *System) guestIndex(id string) int {
