@@ -4,7 +4,7 @@
 'use strict';
 
 const $ = (id) => document.getElementById(id);
-const KINDS = ['RAYOS_BOOT', 'RAYOS_POLICY_VIOLATION', 'RAYOS_HOST_EVENT_V0', 'RAYOS_HOST_ACK', 'RAYOS_GUEST', 'RAYOS_AUDIT'];
+const KINDS = ['RAYOS_BOOT', 'RAYOS_POLICY_VIOLATION', 'RAYOS_HOST_EVENT_V0', 'RAYOS_HOST_ACK', 'RAYOS_GUEST', 'RAYOS_AUDIT', 'RAYOS_INTENT'];
 const MAX_MARKERS = 1000;
 
 const rayos = {
