@@ -23,7 +23,9 @@ import (
 const replHistoryLines = 1000
 
 // replActions are the words the REPL completes first; targets follow.
-var replActions = []string{"start", "present", "show", "hide", "shutdown", "suspend", "resume", "type", "press", "click", "confirm", "cancel", "status", "pending", "help", "quit", "exit", ":raw"}
+// "press" is left out so that pres<Tab> completes to present, the far
+// more common word (press is typed out: press ctrl+alt+delete).
+var replActions = []string{"start", "present", "show", "hide", "shutdown", "suspend", "resume", "type", "click", "confirm", "cancel", "status", "pending", "help", "quit", "exit", ":raw"}
 
 func newReplCmd() *cobra.Command {
 	f := &ctlFlags{}
