@@ -91,7 +91,11 @@ func Attention(o Options) (*model.Model, Scores, error) {
 		}
 	}
 	total := int(j.LastTick())
-	utts, err := Collect(j, func(tick uint64) {
+	var replay *model.Model // a recorded journal: as `rayos replay` would
+	if o.Synthetic > 0 {
+		replay = ReplayModel()
+	}
+	utts, err := Collect(j, replay, func(tick uint64) {
 		if o.Progress != nil && tick%64 == 0 {
 			o.Progress("replay", int(tick), total)
 		}
@@ -140,6 +144,18 @@ func Attention(o Options) (*model.Model, Scores, error) {
 		}
 	}
 	return m, scores, nil
+}
+
+// ReplayModel is the fixed, hand-set model a synthetic journal is replayed
+// with (Collect): it weighs the cues the way a sensible resolver would —
+// a name above all, then the state, gaze, recency — so that the recency
+// feature, which follows the resolver's choices, is what a user of a
+// working RayOS would see. Being fixed, it keeps the features independent
+// of the weights being trained.
+func ReplayModel() *model.Model {
+	var m model.Model
+	m.Weights = [model.NumFeatures]float32{3, 1, 1, 2, 6, 3}
+	return &m
 }
 
 // round3 keeps three decimals, so the provenance does not carry float

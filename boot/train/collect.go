@@ -12,6 +12,7 @@ import (
 	"github.com/rayos/engine/systems/bridge"
 	"github.com/rayos/engine/systems/effects"
 	"github.com/rayos/engine/systems/intent"
+	"github.com/rayos/engine/systems/intent/model"
 	"github.com/rayos/engine/systems/policy"
 	"github.com/rayos/engine/world"
 	"github.com/rayos/engine/world/scene"
@@ -23,7 +24,17 @@ import (
 // utterance the intent system weighed candidates for. So the features
 // trained on are exactly the ones the tick computes. progress, when set,
 // is called after every tick.
-func Collect(j *world.Journal, progress func(tick uint64)) ([]intent.Utterance, error) {
+//
+// m is the model the intent system resolves with during the replay (nil:
+// the embedded default, as `rayos replay` does). It matters because the
+// recency feature follows the resolver's own choices: a journal replayed
+// with the weights being re-trained would give features that depend on
+// those weights, and the default weights could never be re-made byte for
+// byte. Synthetic journals are therefore replayed with ReplayModel.
+func Collect(j *world.Journal, m *model.Model, progress func(tick uint64)) ([]intent.Utterance, error) {
+	if m == nil {
+		m = model.Default()
+	}
 	h := j.Header
 	if err := scene.Known(h.Scene); err != nil {
 		return nil, fmt.Errorf("journal header: %w", err)
@@ -56,7 +67,7 @@ func Collect(j *world.Journal, progress func(tick uint64)) ([]intent.Utterance, 
 	ecs.AddResource(w.ECS, rec)
 	backend := gpu.NewCPU()
 	defer backend.Close()
-	sched, _, err := boot.Assemble(w, backend)
+	sched, err := assemble(w, backend, m)
 	if err != nil {
 		return nil, err
 	}
@@ -79,6 +90,26 @@ func Collect(j *world.Journal, progress func(tick uint64)) ([]intent.Utterance, 
 		}
 	}
 	return rec.Utterances, nil
+}
+
+// assemble is boot.Assemble with the intent system resolving with m: the
+// same systems in the same order, the same mirror and bridge.
+func assemble(w *world.World, backend gpu.Backend, m *model.Model) (*world.Scheduler, error) {
+	if _, err := gpu.Install(w.ECS, backend, gpu.DefaultMirrorConfig); err != nil {
+		return nil, fmt.Errorf("gpu mirror: %w", err)
+	}
+	bridge.Install(w.ECS)
+	systems := boot.Pipeline()
+	replaced := false
+	for i, s := range systems {
+		if _, ok := s.(*intent.System); ok {
+			systems[i], replaced = intent.NewWithModel(m), true
+		}
+	}
+	if !replaced {
+		return nil, fmt.Errorf("the pipeline has no intent system to record")
+	}
+	return world.NewScheduler(w, systems...)
 }
 
 // recorded carries out nothing: a journal recorded with a real hypervisor
