@@ -22,6 +22,7 @@ import (
 	"github.com/rayos/engine/guests"
 	"github.com/rayos/engine/systems/bridge"
 	"github.com/rayos/engine/systems/effects"
+	"github.com/rayos/engine/systems/intent/model"
 	"github.com/rayos/engine/systems/policy"
 	"github.com/rayos/engine/world"
 	"github.com/rayos/engine/world/keys"
@@ -60,6 +61,10 @@ type Options struct {
 	RecordPath string
 	// SnapshotPath, when set, receives the final world snapshot (JSON).
 	SnapshotPath string
+	// Attention is the text of an attention weights file (rayos train
+	// attention) to resolve targets with; empty uses the embedded
+	// default. A replay takes the journal's.
+	Attention string
 	// FramePath, when set, receives the last composed frame (PNG).
 	FramePath string
 	// GPU selects the compute backend: auto, vulkan or cpu.
@@ -221,6 +226,7 @@ func Run(o Options) (err error) {
 			rt.entry = EntryNormal
 		}
 		rt.setPolicy("journal", h.Policy)
+		rt.o.Attention = h.Attention
 		return rt.run()
 	}
 	rt.bus.Emit(marker.Boot("start", "rayos "+Version))
@@ -317,6 +323,14 @@ func (rt *runtime) run() (err error) {
 	rt.bus.Emit(marker.Boot("world", fmt.Sprintf("scene=%s seed=%d hz=%g surfaces=%d guests=%d devices=%d tasks=%d",
 		o.Scene, o.Seed, o.Hz, sum.Surfaces, len(sum.Guests), sum.Devices, sum.Tasks)))
 	policy.Install(w.ECS, rt.policy)
+	if rt.o.Attention != "" {
+		m, err := model.Parse("attention weights", []byte(rt.o.Attention))
+		if err != nil {
+			return err
+		}
+		ecs.AddResource(w.ECS, m) // the intent system resolves targets with it
+		rt.log.Info("attention model: given weights", "trained", m.Training.Command, "accuracy", m.Training.Accuracy)
+	}
 	if err := rt.hypervisor(); err != nil {
 		return err
 	}
@@ -342,7 +356,7 @@ func (rt *runtime) run() (err error) {
 		if err != nil {
 			return fmt.Errorf("--record: %w", err)
 		}
-		header := world.JournalHeader{Seed: o.Seed, Scene: o.Scene, Hz: o.Hz, Entry: rt.entry, Policy: rt.source}
+		header := world.JournalHeader{Seed: o.Seed, Scene: o.Scene, Hz: o.Hz, Entry: rt.entry, Policy: rt.source, Attention: o.Attention}
 		if rt.supervisor != nil {
 			header.Hypervisor = "libvirt"
 		}

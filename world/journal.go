@@ -49,6 +49,9 @@ type JournalHeader struct {
 	// Guests are the registry's VMs the world was given, as
 	// "id:os:label" ("id:os" before trust labels: label red).
 	Guests []string `json:"guests,omitempty"`
+	// Attention is the text of the attention model's weights file the
+	// run used (rayos boot --attention); empty for the embedded default.
+	Attention string `json:"attention,omitempty"`
 }
 
 // JournalEvent is one input fed before tick Tick.

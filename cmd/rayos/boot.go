@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"os"
 	"os/signal"
@@ -10,6 +11,7 @@ import (
 	"github.com/rayos/engine/boot"
 	"github.com/rayos/engine/boot/viewer"
 	"github.com/rayos/engine/gpu"
+	"github.com/rayos/engine/systems/intent/model"
 	"github.com/rayos/engine/systems/policy"
 	"github.com/rayos/engine/world"
 	"github.com/spf13/cobra"
@@ -18,7 +20,7 @@ import (
 func newBootCmd() *cobra.Command {
 	o := boot.Options{Scene: "demo", Hz: world.DefaultHz, Paced: true}
 	var explain bool
-	var journalPath string
+	var journalPath, attentionPath string
 	var vf viewerFlags
 	cmd := &cobra.Command{
 		Use:   "boot",
@@ -70,6 +72,16 @@ Every input fed into the world can be recorded (--record) and replayed
 				}
 				o.Journal = j
 			}
+			if attentionPath != "" {
+				text, err := os.ReadFile(attentionPath)
+				if err != nil {
+					return usageError{fmt.Errorf("--attention: %w", err)}
+				}
+				if _, err := model.Parse(attentionPath, text); err != nil {
+					return usageError{fmt.Errorf("--attention: %w", err)}
+				}
+				o.Attention = string(text)
+			}
 			if err := o.Validate(); err != nil {
 				return usageError{err}
 			}
@@ -113,6 +125,7 @@ Every input fed into the world can be recorded (--record) and replayed
 	f.StringVar(&journalPath, "journal", "", "feed the inputs of this journal (JSON lines) before their ticks")
 	f.StringVar(&o.RecordPath, "record", "", "record every input fed into this journal file, for rayos replay")
 	f.StringVar(&o.SnapshotPath, "snapshot", "", "write the final world (all entities and components) to this JSON file")
+	f.StringVar(&attentionPath, "attention", "", "attention model weights (rayos train attention --out FILE) to pick unnamed targets with (default: the embedded weights); recorded in --record journals")
 	f.StringVar(&o.FramePath, "frame", "", "write the last composed frame (1920×1080) to this PNG file")
 	f.StringVar(&o.GPU, "gpu", gpu.ModeAuto, "compute backend: auto (a real GPU through Vulkan, else the Go CPU backend), vulkan (any Vulkan device, lavapipe too; refused, exit 1, when none opens), cpu")
 	f.BoolVar(&explain, "explain", false, "print the tick pipeline, in order, and exit")

@@ -85,6 +85,9 @@ func (s *System) Init(w *world.World) error {
 	s.guests = ecs.NewFilter1[components.Guest](w.ECS).Register()
 	s.rays = ecs.NewFilter1[components.AttentionRay](w.ECS).Register()
 	s.envelopes = ecs.NewMap1[components.IntentEnvelope](w.ECS)
+	if m := ecs.GetResource[model.Model](w.ECS); m != nil {
+		s.model = m // weights given at boot (rayos boot --attention)
+	}
 	if s.model == nil {
 		s.model = model.Default()
 	}
