@@ -91,11 +91,7 @@ func Attention(o Options) (*model.Model, Scores, error) {
 		}
 	}
 	total := int(j.LastTick())
-	var replay *model.Model // a recorded journal: as `rayos replay` would
-	if o.Synthetic > 0 {
-		replay = ReplayModel()
-	}
-	utts, err := Collect(j, replay, func(tick uint64) {
+	utts, err := Collect(j, nil, func(tick uint64) { // as `rayos replay` would
 		if o.Progress != nil && tick%64 == 0 {
 			o.Progress("replay", int(tick), total)
 		}
@@ -147,7 +143,8 @@ func Attention(o Options) (*model.Model, Scores, error) {
 }
 
 // ReplayModel is the fixed, hand-set model a synthetic journal is replayed
-// with (Collect): it weighs the cues the way a sensible resolver would —
+// with (its header carries it, so Collect, `rayos replay` and `rayos view`
+// all resolve as the story assumes): it weighs the cues the way a sensible resolver would —
 // a name above all, then the state, gaze, recency — so that the recency
 // feature, which follows the resolver's choices, is what a user of a
 // working RayOS would see. Being fixed, it keeps the features independent

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/rayos/engine/systems/intent/model"
+	"github.com/rayos/engine/world"
 )
 
 // TestTrainedModelBeatsTheBaselines trains on a small synthetic journal,
@@ -44,5 +45,41 @@ func TestTrainedModelBeatsTheBaselines(t *testing.T) {
 	}
 	if back.Weights != m.Weights || back.Training.Accuracy != round3(s.Model) {
 		t.Fatalf("the weights file holds %v (accuracy %v), trained %v (accuracy %.3f)", back.Weights, back.Training.Accuracy, m.Weights, s.Model)
+	}
+}
+
+// TestKeptSyntheticJournalTrainsTheSame: a synthetic journal kept with
+// KeepJournal and trained on as a journal gives the same weights (its
+// header carries the replay model and its labels file sits beside it).
+func TestKeptSyntheticJournalTrainsTheSame(t *testing.T) {
+	dir := t.TempDir()
+	synth, _, err := Attention(Options{Synthetic: 40, Seed: 2, Heldout: 0.2, KeepJournal: dir, Settings: DefaultSettings})
+	if err != nil {
+		t.Fatal(err)
+	}
+	kept, _, err := Attention(Options{Journal: filepath.Join(dir, "synthetic-40-seed2.jsonl"), Seed: 2, Heldout: 0.2, Settings: DefaultSettings})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if kept.Weights != synth.Weights {
+		t.Fatalf("kept journal trains %v, the synthetic run %v", kept.Weights, synth.Weights)
+	}
+}
+
+// TestCollectRefusesBadHeaderWeights: a journal whose header carries
+// weights that do not load is refused (as `rayos replay` refuses it),
+// not replayed with other weights.
+func TestCollectRefusesBadHeaderWeights(t *testing.T) {
+	var j, l bytes.Buffer
+	if err := Synthesize(2, 1, &j, &l); err != nil {
+		t.Fatal(err)
+	}
+	journal, err := world.ReadJournal(bytes.NewReader(j.Bytes()), "s.jsonl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	journal.Header.Attention = `{"format":"rayos-attention-weights","version":9}`
+	if _, err := Collect(journal, nil, nil); err == nil || !strings.Contains(err.Error(), "attention") {
+		t.Fatalf("bad header weights: error %v, want one naming the attention weights", err)
 	}
 }

@@ -25,19 +25,26 @@ import (
 // trained on are exactly the ones the tick computes. progress, when set,
 // is called after every tick.
 //
-// m is the model the intent system resolves with during the replay (nil:
-// the embedded default, as `rayos replay` does). It matters because the
-// recency feature follows the resolver's own choices: a journal replayed
-// with the weights being re-trained would give features that depend on
-// those weights, and the default weights could never be re-made byte for
-// byte. Synthetic journals are therefore replayed with ReplayModel.
+// m is the model the intent system resolves with during the replay; nil
+// means what `rayos replay` uses: the weights the journal's header carries
+// (rayos boot --attention), else the embedded default. It matters because
+// the recency feature follows the resolver's own choices: a journal
+// replayed with the weights being re-trained would give features that
+// depend on those weights, and the default weights could never be re-made
+// byte for byte. Synthetic journals carry ReplayModel in their header.
 func Collect(j *world.Journal, m *model.Model, progress func(tick uint64)) ([]intent.Utterance, error) {
-	if m == nil {
-		m = model.Default()
-	}
 	h := j.Header
 	if err := scene.Known(h.Scene); err != nil {
 		return nil, fmt.Errorf("journal header: %w", err)
+	}
+	if m == nil && h.Attention != "" {
+		var err error
+		if m, err = model.Parse("journal header attention", []byte(h.Attention)); err != nil {
+			return nil, err
+		}
+	}
+	if m == nil {
+		m = model.Default()
 	}
 	w := world.New(world.Config{Seed: h.Seed, Hz: h.Hz, Scene: h.Scene}, nil)
 	w.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))

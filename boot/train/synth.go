@@ -105,8 +105,13 @@ func Synthesize(n int, seed uint64, journal, labels io.Writer) error {
 	for range n {
 		s.utterance()
 	}
+	replay, err := ReplayModel().Marshal()
+	if err != nil {
+		return err
+	}
 	w, err := world.NewJournalWriter(nopCloser{journal}, world.JournalHeader{
 		Seed: seed, Scene: "demo", Hz: SynthHz, Policy: synthPolicy, Guests: SynthGuests,
+		Attention: string(replay),
 	})
 	if err != nil {
 		return err

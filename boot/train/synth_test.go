@@ -24,7 +24,7 @@ func TestSynthesizedJournalReplays(t *testing.T) {
 	if err != nil {
 		t.Fatalf("the synthetic journal does not read back: %v", err)
 	}
-	utts, err := Collect(journal, ReplayModel(), nil)
+	utts, err := Collect(journal, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
