@@ -6,13 +6,10 @@ import (
 	"testing"
 
 	"github.com/mlange-42/ark/ecs"
-	"github.com/rayos/engine/boot"
 	"github.com/rayos/engine/components"
-	"github.com/rayos/engine/gpu"
 	"github.com/rayos/engine/systems/input"
 	"github.com/rayos/engine/systems/intent"
 	"github.com/rayos/engine/systems/intent/model"
-	"github.com/rayos/engine/systems/policy"
 	"github.com/rayos/engine/world"
 )
 
@@ -109,17 +106,7 @@ func BenchmarkIntentAttention(b *testing.B) {
 func BenchmarkStressTickUtterance(b *testing.B) {
 	for _, say := range []bool{false, true} {
 		b.Run(fmt.Sprintf("utterance=%v", say), func(b *testing.B) {
-			p, err := policy.Load("default", policy.Default())
-			if err != nil {
-				b.Fatal(err)
-			}
-			w, sched, err := boot.BuildWorld(world.Config{Seed: 1, Hz: 60, Scene: "stress"}, gpu.NewCPU(), p)
-			if err != nil {
-				b.Fatal(err)
-			}
-			for range 120 {
-				sched.Tick(w)
-			}
+			w, sched := warmWorld(b, "stress")
 			b.ReportAllocs()
 			for b.Loop() {
 				if say {

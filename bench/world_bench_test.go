@@ -152,18 +152,27 @@ func BenchmarkEmptyTick(b *testing.B) {
 	}
 }
 
-func BenchmarkDemoTick(b *testing.B) {
+// warmWorld builds a scene's world with the full pipeline under the
+// default policy on the CPU backend, and ticks it two seconds in, past
+// the start-up (guests starting, the first compositions).
+func warmWorld(b *testing.B, sceneName string) (*world.World, *world.Scheduler) {
+	b.Helper()
 	p, err := policy.Load("default", policy.Default())
 	if err != nil {
 		b.Fatal(err)
 	}
-	w, sched, err := boot.BuildWorld(world.Config{Seed: 1, Hz: 60, Scene: "demo"}, gpu.NewCPU(), p)
+	w, sched, err := boot.BuildWorld(world.Config{Seed: 1, Hz: 60, Scene: sceneName}, gpu.NewCPU(), p)
 	if err != nil {
 		b.Fatal(err)
 	}
 	for range 120 {
 		sched.Tick(w)
 	}
+	return w, sched
+}
+
+func BenchmarkDemoTick(b *testing.B) {
+	w, sched := warmWorld(b, "demo")
 	b.ReportAllocs()
 	for b.Loop() {
 		sched.Tick(w)
