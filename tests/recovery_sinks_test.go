@@ -10,13 +10,15 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+
+	"github.com/rayos/engine/systems/intent/language"
 )
 
 // floodInputs is how many journal inputs the flood feeds: each is typing
 // 2,000 characters into a hidden guest, denied with a marker that quotes
 // them (~2.1 KB), so together about 2 MB: far more than a pipe (64 KiB)
 // and the stdout buffer (1 MiB) hold.
-const floodInputs = 1000
+const floodInputs = 3000
 
 // writeFlood writes a journal of floodInputs such inputs, ten a tick.
 func writeFlood(t *testing.T, path string) {
@@ -24,7 +26,9 @@ func writeFlood(t *testing.T, path string) {
 	var b strings.Builder
 	b.WriteString(`{"format":"rayos-journal","version":1,"seed":1,"scene":"demo","hz":1000}` + "\n")
 	for i := 0; i < floodInputs; i++ {
-		fmt.Fprintf(&b, `{"tick":%d,"input":{"kind":"text","text":"type linux %s"}}`+"\n", 2+i/10, strings.Repeat("x", 2000))
+		// Each line is as long as an utterance may be (language.MaxUtterance):
+		// its intent and its policy markers carry the text.
+		fmt.Fprintf(&b, `{"tick":%d,"input":{"kind":"text","text":"type linux %s"}}`+"\n", 2+i/10, strings.Repeat("x", language.MaxUtterance-len("type linux ")))
 	}
 	if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
 		t.Fatal(err)
@@ -114,7 +118,7 @@ func TestAStdoutNobodyReadsNeitherFreezesTheWorldNorBlocksSIGTERM(t *testing.T) 
 	if code := waitExit(t, cmd); code != 0 {
 		t.Errorf("exit %d after SIGTERM, want 0", code)
 	}
-	got, logged := lines(<-stdout), lines(readFile(t, log))
+	got, logged, warnings := lines(<-stdout), lines(readFile(t, log)), <-stderr
 	gapRe := regexp.MustCompile(`^RAYOS_AUDIT:markers-dropped:sink=stdout count=(\d+)$`)
 	gaps := 0
 	for i, l := range got {
@@ -130,7 +134,7 @@ func TestAStdoutNobodyReadsNeitherFreezesTheWorldNorBlocksSIGTERM(t *testing.T) 
 			strings.Join(got[i+1:], "\n") != strings.Join(logged[i+n:], "\n") {
 			t.Errorf("stdout around the gap of %d at line %d differs from markers.log", n, i+1)
 		}
-		if !strings.Contains(<-stderr, fmt.Sprintf("markers dropped from stdout\" count=%d", n)) {
+		if !strings.Contains(warnings, fmt.Sprintf("markers dropped from stdout\" count=%d", n)) {
 			t.Errorf("stderr does not report the %d dropped markers", n)
 		}
 		t.Logf("stdout read late: %d lines, one gap of %d dropped markers; markers.log %d lines", len(got), n, len(logged))

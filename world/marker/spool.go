@@ -85,7 +85,12 @@ func (s *Spool) queueLocked(p []byte) (began bool, reported uint64) {
 	if s.dropped > 0 {
 		gap = s.gap(s.dropped)
 	}
-	if len(s.pending)+len(gap)+len(p) > s.limit {
+	// Once lines are being dropped, the spool resumes only when the
+	// reader has taken half the buffer: a short line that happens to fit
+	// behind a long one dropped would otherwise split one outage into
+	// several gaps, and a reader could not tell where the stream resumed.
+	resume := s.dropped == 0 || len(s.pending) <= s.limit/2
+	if !resume || len(s.pending)+len(gap)+len(p) > s.limit {
 		s.dropped++
 		s.total++
 		return s.dropped == 1, 0

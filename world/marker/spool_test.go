@@ -78,6 +78,36 @@ func TestSpoolNeverBlocksAndReportsTheGapInOrder(t *testing.T) {
 	}
 }
 
+// Lines of mixed lengths still make one gap per outage: a short line
+// that would fit behind a long one just dropped is dropped too, until the
+// reader has taken half the buffer.
+func TestSpoolMixedLengthsMakeOneGap(t *testing.T) {
+	g := newGate()
+	s := NewSpool(g, 200, GapLine("stdout"))
+	var starts int
+	s.OnDrop = func() { starts++ }
+	s.Write([]byte("RAYOS_BOOT:line:first\n"))
+	<-g.entered
+	long := "RAYOS_BOOT:long:" + strings.Repeat("x", 103) + "\n" // 120 bytes
+	short := "RAYOS_BOOT:s:1\n"                                  // 15 bytes
+	for range 5 {
+		s.Write([]byte(long)) // the first fits, the rest do not
+		// A short line and the gap line (≈ 50 bytes) would fit behind
+		// the first long line.
+		s.Write([]byte(short))
+	}
+	if starts != 1 {
+		t.Errorf("%d gaps began while the reader was away, want 1", starts)
+	}
+	close(g.open)
+	if err := s.Close(time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(g.String(), "markers-dropped"); n != 1 {
+		t.Errorf("%d gap lines in the stream, want 1:\n%s", n, g.String())
+	}
+}
+
 func TestSpoolCloseReportsAGapAtTheEndAndDoesNotWaitForever(t *testing.T) {
 	var out bytes.Buffer
 	g := newGate()
