@@ -135,8 +135,12 @@ func TestClientThatNeverReadsIsDroppedWhileTheWorldTicks(t *testing.T) {
 	h := newHarness(t, "demo", viewer.Config{WriteTimeout: 200 * time.Millisecond, StateInterval: time.Millisecond, FrameInterval: time.Millisecond})
 	// A tiny receive buffer, and no reading: the server's writes stall as
 	// soon as its socket buffer is full.
+	var stalledFD int
 	small := &net.Dialer{Control: func(_, _ string, c syscall.RawConn) error {
-		return c.Control(func(fd uintptr) { syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 1024) })
+		return c.Control(func(fd uintptr) {
+			stalledFD = int(fd)
+			syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 1024)
+		})
 	}}
 	stalled, _, err := dialRaw(t, h.srv, "", &websocket.DialOptions{HTTPClient: &http.Client{Transport: &http.Transport{DialContext: small.DialContext}}})
 	if err != nil {
@@ -167,7 +171,11 @@ func TestClientThatNeverReadsIsDroppedWhileTheWorldTicks(t *testing.T) {
 	if st.Viewer.Clients != 1 {
 		t.Errorf("%d clients after the drop, want 1 (the healthy one)", st.Viewer.Clients)
 	}
-	// Now reading, the stalled client finds its connection closed.
+	// Now reading, the stalled client finds its connection closed — once
+	// it has read what the server had queued before closing. With the
+	// 1 kB window it stalled with, that backlog trickles in a probe at a
+	// time; a reader that came back would open its window.
+	syscall.SetsockoptInt(stalledFD, syscall.SOL_SOCKET, syscall.SO_RCVBUF, 4<<20)
 	ctx, cancel := context.WithTimeout(context.Background(), patience)
 	defer cancel()
 	for {

@@ -180,6 +180,12 @@ func (c *client) setFrames(on bool) {
 func (c *client) write() {
 	var stateSeq, placeSeq, frameSeq uint64
 	send := func(typ websocket.MessageType, msg []byte) bool {
+		if c.why.Load() != nil {
+			// Dropped: the close handshake needs the connection's writer,
+			// and a writer that went on sending would starve it (the
+			// client would be told nothing and never be closed).
+			return false
+		}
 		ctx, cancel := context.WithTimeout(c.ctx, c.s.cfg.WriteTimeout)
 		defer cancel()
 		if err := c.conn.Write(ctx, typ, msg); err != nil {
