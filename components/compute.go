@@ -10,8 +10,8 @@ package components
 //	    12  Demand    float
 //	    16  Priority  float
 //	    20  Class     uint
-//	    24  Pad0      uint
-//	    28  Pad1      uint
+//	    24  AllowLo   uint
+//	    28  AllowHi   uint
 type ComputeTask struct {
 	// Affinity is the scene-space position of the task's data; the closer a
 	// device, the cheaper the placement.
@@ -24,8 +24,22 @@ type ComputeTask struct {
 	Priority float32 `json:"priority"`
 	// Class is a workload class (0 any; bit i requires Device.Kind i).
 	Class uint32 `json:"class"`
-	Pad0  uint32 `json:"-"`
-	Pad1  uint32 `json:"-"`
+	// AllowLo and AllowHi are a 64-bit mask of the device slots the task
+	// may run on (bit s of AllowHi<<32|AllowLo allows Device.Slot s); 0
+	// allows every device. A policy's CPU set for a guest's vCPUs becomes
+	// this mask. A device with a slot of 64 or more takes only tasks
+	// without a mask.
+	AllowLo uint32 `json:"allow_lo,omitempty"`
+	AllowHi uint32 `json:"allow_hi,omitempty"`
+}
+
+// Allows reports whether the task may run on the device in slot.
+func (t *ComputeTask) Allows(slot uint32) bool {
+	mask := uint64(t.AllowHi)<<32 | uint64(t.AllowLo)
+	if mask == 0 {
+		return true
+	}
+	return slot < 64 && mask&(1<<slot) != 0
 }
 
 // Device is a place where compute can run: a GPU, a CPU socket, an
