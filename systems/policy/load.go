@@ -60,6 +60,14 @@ func Load(name, text string) (*Policy, error) {
 	if t := f.Intent.ConfirmTimeoutSeconds; t != nil && (*t < 1 || *t > MaxConfirmS) {
 		bad("intent.confirm_timeout_s", "%d is out of range [1, %d]", *t, MaxConfirmS)
 	}
+	for _, e := range []struct {
+		key string
+		v   *float64
+	}{{"energy.cpu", f.Energy.CPU}, {"energy.gpu", f.Energy.GPU}, {"energy.npu", f.Energy.NPU}} {
+		if v := e.v; v != nil && !(*v >= 0 && *v <= MaxEnergy) { // false for NaN too
+			bad(e.key, "%v is out of range [0, %d]", *v, MaxEnergy)
+		}
+	}
 	for _, id := range slices.Sorted(maps.Keys(f.Guests)) {
 		g := f.Guests[id]
 		prefix := "guests." + tomlpos.Key(id) + "."

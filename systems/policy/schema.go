@@ -9,6 +9,17 @@ type File struct {
 	Intent IntentSettings `toml:"intent"`
 	// Guests maps a registry VM id to what that guest may do.
 	Guests map[string]GuestRules `toml:"guests"`
+	// Energy overrides the scheduler's per-kind energy cost (the fabric's
+	// DefaultEnergy); a kind left out keeps its default.
+	Energy EnergySettings `toml:"energy"`
+}
+
+// EnergySettings are the relative energy costs of one unit of demand-time
+// per device kind, each in [0, MaxEnergy]; nil means "the default".
+type EnergySettings struct {
+	CPU *float64 `toml:"cpu"`
+	GPU *float64 `toml:"gpu"`
+	NPU *float64 `toml:"npu"`
 }
 
 // IntentSettings govern when an allowed intent still needs the user.
@@ -51,6 +62,9 @@ const (
 	DefaultMinConfidence = 0.9
 	DefaultConfirmS      = 30
 	MaxConfirmS          = 3600
+	// MaxEnergy bounds an [energy] cost: costs are relative (a CPU thread
+	// is about 1), so anything far above is a typo.
+	MaxEnergy = 1000
 )
 
 // Allowed values of the list keys.
