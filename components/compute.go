@@ -45,7 +45,7 @@ func (t *ComputeTask) Allows(slot uint32) bool {
 // Device is a place where compute can run: a GPU, a CPU socket, an
 // accelerator.
 //
-// GPU-mirrored, std430, 32 bytes:
+// GPU-mirrored, std430, 48 bytes:
 //
 //	offset  field
 //	     0  Position     vec3
@@ -54,6 +54,8 @@ func (t *ComputeTask) Allows(slot uint32) bool {
 //	    20  Temperature  float
 //	    24  EnergyCost   float
 //	    28  Kind         uint
+//	    32  Slot         uint
+//	    36  Pad          uint[3]
 type Device struct {
 	// Position is the device's place in scene space (its data locality).
 	Position Vec3 `json:"position"`
@@ -67,6 +69,12 @@ type Device struct {
 	EnergyCost float32 `json:"energy_cost"`
 	// Kind is the device class bit index (0 GPU, 1 CPU, 2 NPU).
 	Kind uint32 `json:"kind"`
+	// Slot is the device's slot in the fabric — the host CPU number for a
+	// CPU device — that ComputeTask.Allows tests: a task whose mask lacks
+	// it is never placed here. Devices without a fabric keep 0.
+	Slot uint32 `json:"slot"`
+	// Pad keeps the std430 array stride a multiple of 16 bytes.
+	Pad [3]uint32 `json:"-"`
 }
 
 // Placement is where a ComputeTask was put and why: the chosen device and

@@ -20,7 +20,7 @@ func TestGPUMirroredLayouts(t *testing.T) {
 		{Surface{}, 96, []field{{"Center", 0}, {"Z", 12}, {"Right", 16}, {"HalfWidth", 28}, {"Up", 32}, {"HalfHeight", 44}, {"Rect", 48}, {"Damage", 64}, {"Owner", 80}, {"Flags", 84}, {"Layer", 88}, {"Pad", 92}}},
 		{AttentionRay{}, 48, []field{{"Origin", 0}, {"Weight", 12}, {"Direction", 16}, {"Source", 28}, {"Hit", 32}, {"HitT", 36}, {"Device", 40}, {"Since", 44}}},
 		{ComputeTask{}, 32, []field{{"Affinity", 0}, {"Demand", 12}, {"Priority", 16}, {"Class", 20}, {"AllowLo", 24}, {"AllowHi", 28}}},
-		{Device{}, 32, []field{{"Position", 0}, {"Capacity", 12}, {"Load", 16}, {"Temperature", 20}, {"EnergyCost", 24}, {"Kind", 28}}},
+		{Device{}, 48, []field{{"Position", 0}, {"Capacity", 12}, {"Load", 16}, {"Temperature", 20}, {"EnergyCost", 24}, {"Kind", 28}, {"Slot", 32}, {"Pad", 36}}},
 		{Placement{}, 32, []field{{"Device", 0}, {"Cost", 4}, {"Locality", 8}, {"Load", 12}, {"Thermal", 16}, {"Energy", 20}, {"Priority", 24}, {"Tick", 28}}},
 	}
 	for _, c := range cases {

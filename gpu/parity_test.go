@@ -226,6 +226,8 @@ func TestPlaceKernelMatchesTwin(t *testing.T) {
 				Position: components.Vec3{float32(r.Float64()*20 - 10), float32(r.Float64() * 4), float32(-r.Float64() * 20)},
 				Capacity: float32(10 + r.IntN(200)), Load: float32(r.IntN(100)), Temperature: float32(30 + r.IntN(60)),
 				EnergyCost: float32(r.Float64() * 2), Kind: uint32(r.IntN(3)),
+				// Slots over 64 too: a masked task may use none of those.
+				Slot: uint32(r.IntN(80)),
 			}
 			devices[i].Load = min(devices[i].Load, devices[i].Capacity)
 		}
@@ -238,6 +240,15 @@ func TestPlaceKernelMatchesTwin(t *testing.T) {
 			}
 			if r.IntN(5) == 0 {
 				tasks[i].Class = uint32(1 + r.IntN(7))
+			}
+			if r.IntN(3) == 0 { // an Allow mask: a few slots of both words
+				for range 1 + r.IntN(8) {
+					if s := r.IntN(64); s < 32 {
+						tasks[i].AllowLo |= 1 << s
+					} else {
+						tasks[i].AllowHi |= 1 << (s - 32)
+					}
+				}
 			}
 			switch r.IntN(6) {
 			case 0, 1, 2:

@@ -250,10 +250,14 @@ const (
 
 // PlacementTerms computes the named cost terms of putting task on dev when
 // the device already carries load (not counting the task). ok is false when
-// the task does not fit or the device's kind does not serve its class.
+// the task does not fit, the device's kind does not serve its class, or the
+// task's Allow mask excludes the device's slot (ComputeTask.Allows).
 // Placement.Device is left 0 for the caller to fill in.
 func PlacementTerms(w Weights, task *components.ComputeTask, dev *components.Device, load float32) (p components.Placement, ok bool) {
 	if task.Class != 0 && task.Class&(1<<dev.Kind) == 0 {
+		return p, false
+	}
+	if !task.Allows(dev.Slot) {
 		return p, false
 	}
 	after := (load + task.Demand) / dev.Capacity

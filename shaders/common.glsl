@@ -19,12 +19,13 @@ struct AttentionRay {
 
 struct ComputeTask {
     vec3 affinity; float demand;
-    float priority; uint taskClass; uint pad0; uint pad1;
+    float priority; uint taskClass; uint allowLo; uint allowHi;
 };
 
 struct Device {
     vec3 position; float capacity;
     float load; float temperature; float energyCost; uint kind;
+    uint slot; uint pad0; uint pad1; uint pad2;
 };
 
 struct Placement {

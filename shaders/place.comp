@@ -44,7 +44,9 @@ layout(std430, binding = 2) readonly buffer Devices { Device devices[]; };
 layout(std430, binding = 3) readonly buffer Current { uint current[]; };
 // Clusters of nearby devices: no device of one costs a task less than the
 // locality weight × the distance to its sphere (every term is ≥ 0), so a
-// cluster whose bound exceeds the best cost so far is skipped whole.
+// cluster whose bound exceeds the best cost so far is skipped whole. A
+// device the task's Allow mask excludes is no candidate at all, which only
+// raises the least cost of its cluster: the bound stays a lower bound.
 struct Cluster { vec3 center; float radius; uint first; uint count; uint pad0; uint pad1; };
 layout(std430, binding = 4) readonly buffer Clusters { Cluster clusters[]; };
 // order lists the device slots cluster by cluster.
@@ -76,11 +78,21 @@ uint gCur;
 Placement gBest;
 float gStay;
 
+// allows: the twin of ComputeTask.Allows — a mask of 0 allows every
+// device; otherwise only the devices whose fabric slot (< 64) has its bit.
+bool allows(ComputeTask t, uint slot) {
+    if (t.allowLo == 0u && t.allowHi == 0u) return true;
+    if (slot >= 64u) return false;
+    if (slot < 32u) return (t.allowLo & (1u << slot)) != 0u;
+    return (t.allowHi & (1u << (slot - 32u))) != 0u;
+}
+
 // try evaluates device slot d; equal costs go to the lower slot, whatever
 // order the devices are evaluated in.
 void try(uint d) {
     Device dev = devices[d];
     if (gTask.taskClass != 0u && (gTask.taskClass & (1u << dev.kind)) == 0u) return;
+    if (!allows(gTask, dev.slot)) return;
     precise float load = dev.load;
     if (gCur == d + 1u) load = load - gTask.demand;
     precise float after = (load + gTask.demand) / dev.capacity;
