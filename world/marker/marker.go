@@ -19,6 +19,7 @@ const (
 	KindGuest                           // RAYOS_GUEST:<vm-id>:<state>
 	KindAudit                           // RAYOS_AUDIT:<action>:<detail>
 	KindIntent                          // RAYOS_INTENT:<source>:<action>:<target>:<detail>
+	KindSched                           // RAYOS_SCHED:<task>:<from>-><to>:<reason>
 )
 
 var kinds = [...]struct {
@@ -32,6 +33,7 @@ var kinds = [...]struct {
 	KindGuest:           {"RAYOS_GUEST", 2},
 	KindAudit:           {"RAYOS_AUDIT", 2},
 	KindIntent:          {"RAYOS_INTENT", 4},
+	KindSched:           {"RAYOS_SCHED", 3},
 }
 
 // Prefix is the line's first token, e.g. "RAYOS_BOOT".
@@ -88,6 +90,14 @@ func Guest(vmID, state string) Marker { return Marker{KindGuest, []string{vmID, 
 // confidence, or the "did you mean" answer.
 func Intent(source uint64, action, target, detail string) Marker {
 	return Marker{KindIntent, []string{strconv.FormatUint(source, 10), action, target, detail}}
+}
+
+// Sched is RAYOS_SCHED:<task>:<from>-><to>:<reason>: a named compute task
+// moved — from and to are device names ("-" for none), reason a
+// components.MigrationReasonNames spelling. The arrow is part of the
+// middle field, so the line has three fields.
+func Sched(task, from, to, reason string) Marker {
+	return Marker{KindSched, []string{task, from + "->" + to, reason}}
 }
 
 // Audit is RAYOS_AUDIT:<action>:<detail>.
