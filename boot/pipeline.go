@@ -94,7 +94,7 @@ func GuestLimits(p *policy.Policy, id string) guests.Limits {
 	if !ok || p.Restricted {
 		return guests.Limits{}
 	}
-	return guests.Limits{Network: g.Network, CPUs: g.CPUs, MemoryMiB: g.MemoryMiB, Devices: g.Devices}
+	return guests.Limits{Network: g.Network, CPUs: g.CPUs.Count, MemoryMiB: g.MemoryMiB, Devices: g.Devices}
 }
 
 // GuestSpecs lists a registry's VMs as scene guests, in id order.

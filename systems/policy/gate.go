@@ -41,6 +41,9 @@ type Gate struct {
 	guests    *ecs.Map1[components.Guest]
 	envelope  *ecs.Map1[components.IntentEnvelope]
 	pending   *ecs.Map1[components.PendingConfirmation]
+	caps      *ecs.Map1[components.CPUCaps]
+	cpus      *ecs.Map1[components.GuestCPUs]
+	guestIDs  []ecs.Entity
 
 	// permitsOf and permitsFor are the policy and the number of guests
 	// Guest.Permitted was last computed for.
@@ -99,6 +102,8 @@ func (g *Gate) Init(w *world.World) error {
 	g.guests = ecs.NewMap1[components.Guest](w.ECS)
 	g.envelope = ecs.NewMap1[components.IntentEnvelope](w.ECS)
 	g.pending = ecs.NewMap1[components.PendingConfirmation](w.ECS)
+	g.caps = ecs.NewMap1[components.CPUCaps](w.ECS)
+	g.cpus = ecs.NewMap1[components.GuestCPUs](w.ECS)
 	g.permit()
 	return nil
 }
@@ -162,11 +167,43 @@ func (g *Gate) permit() {
 		q.Close()
 		return
 	}
+	g.guestIDs = g.guestIDs[:0]
 	for q.Next() {
 		guest := q.Get()
 		guest.Permitted = p.Permits(p.Guest(guest.ID))
+		g.guestIDs = append(g.guestIDs, q.Entity())
 	}
 	g.permitsOf, g.permitsFor = p, n
+	// The CPU caps are plain data on the guest, for the vcpu system (the
+	// tasks' Allow mask) and effects (the check before a pin).
+	for _, e := range g.guestIDs {
+		caps := p.CPUCaps(g.guests.Get(e).ID)
+		if g.caps.HasAll(e) {
+			*g.caps.Get(e) = caps
+		} else {
+			g.caps.Add(e, &caps)
+		}
+	}
+}
+
+// tooManyVCPUs says why a start of guest must be refused under the
+// policy's max_vcpus, or "" when it may start.
+func (g *Gate) tooManyVCPUs(w *world.World, env *components.IntentEnvelope) string {
+	if env.Action != components.ActionStart && env.Action != components.ActionResume {
+		return ""
+	}
+	e, ok := w.Resolve(env.Target)
+	if !ok || !g.caps.HasAll(e) || !g.cpus.HasAll(e) {
+		return ""
+	}
+	caps, n := g.caps.Get(e), max(g.cpus.Get(e).VCPUs, 1)
+	if caps.Count > 0 {
+		n = min(n, caps.Count) // the domain is defined with no more
+	}
+	if caps.Max > 0 && n > caps.Max {
+		return fmt.Sprintf("the registry gives it %d vCPUs, the policy allows at most %d", n, caps.Max)
+	}
+	return ""
 }
 
 // reload swaps in each policy fed this tick, in the order fed, or refuses
@@ -307,6 +344,12 @@ func (g *Gate) decide(w *world.World, e ecs.Entity) {
 	d := p.Decide(idx, env.Action, env.Confidence, presented)
 	rule := p.Rule(d.Rule)
 	env.Tick = w.Clock.Tick
+	if why := g.tooManyVCPUs(w, env); why != "" && d.Verdict != Deny {
+		rule = "guests." + g.guests.Get(guest).ID + ".max_vcpus"
+		env.Status, env.Detail = components.IntentDenied, "denied by policy rule "+rule+": "+why
+		w.Emit(marker.PolicyViolation(rule, g.describe(w, env)+" "+why))
+		return
+	}
 	if d.Verdict == Confirm && g.waitingNow >= MaxPendingConfirmations {
 		env.Status = components.IntentDenied
 		env.Detail = fmt.Sprintf("%d requests already wait for confirmation; answer or cancel some first (see: pending)", g.waitingNow)

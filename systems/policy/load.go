@@ -74,8 +74,13 @@ func Load(name, text string) (*Policy, error) {
 		if id == "" || strings.ContainsAny(id, " \t:%\n") {
 			bad("guests."+tomlpos.Key(id), "guest id %q must be non-empty without spaces, ':' or '%%'", id)
 		}
-		if md.IsDefined("guests", id, "cpus") && (g.CPUs < 1 || g.CPUs > MaxCPUs) {
-			bad(prefix+"cpus", "%d is out of range [1, %d]", g.CPUs, MaxCPUs)
+		if md.IsDefined("guests", id, "cpus") {
+			if err := g.CPUs.check(); err != nil {
+				bad(prefix+"cpus", "%v", err)
+			}
+		}
+		if md.IsDefined("guests", id, "max_vcpus") && (g.MaxVCPUs < 1 || g.MaxVCPUs > MaxCPUs) {
+			bad(prefix+"max_vcpus", "%d is out of range [1, %d]", g.MaxVCPUs, MaxCPUs)
 		}
 		if md.IsDefined("guests", id, "memory_mib") && (g.MemoryMiB < MinMemoryMiB || g.MemoryMiB > MaxMemoryMiB) {
 			bad(prefix+"memory_mib", "%d is out of range [%d, %d]", g.MemoryMiB, MinMemoryMiB, MaxMemoryMiB)

@@ -258,3 +258,14 @@ func (p *Policy) Summary() string {
 	}
 	return fmt.Sprintf("guests=%s rules=%d", strings.Join(slices.Sorted(maps.Keys(p.guestIndex)), ","), len(p.rules))
 }
+
+// CPUCaps is what the policy allows guest id's CPUs: its CPU set, vCPU
+// count cap and max_vcpus (all zero for a guest it does not name; the
+// restricted policy starts nothing, so it caps nothing either).
+func (p *Policy) CPUCaps(id string) components.CPUCaps {
+	g, ok := p.File.Guests[id]
+	if !ok || p.Restricted {
+		return components.CPUCaps{}
+	}
+	return components.CPUCaps{AllowLo: uint32(g.CPUs.Mask), AllowHi: uint32(g.CPUs.Mask >> 32), Count: g.CPUs.Count, Max: g.MaxVCPUs}
+}

@@ -100,7 +100,7 @@ func TestDecideDoesNotAllocate(t *testing.T) {
 func TestLoadErrorsNameLineAndKey(t *testing.T) {
 	cases := map[string]struct{ text, want string }{
 		"unknown key":      {"version = 1\n[guests.linux]\nnetwrok = true\n", `test.toml:3: guests.linux.netwrok: unknown key`},
-		"wrong type":       {"version = 1\n[guests.linux]\ncpus = \"two\"\n", `test.toml:3: guests.linux.cpus: incompatible types`},
+		"wrong type":       {"version = 1\n[guests.linux]\nmemory_mib = \"two\"\n", `test.toml:3: guests.linux.memory_mib: incompatible types`},
 		"syntax":           {"version = 1\nstart = = true\n", `test.toml:2:`},
 		"missing version":  {"[guests.linux]\nstart = true\n", `version: missing`},
 		"future version":   {"version = 2\n", `test.toml:1: version: version 2 is not supported`},

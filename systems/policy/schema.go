@@ -40,9 +40,14 @@ type GuestRules struct {
 	Shutdown bool `toml:"shutdown"`
 	// Network allows the guest a network interface (default false).
 	Network bool `toml:"network"`
-	// CPUs and MemoryMiB cap the VM; 0 means "not set" (the registry's
-	// value is used, up to the compiled-in maximum).
-	CPUs      int `toml:"cpus"`
+	// CPUs is either a count capping the VM's vCPUs (cpus = 2) or the
+	// host CPUs its vCPUs may run on (cpus = "0-1,3"); see CPUSpec.
+	CPUs CPUSpec `toml:"cpus"`
+	// MaxVCPUs refuses to start the guest when the registry asks for more
+	// vCPUs (0: not set).
+	MaxVCPUs int `toml:"max_vcpus"`
+	// MemoryMiB caps the VM; 0 means "not set" (the registry's value is
+	// used, up to the compiled-in maximum).
 	MemoryMiB int `toml:"memory_mib"`
 	// Devices lists the virtio devices that may be exposed: input, gpu, net.
 	Devices []string `toml:"devices"`
