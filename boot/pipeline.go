@@ -2,6 +2,7 @@ package boot
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/mlange-42/ark/ecs"
@@ -17,6 +18,7 @@ import (
 	"github.com/rayos/engine/systems/intent"
 	"github.com/rayos/engine/systems/policy"
 	"github.com/rayos/engine/systems/schedule"
+	"github.com/rayos/engine/systems/vcpu"
 	"github.com/rayos/engine/systems/workload"
 	"github.com/rayos/engine/world"
 	"github.com/rayos/engine/world/scene"
@@ -24,7 +26,7 @@ import (
 
 // Pipeline returns a fresh instance of every tick system, in run order.
 // The order is the design's: input → attention → input broker → intent resolution →
-// host requests → policy gating → effects → host ACKs → workload churn →
+// host requests → policy gating → effects → host ACKs → workload churn → vCPU tasks →
 // spatial scheduling → composition → GPU sync. gpu-submit, last, collects
 // the GPU run of the previous tick (it ran on the device while this tick's
 // systems ran on the CPU) and starts the next one.
@@ -40,6 +42,7 @@ func Pipeline() []world.System {
 		effects.New(),
 		bridge.NewAcks(),
 		workload.New(),
+		vcpu.New(),
 		schedule.New(),
 		compose.New(),
 		gpusync.NewSubmit(),
@@ -101,24 +104,35 @@ func GuestLimits(p *policy.Policy, id string) guests.Limits {
 func GuestSpecs(r *guests.Registry) []scene.GuestSpec {
 	var specs []scene.GuestSpec
 	for _, id := range r.IDs() {
-		specs = append(specs, scene.GuestSpec{ID: id, OS: osKind(r.VMs[id].OS), Label: r.VMs[id].TrustLabel()})
+		specs = append(specs, scene.GuestSpec{ID: id, OS: osKind(r.VMs[id].OS), Label: r.VMs[id].TrustLabel(), VCPUs: r.VMs[id].VCPUs})
 	}
 	return specs
 }
 
 // JournalGuest is a guest as a journal's header lists it:
-// "id:os:label" (journals from before trust labels have "id:os").
+// "id:os:label", with ":vcpus" when it has more than one (journals from
+// before trust labels have "id:os"), so that a replay makes the same vCPU
+// tasks.
 func JournalGuest(g scene.GuestSpec) string {
-	return g.ID + ":" + components.OSKindNames[g.OS] + ":" + components.TrustLabelNames[g.Label]
+	text := g.ID + ":" + components.OSKindNames[g.OS] + ":" + components.TrustLabelNames[g.Label]
+	if g.VCPUs > 1 {
+		text += ":" + strconv.Itoa(g.VCPUs)
+	}
+	return text
 }
 
 // ParseJournalGuest reads JournalGuest's form; a missing or unknown label
-// is red, the default.
+// is red, the default, and a missing or bad vCPU count is 1.
 func ParseJournalGuest(text string) scene.GuestSpec {
 	id, rest, _ := strings.Cut(text, ":")
-	osName, label, _ := strings.Cut(rest, ":")
+	osName, rest, _ := strings.Cut(rest, ":")
+	label, vcpus, _ := strings.Cut(rest, ":")
 	l, _ := components.ParseTrustLabel(label)
-	return scene.GuestSpec{ID: id, OS: osKind(osName), Label: l}
+	n, err := strconv.Atoi(vcpus)
+	if err != nil || n < 1 || n > 256 {
+		n = 1
+	}
+	return scene.GuestSpec{ID: id, OS: osKind(osName), Label: l, VCPUs: n}
 }
 
 // osKind maps a registry OS name to the component's kind.

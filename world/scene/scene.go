@@ -219,6 +219,8 @@ type GuestSpec struct {
 	ID    string
 	OS    components.OSKind
 	Label components.TrustLabel
+	// VCPUs is the registry's vCPU count (0 is taken as 1).
+	VCPUs int
 }
 
 // AddGuests gives each guest a Guest entity (defined: not running until a start takes effect) and a desktop surface
@@ -226,7 +228,7 @@ type GuestSpec struct {
 // follow the order of specs, from 1.
 func AddGuests(w *world.World, specs []GuestSpec) []ecs.Entity {
 	surfaces := ecs.NewMap1[components.Surface](w.ECS)
-	guests := ecs.NewMap1[components.Guest](w.ECS)
+	guests := ecs.NewMap2[components.Guest, components.GuestCPUs](w.ECS)
 	var out []ecs.Entity
 	for i, g := range specs {
 		number := uint32(i + 1)
@@ -238,7 +240,7 @@ func AddGuests(w *world.World, specs []GuestSpec) []ecs.Entity {
 		})
 		out = append(out, guests.NewEntity(&components.Guest{
 			ID: g.ID, Number: number, OS: g.OS, State: components.GuestDefined, Desktop: world.Ref(desktop), Label: g.Label,
-		}))
+		}, &components.GuestCPUs{VCPUs: max(g.VCPUs, 1)}))
 	}
 	return out
 }
