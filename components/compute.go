@@ -104,3 +104,17 @@ type Placement struct {
 	Priority float32 `json:"priority"`
 	Tick     uint32  `json:"tick"`
 }
+
+// SchedStats is the world resource in which the scheduler counts task
+// migrations (not GPU-mirrored; telemetry of what happened, not state a
+// decision reads): those of the last tick and since boot, per
+// MigrationReason (index 0 unused). Synthetic tasks are only counted here;
+// named ones also get a RAYOS_SCHED marker.
+type SchedStats struct {
+	Tick  uint64    `json:"tick"`
+	Last  [7]uint64 `json:"last"`
+	Total [7]uint64 `json:"total"`
+	// Hot is how many devices are above the thermal threshold (shedding,
+	// taking no work) after the last tick.
+	Hot int `json:"hot"`
+}

@@ -8,6 +8,7 @@ import (
 	"github.com/rayos/engine/components"
 	"github.com/rayos/engine/gpu"
 	"github.com/rayos/engine/world"
+	"github.com/rayos/engine/world/marker"
 )
 
 // Thermal model: a device relaxes towards ambient + heatAtFull × load
@@ -69,10 +70,40 @@ type System struct {
 	// stale asks for a full recompute before the next tick's work.
 	stale bool
 	alpha float32
+
+	// index maps a device entity id to its position in order (-1: none).
+	index []int32
+	// Diffusion and thermal state, per device in order: its neighbourhood
+	// (nbrs[nbrFirst[i]:nbrFirst[i+1]], itself included), the
+	// neighbourhood's load fraction this tick, and whether it is hot.
+	nbrs     []int32
+	nbrFirst []int32
+	share    []float32
+	hot      []bool
+	shed     []int32
+	// hold: tasks moved by diffusion or heat stay put (no "cheaper" move,
+	// no second shed) until this tick — the hysteresis window in time.
+	hold map[ecs.Entity]uint64
+
+	stats   *components.SchedStats
+	names   *ecs.Map[components.TaskName]
+	migs    *ecs.Map[components.Migration]
+	fabric  *ecs.Map[components.FabricNode]
+	ecsw    *ecs.World
+	weights gpu.Weights
+	// pending: named tasks moved during a query that have no Migration yet
+	// (adding one is a structural change, done after the query).
+	pending []pendingMigration
+	emit    func(task, from, to string, reason components.MigrationReason)
+}
+
+type pendingMigration struct {
+	task ecs.Entity
+	m    components.Migration
 }
 
 // New returns the scheduler.
-func New() *System { return &System{stale: true} }
+func New() *System { return &System{stale: true, hold: map[ecs.Entity]uint64{}} }
 
 // Describe implements world.System.
 func (s *System) Describe() world.Description {
@@ -95,6 +126,19 @@ func (s *System) Init(w *world.World) (err error) {
 		return err
 	}
 	s.mirror.PlaceGain = rebalanceGain
+	s.weights = s.mirror.Config().Weights
+	s.ecsw = w.ECS
+	s.names = ecs.NewMap[components.TaskName](w.ECS)
+	s.migs = ecs.NewMap[components.Migration](w.ECS)
+	s.fabric = ecs.NewMap[components.FabricNode](w.ECS)
+	res := ecs.NewResource[components.SchedStats](w.ECS)
+	if !res.Has() {
+		res.Add(&components.SchedStats{})
+	}
+	s.stats = res.Get()
+	s.emit = func(task, from, to string, reason components.MigrationReason) {
+		w.Emit(marker.Sched(task, from, to, components.MigrationReasonNames[reason]))
+	}
 	// A task that leaves takes its demand off its device at once; devices
 	// that come or go change the index and every load.
 	ecs.Observe(ecs.OnRemoveEntity).With(ecs.C[components.ComputeTask](), ecs.C[components.Placement]()).Do(s.taskRemoved).Register(w.ECS)
@@ -109,12 +153,16 @@ func (s *System) Run(w *world.World) {
 	if s.stale || tick%RebalanceTicks == 0 {
 		s.recompute()
 	}
+	s.stats.Tick, s.stats.Last = tick, [7]uint64{}
 	if len(s.order) == 0 {
 		return
 	}
+	s.updateShares()
 	for _, d := range s.mirror.Decisions() {
-		s.apply(d, uint32(tick))
+		s.apply(d, tick)
 	}
+	s.diffuse(tick)
+	s.flushPending()
 	// Decisions for the next tick: every unplaced task (the next window of
 	// those turned away before), and the next window of placed ones.
 	s.mirror.PlaceRequested = s.mirror.Tasks.Len() > 0
@@ -136,12 +184,14 @@ func (s *System) recompute() {
 	s.stale = false
 	s.mirror.InvalidatePlacements()
 	clear(s.byID)
+	before := len(s.order)
 	s.order = s.order[:0]
 	dq := s.devices.Query()
 	for dq.Next() {
 		e := dq.Entity()
 		for int(e.ID()) >= len(s.byID) {
 			s.byID = append(s.byID, ecs.Entity{})
+			s.index = append(s.index, -1)
 		}
 		s.byID[e.ID()] = e
 		s.order = append(s.order, e)
@@ -150,11 +200,30 @@ func (s *System) recompute() {
 			s.mirror.Devices.Mark(e)
 		}
 	}
+	for i := range s.index {
+		s.index[i] = -1
+	}
+	for i, e := range s.order {
+		s.index[e.ID()] = int32(i)
+	}
+	if len(s.order) != before || len(s.nbrFirst) != len(s.order)+1 {
+		s.neighbourhoods()
+	}
 	tq := s.tasks.Query()
 	for tq.Next() {
 		task, pl := tq.Get()
 		if e, ok := s.device(pl.Device); ok {
 			s.deviceMap.Get(e).Load += task.Demand
+		} else if pl.Device != 0 {
+			// Its device went away: the task is unplaced and decided anew.
+			s.moved(tq.Entity(), task, pl.Device, 0, components.ReasonDeviceGone, s.stats.Tick, nil)
+			*pl = components.Placement{}
+		}
+	}
+	s.flushPending()
+	for e, until := range s.hold {
+		if until <= s.stats.Tick {
+			delete(s.hold, e)
 		}
 	}
 }
@@ -169,7 +238,7 @@ func (s *System) device(id uint32) (ecs.Entity, bool) {
 
 // apply carries out one decision, if the task and the device are still
 // there and the device still has room after this tick's earlier moves.
-func (s *System) apply(d gpu.Decision, tick uint32) {
+func (s *System) apply(d gpu.Decision, tick uint64) {
 	target, ok := s.device(d.Device.ID())
 	if !ok || target != d.Device {
 		return
@@ -179,16 +248,34 @@ func (s *System) apply(d gpu.Decision, tick uint32) {
 	if placed && current == target {
 		return
 	}
+	reason := components.ReasonPlaced
+	if placed {
+		reason = components.ReasonCheaper
+		if d.Stay < 0 && !task.Allows(s.deviceMap.Get(current).Slot) {
+			reason = components.ReasonPolicy
+		} else if d.Stay >= 0 {
+			// A cheaper move waits out a diffusion move's hold, and does
+			// not push its target over its share: the load term alone
+			// would otherwise undo what diffusion just did.
+			if s.hold[d.Task] > tick || s.overShare(s.index[target.ID()], task.Demand) {
+				return
+			}
+		}
+	}
+	ti := s.index[target.ID()]
 	dev := s.deviceMap.Get(target)
-	if dev.Load+task.Demand > dev.Capacity {
+	if s.hot[ti] || dev.Load+task.Demand > dev.Capacity {
 		// Another task took the room first this tick. An unplaced task
 		// waits: it is decided again in its wait window.
+		// A hot device takes no work until it has cooled.
 		if !placed {
-			pl.Device, pl.Tick = 0, max(tick, 1)
+			pl.Device, pl.Tick = 0, max(uint32(tick), 1)
 			s.mirror.SetWaiting(d.Task)
 		}
 		return
 	}
+	from := pl.Device
+	s.moved(d.Task, task, from, target.ID(), reason, tick, &d.Terms)
 	if placed {
 		s.deviceMap.Get(current).Load -= task.Demand
 		s.mirror.Devices.Mark(current)
@@ -196,7 +283,7 @@ func (s *System) apply(d gpu.Decision, tick uint32) {
 	dev.Load += task.Demand
 	s.mirror.Devices.Mark(target)
 	*pl = d.Terms
-	pl.Device, pl.Tick = target.ID(), tick
+	pl.Device, pl.Tick = target.ID(), uint32(tick)
 	s.mirror.SetPlacement(d.Task, target)
 }
 
