@@ -77,9 +77,9 @@ func TestNUMA2Sockets(t *testing.T) {
 	if c4.Package != 1 || c4.NUMA != 1 || c4.Core != 0 {
 		t.Errorf("cpu4 %+v", c4)
 	}
-	sibling := dist(t, &f, "cpu0", "cpu8")    // same core
-	samePkg := dist(t, &f, "cpu0", "cpu1")    // same package, other core
-	crossNode := dist(t, &f, "cpu0", "cpu4")  // other package and node
+	sibling := dist(t, &f, "cpu0", "cpu8")     // same core
+	samePkg := dist(t, &f, "cpu0", "cpu1")     // same package, other core
+	crossNode := dist(t, &f, "cpu0", "cpu4")   // other package and node
 	crossNode2 := dist(t, &f, "cpu8", "cpu13") // other node, other thread
 	if !(sibling < samePkg && samePkg < crossNode && samePkg < crossNode2) {
 		t.Errorf("sibling %.2f, same package %.2f, cross node %.2f / %.2f", sibling, samePkg, crossNode, crossNode2)
