@@ -43,3 +43,21 @@ type Pinning struct {
 	InFlight int `json:"in_flight"`
 	Failed   int `json:"failed"`
 }
+
+// PinText is how a pin's result comes back to the world as an effect
+// input's Text: "pin <guest> <vcpu> <cpu> <result>", vcpu -1 for the
+// emulator thread and result "ok" or "err: …". Self-describing, so that a
+// replay needs neither the hypervisor nor entity ids.
+func PinText(guest string, vcpu, cpu int, result string) string {
+	return "pin " + guest + " " + itoa(vcpu) + " " + itoa(cpu) + " " + result
+}
+
+func itoa(n int) string {
+	if n < 0 {
+		return "-" + itoa(-n)
+	}
+	if n < 10 {
+		return string(rune('0' + n))
+	}
+	return itoa(n/10) + string(rune('0'+n%10))
+}

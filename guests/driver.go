@@ -35,6 +35,9 @@ type Driver interface {
 	// a button (1 left, 2 right, 4 middle).
 	MovePointer(id string, dx, dy int) error
 	Click(id string, button int) error
+	// PinVCPU pins a running VM's vCPU to one host CPU, live; vcpu -1
+	// pins its emulator thread instead.
+	PinVCPU(id string, vcpu, cpu int) error
 	// State is the VM's lifecycle state as the hypervisor sees it.
 	State(id string) (components.GuestState, error)
 	// XML is the VM's current definition.

@@ -81,6 +81,28 @@ func (d *Libvirt) Shutdown(id string) error { return d.do(id, "shutdown", d.l.Do
 // Destroy implements Driver.
 func (d *Libvirt) Destroy(id string) error { return d.do(id, "destroy", d.l.DomainDestroy) }
 
+// PinVCPU implements Driver: virDomainPinVcpuFlags (or
+// virDomainPinEmulator for vcpu -1) with VIR_DOMAIN_AFFECT_LIVE and a CPU
+// map holding cpu alone. A CPU the host lacks is libvirt's to refuse.
+func (d *Libvirt) PinVCPU(id string, vcpu, cpu int) error {
+	if cpu < 0 || cpu >= MaxPinCPU {
+		return fmt.Errorf("vm %s: pin: cpu %d is out of range [0, %d]", id, cpu, MaxPinCPU-1)
+	}
+	cpumap := make([]byte, cpu/8+1)
+	cpumap[cpu/8] = 1 << (cpu % 8)
+	if vcpu < 0 {
+		return d.do(id, "pin emulator", func(dom libvirt.Domain) error {
+			return d.l.DomainPinEmulator(dom, cpumap, libvirt.DomainAffectLive)
+		})
+	}
+	return d.do(id, fmt.Sprintf("pin vcpu %d", vcpu), func(dom libvirt.Domain) error {
+		return d.l.DomainPinVcpuFlags(dom, uint32(vcpu), cpumap, uint32(libvirt.DomainAffectLive))
+	})
+}
+
+// MaxPinCPU bounds the host CPU a pin may name (the CPU map's size).
+const MaxPinCPU = 4096
+
 // Suspend implements Driver.
 func (d *Libvirt) Suspend(id string) error { return d.do(id, "suspend", d.l.DomainSuspend) }
 

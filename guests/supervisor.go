@@ -65,6 +65,10 @@ type job struct {
 	arg    string
 	spec   DomainSpec
 	err    error
+	// pin, when set, makes the job a pinning of vcpu (or the emulator
+	// thread, -1) to host CPU cpu rather than an action.
+	pin       bool
+	vcpu, cpu int
 }
 
 // KeyMap turns what a user types into Linux key codes.
@@ -235,6 +239,24 @@ func (s *Supervisor) Execute(source uint64, action components.IntentAction, vm, 
 	}
 }
 
+// Pin implements effects.Pinner: pin vm's vcpu (-1: its emulator thread)
+// to host CPU cpu off the tick, in order with the other jobs. The result
+// comes back as a Result with Source 0 and components.PinText's text.
+func (s *Supervisor) Pin(vm string, vcpu, cpu int) {
+	j := job{vm: vm, pin: true, vcpu: vcpu, cpu: cpu}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		s.results <- Result{0, components.PinText(vm, vcpu, cpu, "err: the supervisor is shutting down")}
+		return
+	}
+	select {
+	case s.jobs <- j:
+	default:
+		s.results <- Result{0, components.PinText(vm, vcpu, cpu, "err: too many hypervisor jobs waiting")}
+	}
+}
+
 // Grant implements effects.Executor: from now on only actions may be done
 // to vm. Jobs queued earlier are checked against it when the worker
 // reaches them, so nothing typed before a hide, and nothing a reload
@@ -265,8 +287,15 @@ func (s *Supervisor) work() {
 		text := "ok"
 		if !s.connected() {
 			text = "err: the hypervisor is unavailable (reconnecting)"
+		} else if j.pin {
+			if err := s.current().PinVCPU(j.vm, j.vcpu, j.cpu); err != nil {
+				text = "err: " + err.Error()
+			}
 		} else if err := s.run(j); err != nil {
 			text = "err: " + err.Error()
+		}
+		if j.pin {
+			text = components.PinText(j.vm, j.vcpu, j.cpu, text)
 		}
 		s.results <- Result{j.source, text}
 	}

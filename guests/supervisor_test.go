@@ -3,6 +3,7 @@ package guests
 import (
 	"context"
 	"errors"
+	"fmt"
 	"image"
 	"strings"
 	"sync"
@@ -47,6 +48,9 @@ func (f *fakeDriver) RemoveManagedSave(id string) error         { return nil }
 func (f *fakeDriver) Screenshot(id string) (image.Image, error) { return nil, errors.New("no display") }
 func (f *fakeDriver) SendKeys(id string, chords [][]uint32) error {
 	return f.record("keys " + id)
+}
+func (f *fakeDriver) PinVCPU(id string, vcpu, cpu int) error {
+	return f.record(fmt.Sprintf("pin %s %d %d", id, vcpu, cpu))
 }
 func (f *fakeDriver) MovePointer(id string, dx, dy int) error { return f.record("pointer " + id) }
 func (f *fakeDriver) Click(id string, button int) error       { return f.record("click " + id) }
