@@ -27,6 +27,11 @@ const (
 	// InputGuestEvent is a hypervisor lifecycle event: Text is
 	// "<vm-id> <what>" (started, suspended, resumed, stopped, crashed, …).
 	InputGuestEvent
+	// InputThermal is a temperature reading from the host's sensors:
+	// Device is the device's slot (the CPU number for a CPU), Celsius the
+	// reading. The sampler feeds one when a reading changes, so that the
+	// scheduler's thermal decisions replay identically.
+	InputThermal
 )
 
 // InputKindNames maps each InputKind to its journal spelling.
@@ -41,6 +46,7 @@ var InputKindNames = [...]string{
 	InputHost:       "host",
 	InputEffect:     "effect",
 	InputGuestEvent: "guest-event",
+	InputThermal:    "thermal",
 }
 
 // Input is one event, alive for exactly the tick it was fed into. Only the
@@ -73,6 +79,8 @@ type Input struct {
 	// Direction of unit length).
 	Origin    Vec3 `json:"origin,omitempty"`
 	Direction Vec3 `json:"direction,omitempty"`
+	// Celsius is an InputThermal reading in °C.
+	Celsius float32 `json:"celsius,omitempty"`
 	// Text is the typed line or voice transcript (InputText, InputVoice),
 	// the signal name for InputSignal, the policy source for InputPolicy.
 	Text string `json:"text,omitempty"`

@@ -30,6 +30,13 @@ const maxJournalLine = 1 << 20
 // have a replay tick for ever.
 const MaxJournalTick = 1 << 32
 
+// A thermal input's reading must lie in [MinCelsius, MaxCelsius] (°C),
+// the range world/fabric accepts from a sensor.
+const (
+	MinCelsius = -50
+	MaxCelsius = 200
+)
+
 // JournalHeader is the first line of a journal: what a replay needs to
 // rebuild the same world before feeding the same inputs.
 type JournalHeader struct {
@@ -52,6 +59,11 @@ type JournalHeader struct {
 	// Attention is the text of the attention model's weights file the
 	// run used (rayos boot --attention); empty for the embedded default.
 	Attention string `json:"attention,omitempty"`
+	// Fabric is the text of the fabric file the run's devices were built
+	// from (world/fabric: a discovered machine or a --fabric file); empty
+	// when the scene's synthetic devices were kept. A replay builds the
+	// same devices from it, whatever machine it runs on.
+	Fabric string `json:"fabric,omitempty"`
 }
 
 // JournalEvent is one input fed before tick Tick.
@@ -74,6 +86,9 @@ type JournalInput struct {
 	Origin    *components.Vec3 `json:"origin,omitempty"`
 	Direction *components.Vec3 `json:"direction,omitempty"`
 	Text      string           `json:"text,omitempty"`
+	// Celsius is a thermal reading (kind "thermal"); a pointer so that
+	// 0 °C is written.
+	Celsius *float32 `json:"celsius,omitempty"`
 }
 
 // journalEnd is the last line of a journal whose run ended cleanly.
@@ -265,6 +280,14 @@ func (ji JournalInput) ToInput() (components.Input, error) {
 		if ji.Pointer == nil {
 			return in, errors.New("pointer needs a position")
 		}
+	case components.InputThermal:
+		if ji.Celsius == nil {
+			return in, errors.New("thermal needs celsius")
+		}
+		if c := *ji.Celsius; !(c >= MinCelsius && c <= MaxCelsius) { // false for NaN too
+			return in, fmt.Errorf("thermal celsius %v out of range [%d, %d]", c, MinCelsius, MaxCelsius)
+		}
+		in.Celsius = *ji.Celsius
 	case components.InputText, components.InputVoice, components.InputSignal, components.InputPolicy,
 		components.InputHost, components.InputEffect, components.InputGuestEvent:
 		if strings.TrimSpace(ji.Text) == "" {
@@ -294,6 +317,9 @@ func FromInput(in components.Input) JournalInput {
 	case components.InputGaze:
 		o, d := in.Origin, in.Direction
 		ji.Origin, ji.Direction = &o, &d
+	case components.InputThermal:
+		c := in.Celsius
+		ji.Celsius = &c
 	}
 	return ji
 }
