@@ -509,6 +509,8 @@ func (rt *runtime) tick(sched *world.Scheduler, policyUpdates <-chan string, req
 			case req := <-requests:
 				if isScreenshot(req.Line) {
 					rt.requestScreenshot(req) // the host's, not the world's: boot/screenshot.go
+				} else if isExplain(req.Line) {
+					rt.answerExplain(req) // a read between ticks: boot/explain.go
 				} else {
 					feedRequest(w, req)
 				}

@@ -270,7 +270,7 @@ func (t *tickSide) fillPlacement(pl *Placement) {
 }
 
 func deviceInfo(r Ref, d *components.Device) DeviceInfo {
-	return DeviceInfo{Entity: r, Pos: d.Position, Capacity: d.Capacity, Load: d.Load, Temperature: d.Temperature, EnergyCost: d.EnergyCost, Kind: d.Kind}
+	return DeviceInfo{Entity: r, Pos: d.Position, Capacity: d.Capacity, Load: d.Load, Temperature: d.Temperature, EnergyCost: d.EnergyCost, Kind: d.Kind, Slot: d.Slot}
 }
 
 func ref(e ecs.Entity) Ref { return Ref{ID: e.ID(), Gen: e.Gen()} }

@@ -344,33 +344,21 @@ func (c *liveCatalog) task(r Ref) (*TaskReply, error) {
 }
 
 // explainTask computes what staying costs and the runner-up, from the
-// devices as they are: a device's load less the task's own demand when
-// the task is on it, as the place kernel evaluates.
+// devices as they are (gpu.Explain).
 func explainTask(r Ref, task components.ComputeTask, pl components.Placement, devices []DeviceInfo, weights gpu.Weights) *TaskReply {
-	reply := &TaskReply{Entity: r, Task: task, Placement: pl, Weights: weights}
-	for i := range devices {
-		d := &devices[i]
-		dev := components.Device{Position: d.Pos, Capacity: d.Capacity, Load: d.Load, Temperature: d.Temperature, EnergyCost: d.EnergyCost, Kind: d.Kind}
-		load := dev.Load
-		own := pl.Device != 0 && d.Entity.ID == pl.Device
-		if own {
-			load -= task.Demand
-			reply.Device = d
+	views := make([]gpu.DeviceView, len(devices))
+	for i, d := range devices {
+		views[i] = gpu.DeviceView{ID: d.Entity.ID, Device: components.Device{Position: d.Pos, Capacity: d.Capacity, Load: d.Load,
+			Temperature: d.Temperature, EnergyCost: d.EnergyCost, Kind: d.Kind, Slot: d.Slot}}
+	}
+	ex := gpu.Explain(weights, task, pl, views)
+	reply := &TaskReply{Entity: r, Task: task, Placement: pl, Weights: weights, Stay: ex.Stay, Evaluated: ex.Evaluated, Fits: ex.Fits}
+	for i := range views {
+		if ex.Device == &views[i] {
+			reply.Device = &devices[i]
 		}
-		reply.Evaluated++
-		terms, fits := gpu.PlacementTerms(weights, &task, &dev, load)
-		if !fits {
-			continue
-		}
-		reply.Fits++
-		terms.Device = d.Entity.ID
-		if own {
-			stay := terms
-			reply.Stay = &stay
-			continue
-		}
-		if reply.RunnerUp == nil || terms.Cost < reply.RunnerUp.Terms.Cost {
-			reply.RunnerUp = &Choice{Device: *d, Terms: terms}
+		if ex.RunnerUp == &views[i] {
+			reply.RunnerUp = &Choice{Device: devices[i], Terms: *ex.RunnerUpTerms}
 		}
 	}
 	return reply

@@ -195,6 +195,7 @@ type DeviceInfo struct {
 	Temperature float32    `json:"temperature"`
 	EnergyCost  float32    `json:"energy_cost"`
 	Kind        uint32     `json:"kind"`
+	Slot        uint32     `json:"slot"`
 }
 
 // TaskInfo is one task of the sample: where it wants to run (its
