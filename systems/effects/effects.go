@@ -47,6 +47,7 @@ type System struct {
 	work     []work
 	// granted is what the executor was last told may be done to each guest.
 	granted map[string]components.ActionSet
+	pin     pinner
 }
 
 // work is one thing to carry out this tick, in request order: an event
@@ -66,8 +67,8 @@ func (s *System) Describe() world.Description {
 	return world.Description{
 		Name:    "effects",
 		Purpose: "carry out allowed intents in request order, each checked again against the guest's state and the policy in force (present/hide now, hypervisor work through the executor); answer status and pending in their place; apply effect results and hypervisor events to guests",
-		Reads:   []string{"IntentEnvelope(allowed)", "Input(effect, guest-event)", "Guest.Permitted", "PendingConfirmation", "Hypervisor"},
-		Writes:  []string{"Guest", "Surface flags", "IntentEnvelope.Status", "Executor grants"},
+		Reads:   []string{"IntentEnvelope(allowed)", "Input(effect, guest-event)", "Guest.Permitted", "PendingConfirmation", "Hypervisor", "VCPU", "Placement", "FabricNode", "CPUCaps"},
+		Writes:  []string{"Guest", "Surface flags", "IntentEnvelope.Status", "Executor grants", "Pinning (vCPU pins issued and applied)"},
 	}
 }
 
@@ -85,6 +86,7 @@ func (s *System) Init(w *world.World) (err error) {
 	s.envelope = ecs.NewMap1[components.IntentEnvelope](w.ECS)
 	s.surface = ecs.NewMap1[components.Surface](w.ECS)
 	s.granted = map[string]components.ActionSet{}
+	s.pin.init(w)
 	s.mirror, err = gpu.MirrorOf(w.ECS, "effects")
 	return err
 }
@@ -121,6 +123,8 @@ func (s *System) Run(w *world.World) {
 			s.guestEvent(w, s.events[item.event].Text)
 		}
 	}
+	// Placements the scheduler made last tick reach the hypervisor.
+	s.pins(w)
 }
 
 // syncGrants tells the executor what each guest may receive now, where
@@ -266,6 +270,10 @@ func (s *System) pendingList(w *world.World) string {
 
 // complete applies an effect result to the envelope it answers.
 func (s *System) complete(w *world.World, in *components.Input) {
+	if strings.HasPrefix(in.Text, "pin ") {
+		s.pinResult(w, in.Text)
+		return
+	}
 	q := s.allowed.Query()
 	var env *components.IntentEnvelope
 	for q.Next() {
