@@ -85,6 +85,12 @@ type Options struct {
 	// RAYOS_DATA/viewer.token), removed at exit.
 	Viewer          *viewer.Server
 	ViewerTokenFile string
+	// Fabric is where the demo world's devices come from: auto (the
+	// host's SysRoot, default /sys), scene (its synthetic devices) or a
+	// fabric file (boot/fabric.go); ThermalSample is how often the
+	// sensors are read (0: never).
+	Fabric, SysRoot string
+	ThermalSample   time.Duration
 	// Signals delivers SIGINT/SIGTERM; each becomes a signal input.
 	Signals <-chan os.Signal
 	// Stdout receives the marker stream; Logger the diagnostics.
@@ -100,6 +106,9 @@ func (o *Options) Validate() error {
 	}
 	if err := scene.Known(o.Scene); err != nil {
 		return fmt.Errorf("--scene: %w", err)
+	}
+	if err := o.validateFabric(); err != nil {
+		return err
 	}
 	if o.GPU == "" {
 		o.GPU = gpu.ModeAuto
@@ -188,6 +197,8 @@ type runtime struct {
 	closers        []func()
 	// shots are the screenshot requests waiting for a frame.
 	shots screenshots
+	// fabric is what the devices were built from (boot/fabric.go).
+	fabric fabricState
 }
 
 // Run boots RayOS (or replays a journal) and ticks until Ticks, a signal
@@ -320,8 +331,12 @@ func (rt *runtime) run() (err error) {
 	rt.guestSpecs = rt.worldGuests()
 	sum.Guests = scene.AddGuests(w, rt.guestSpecs)
 	sum.Surfaces += len(sum.Guests)
+	if err := rt.buildFabric(w, &sum); err != nil {
+		return err
+	}
 	rt.bus.Emit(marker.Boot("world", fmt.Sprintf("scene=%s seed=%d hz=%g surfaces=%d guests=%d devices=%d tasks=%d",
 		o.Scene, o.Seed, o.Hz, sum.Surfaces, len(sum.Guests), sum.Devices, sum.Tasks)))
+	rt.announceFabric()
 	policy.Install(w.ECS, rt.policy)
 	if rt.o.Attention != "" {
 		m, err := model.Parse("attention weights", []byte(rt.o.Attention))
@@ -356,7 +371,7 @@ func (rt *runtime) run() (err error) {
 		if err != nil {
 			return fmt.Errorf("--record: %w", err)
 		}
-		header := world.JournalHeader{Seed: o.Seed, Scene: o.Scene, Hz: o.Hz, Entry: rt.entry, Policy: rt.source, Attention: o.Attention}
+		header := world.JournalHeader{Seed: o.Seed, Scene: o.Scene, Hz: o.Hz, Entry: rt.entry, Policy: rt.source, Attention: o.Attention, Fabric: rt.fabric.text}
 		if rt.supervisor != nil {
 			header.Hypervisor = "libvirt"
 		}
@@ -473,6 +488,7 @@ func (rt *runtime) tick(sched *world.Scheduler, policyUpdates <-chan string, req
 	// answer its queries between ticks; its Gate pauses and steps the
 	// tick (--debug, or a replay in rayos view).
 	v := o.Viewer
+	thermal := rt.startThermal()
 	var viewerRequests <-chan guests.ControlRequest
 	var viewerWake <-chan struct{}
 	now := make(chan time.Time)
@@ -516,6 +532,8 @@ func (rt *runtime) tick(sched *world.Scheduler, policyUpdates <-chan string, req
 				}
 			case res := <-results:
 				feedResult(w, res)
+			case rs := <-thermal:
+				feedThermal(w, rs)
 			case ev := <-hvEvents:
 				feedEvent(w, ev)
 				if rt.deferAutostart && ev.ID == "-" && ev.What == guests.EventReconciled {

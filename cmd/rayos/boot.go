@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"github.com/rayos/engine/boot"
 	"github.com/rayos/engine/boot/viewer"
@@ -18,7 +19,7 @@ import (
 )
 
 func newBootCmd() *cobra.Command {
-	o := boot.Options{Scene: "demo", Hz: world.DefaultHz, Paced: true}
+	o := boot.Options{Scene: "demo", Hz: world.DefaultHz, Paced: true, Fabric: boot.FabricAuto, ThermalSample: time.Second}
 	var explain bool
 	var journalPath, attentionPath string
 	var vf viewerFlags
@@ -126,6 +127,8 @@ Every input fed into the world can be recorded (--record) and replayed
 	f.StringVar(&o.RecordPath, "record", "", "record every input fed into this journal file, for rayos replay")
 	f.StringVar(&o.SnapshotPath, "snapshot", "", "write the final world (all entities and components) to this JSON file")
 	f.StringVar(&attentionPath, "attention", "", "attention model weights (rayos train attention --out FILE) to pick unnamed targets with (default: the embedded weights); recorded in --record journals")
+	f.StringVar(&o.Fabric, "fabric", o.Fabric, "where the demo world's devices come from: auto (this machine's /sys and GPU), scene (the scene's synthetic devices) or a fabric file (docs/fabric.md); bench scenes keep theirs")
+	f.DurationVar(&o.ThermalSample, "thermal-sample", o.ThermalSample, "how often the host's temperature sensors are read into thermal inputs (0 disables)")
 	f.StringVar(&o.FramePath, "frame", "", "write the last composed frame (1920×1080) to this PNG file")
 	f.StringVar(&o.GPU, "gpu", gpu.ModeAuto, "compute backend: auto (a real GPU through Vulkan, else the Go CPU backend), vulkan (any Vulkan device, lavapipe too; refused, exit 1, when none opens), cpu")
 	f.BoolVar(&explain, "explain", false, "print the tick pipeline, in order, and exit")

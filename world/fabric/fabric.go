@@ -197,3 +197,7 @@ func (f *Fabric) finish() {
 	}
 	layout(f.Devices)
 }
+
+// IdleCelsius is the temperature a device starts at before a sensor or the
+// scheduler's thermal model says otherwise.
+const IdleCelsius = 35
