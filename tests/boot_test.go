@@ -27,10 +27,12 @@ var bootOrder = []string{
 	`^RAYOS_BOOT:policy-loaded:guests=linux,windows rules=\d+$`,
 	`^RAYOS_BOOT:registry-loaded:vms=linux,windows$`,
 	`^RAYOS_BOOT:gpu:backend=cpu type=cpu device="Go go1\.\d+.*" memory="host" why="asked for"$`,
-	`^RAYOS_BOOT:world:scene=demo seed=1 hz=1000 surfaces=4 guests=2 devices=4 tasks=32$`,
+	`^RAYOS_BOOT:world:scene=demo seed=1 hz=1000 surfaces=4 guests=2 devices=\d+ tasks=32$`,
+	// The demo's devices are this machine's (docs/fabric.md).
+	`^RAYOS_BOOT:fabric:source=sys cpus=[1-9]\d* packages=[1-9]\d* numa=[1-9]\d* gpus=0 thermal=(sensors|model)$`,
 	`^RAYOS_GUEST:linux:defined$`,
 	`^RAYOS_GUEST:windows:defined$`,
-	`^RAYOS_BOOT:systems:input,attention-decay,attention,input-broker,intent,host-bridge,policy,effects,host-ack,workload,schedule,compose,gpu-submit$`,
+	`^RAYOS_BOOT:systems:input,attention-decay,attention,input-broker,intent,host-bridge,policy,effects,host-ack,workload,vcpu,schedule,compose,gpu-submit$`,
 	`^RAYOS_BOOT:services-started:entry=normal policy=valid$`,
 	`^RAYOS_BOOT:ready:tick=0$`,
 	// The autostart guests start in the first tick, as intents (said as
