@@ -56,7 +56,7 @@ func (s *System) Describe() world.Description {
 // Init implements world.System.
 func (s *System) Init(w *world.World) (err error) {
 	s.churn = ecs.NewResource[scene.Churn](w.ECS)
-	s.tasks = ecs.NewFilter1[components.ComputeTask](w.ECS).Register()
+	s.tasks = ecs.NewFilter1[components.ComputeTask](w.ECS).Without(ecs.C[components.VCPU]()).Register() // guests' vCPUs finish when their guest stops, not by churn
 	s.devices = ecs.NewFilter1[components.Device](w.ECS).Register()
 	s.arrivals = ecs.NewMap2[components.ComputeTask, components.Placement](w.ECS)
 	s.deviceData = ecs.NewMap1[components.Device](w.ECS)
