@@ -100,6 +100,31 @@ func (d *Libvirt) PinVCPU(id string, vcpu, cpu int) error {
 	})
 }
 
+// VCPUPins reports, for each of a running VM's vCPUs in order, the host
+// CPUs it may run on as libvirt holds them live (virDomainGetVcpuPinInfo):
+// what `virsh vcpupin` prints.
+func (d *Libvirt) VCPUPins(id string, vcpus, hostCPUs int) ([][]int, error) {
+	maplen := (hostCPUs + 7) / 8
+	var out [][]int
+	err := d.do(id, "vcpu pin info", func(dom libvirt.Domain) error {
+		maps, n, err := d.l.DomainGetVcpuPinInfo(dom, int32(vcpus), int32(maplen), uint32(libvirt.DomainAffectLive))
+		if err != nil {
+			return err
+		}
+		for v := 0; v < int(n) && (v+1)*maplen <= len(maps); v++ {
+			var cpus []int
+			for c := range hostCPUs {
+				if maps[v*maplen+c/8]&(1<<(c%8)) != 0 {
+					cpus = append(cpus, c)
+				}
+			}
+			out = append(out, cpus)
+		}
+		return nil
+	})
+	return out, err
+}
+
 // MaxPinCPU bounds the host CPU a pin may name (the CPU map's size).
 const MaxPinCPU = 4096
 
