@@ -1,6 +1,7 @@
 package schedule
 
 import (
+	"log/slog"
 	"math"
 	"time"
 
@@ -18,6 +19,21 @@ const (
 	heatAtFullC = 50
 	thermalTau  = 10 * time.Second
 	noiseC      = 0.05
+)
+
+// SensorFresh is how long a device's last sensor reading (a `thermal`
+// input) stands as its temperature instead of the model. The sampler feeds
+// a reading only when it changes, so a steady sensor is quiet between
+// changes; 30 s covers a sensor that holds still for a while yet does not
+// trust one that went silent (unplugged, a driver gone) forever. After it,
+// the model takes over from the last reading, relaxing from there.
+const SensorFresh = 30 * time.Second
+
+// Sensor readings outside this range are refused (the journal refuses
+// them too; this guards a world fed by other means).
+const (
+	minSensorC = -50
+	maxSensorC = 200
 )
 
 // RebalanceTicks is how often every placed task is reconsidered: each
@@ -85,6 +101,15 @@ type System struct {
 	// no second shed) until this tick — the hysteresis window in time.
 	hold map[ecs.Entity]uint64
 
+	// Sensor readings: inputs are this tick's `thermal` inputs; sensed,
+	// by device entity id, the tick after the tick of its last reading (0:
+	// none); bySlot the devices of each slot; freshTicks SensorFresh in
+	// ticks.
+	inputs     *ecs.Filter1[components.Input]
+	sensed     []uint64
+	bySlot     map[uint32][]ecs.Entity
+	freshTicks uint64
+
 	stats   *components.SchedStats
 	names   *ecs.Map[components.TaskName]
 	migs    *ecs.Map[components.Migration]
@@ -110,7 +135,7 @@ func (s *System) Describe() world.Description {
 	return world.Description{
 		Name:    "schedule",
 		Purpose: "apply the place kernel's decisions where they still fit (unplaced tasks every tick — a rolling 1/2 of those turned away before — and a rolling 1/60 of the placed ones); keep device loads and update temperatures",
-		Reads:   []string{"ComputeTask", "Mirror placement decisions (of the world two ticks back)", "Clock", "RNG"},
+		Reads:   []string{"ComputeTask", "Mirror placement decisions (of the world two ticks back)", "Input (thermal)", "Clock", "RNG"},
 		Writes:  []string{"Placement", "Device.Load", "Device.Temperature", "Mirror requests"},
 	}
 }
@@ -122,6 +147,8 @@ func (s *System) Init(w *world.World) (err error) {
 	s.devices = ecs.NewFilter1[components.Device](w.ECS).Register()
 	s.deviceMap = ecs.NewMap1[components.Device](w.ECS)
 	s.alpha = float32(1 - math.Exp(-w.Clock.Dt.Seconds()/thermalTau.Seconds()))
+	s.inputs = ecs.NewFilter1[components.Input](w.ECS).Register()
+	s.freshTicks = uint64(max(1, SensorFresh/w.Clock.Dt))
 	if s.mirror, err = gpu.MirrorOf(w.ECS, "schedule"); err != nil {
 		return err
 	}
@@ -157,6 +184,7 @@ func (s *System) Run(w *world.World) {
 	if len(s.order) == 0 {
 		return
 	}
+	s.readSensors(tick)
 	s.updateShares()
 	for _, d := range s.mirror.Decisions() {
 		s.apply(d, tick)
@@ -171,6 +199,9 @@ func (s *System) Run(w *world.World) {
 
 	for _, e := range s.order {
 		d := s.deviceMap.Get(e)
+		if at := s.sensed[e.ID()]; at != 0 && tick+1-at < s.freshTicks {
+			continue // a recent reading stands; the model waits
+		}
 		target := ambientC + heatAtFullC*d.Load/d.Capacity
 		noise := float32(w.RNG.Float64()*2-1) * noiseC
 		d.Temperature += (target-d.Temperature)*s.alpha + noise
@@ -192,6 +223,7 @@ func (s *System) recompute() {
 		for int(e.ID()) >= len(s.byID) {
 			s.byID = append(s.byID, ecs.Entity{})
 			s.index = append(s.index, -1)
+			s.sensed = append(s.sensed, 0)
 		}
 		s.byID[e.ID()] = e
 		s.order = append(s.order, e)
@@ -202,6 +234,17 @@ func (s *System) recompute() {
 	}
 	for i := range s.index {
 		s.index[i] = -1
+		if s.byID[i].IsZero() {
+			s.sensed[i] = 0 // a device gone takes its readings with it
+		}
+	}
+	if s.bySlot == nil {
+		s.bySlot = map[uint32][]ecs.Entity{}
+	}
+	clear(s.bySlot)
+	for _, e := range s.order {
+		slot := s.deviceMap.Get(e).Slot
+		s.bySlot[slot] = append(s.bySlot[slot], e)
 	}
 	for i, e := range s.order {
 		s.index[e.ID()] = int32(i)
@@ -296,5 +339,33 @@ func (s *System) taskRemoved(e ecs.Entity) {
 	if dev, ok := s.device(pl.Device); ok {
 		s.deviceMap.Get(dev).Load -= task.Demand
 		s.mirror.Devices.Mark(dev)
+	}
+}
+
+// readSensors applies this tick's `thermal` inputs: the reading becomes
+// its device's temperature (every device of that slot; a fabric's slots
+// are unique) and stands for SensorFresh. A reading for a slot no device
+// has, or outside [-50, 200] °C, changes nothing.
+func (s *System) readSensors(tick uint64) {
+	q := s.inputs.Query()
+	for q.Next() {
+		in := q.Get()
+		if in.Kind != components.InputThermal {
+			continue
+		}
+		c := in.Celsius
+		if !(c >= minSensorC && c <= maxSensorC) { // NaN fails both
+			slog.Warn("thermal input refused", "device", in.Device, "celsius", c, "want", "celsius in [-50, 200]")
+			continue
+		}
+		devs := s.bySlot[in.Device]
+		if len(devs) == 0 {
+			slog.Debug("thermal input for no device", "device", in.Device)
+		}
+		for _, e := range devs {
+			s.deviceMap.Get(e).Temperature = c
+			s.sensed[e.ID()] = tick + 1
+			s.mirror.Devices.Mark(e)
+		}
 	}
 }
