@@ -1,0 +1,5 @@
+package ingest
+
+import "syscall"
+
+func syscallMkfifo(path string) error { return syscall.Mkfifo(path, 0o644) }
