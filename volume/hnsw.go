@@ -1,0 +1,359 @@
+package volume
+
+import (
+	"math"
+	"sync"
+)
+
+// graph is the HNSW index (Malkov & Yashunin, "Efficient and robust
+// approximate nearest neighbor search using Hierarchical Navigable Small
+// World graphs", 2016/2018). Its nodes are the Volume's slots; it reads
+// vectors and tombstones from the Volume through pointers, so it holds
+// only links. Layer 0 links live in one flat array (2M per node) for
+// locality; the few nodes on upper layers keep a list per layer.
+//
+// Deletes are tombstones: a dead node stays in the graph and is walked
+// through, but never returned; the Volume compacts and rebuilds when
+// tombstones pass a quarter of the nodes (mark-and-rebuild).
+type graph struct {
+	m, m0, efC int
+	seed       int64
+	mL         float64
+
+	vecs *[]float32
+	dead *[]bool
+	dim  int
+
+	levels   []uint8
+	l0       []int32 // node s's layer-0 links: l0[s*m0 : s*m0+l0n[s]]
+	l0n      []uint8
+	upper    [][][]int32 // upper[s][l-1]: node s's links on layer l ≥ 1
+	entry    int32       // -1: empty
+	maxLevel int
+
+	visits sync.Pool // *visitSet
+}
+
+// maxLevel caps a node's layer: with M ≥ 2 a level above 31 has
+// probability below 2^-31.
+const topLevel = 31
+
+func newGraph(m, efC int, seed int64) *graph {
+	return &graph{m: m, m0: 2 * m, efC: efC, seed: seed, mL: 1 / math.Log(float64(m)), entry: -1}
+}
+
+func (g *graph) attach(vecs *[]float32, dead *[]bool, dim int) {
+	g.vecs, g.dead, g.dim = vecs, dead, dim
+}
+
+func (g *graph) vec(s int32) []float32 {
+	return (*g.vecs)[int(s)*g.dim : (int(s)+1)*g.dim]
+}
+
+// levelFor draws a node's top layer from the seed and the item's ID (not
+// from a shared random stream), so a rebuild after deletes gives every
+// surviving item the layer it had: floor(-ln(U)·mL), U uniform in (0,1].
+func (g *graph) levelFor(id uint64) int {
+	x := uint64(g.seed) ^ (id * 0x9e3779b97f4a7c15)
+	x ^= x >> 30
+	x *= 0xbf58476d1ce4e5b9
+	x ^= x >> 27
+	x *= 0x94d049bb133111eb
+	x ^= x >> 31
+	u := (float64(x>>11) + 1) / (1 << 53)
+	l := int(-math.Log(u) * g.mL)
+	return min(l, topLevel)
+}
+
+func (g *graph) links(s int32, level int) []int32 {
+	if level == 0 {
+		b := int(s) * g.m0
+		return g.l0[b : b+int(g.l0n[s])]
+	}
+	return g.upper[s][level-1]
+}
+
+func (g *graph) setLinks(s int32, level int, to []int32) {
+	if level == 0 {
+		b := int(s) * g.m0
+		copy(g.l0[b:b+g.m0], to)
+		g.l0n[s] = uint8(len(to))
+		return
+	}
+	g.upper[s][level-1] = append(g.upper[s][level-1][:0], to...)
+}
+
+func (g *graph) maxLinks(level int) int {
+	if level == 0 {
+		return g.m0
+	}
+	return g.m
+}
+
+// addNode makes room for slot s at its level.
+func (g *graph) addNode(s int32, level int) {
+	for int(s) >= len(g.levels) {
+		g.levels = append(g.levels, 0)
+		g.l0n = append(g.l0n, 0)
+		g.upper = append(g.upper, nil)
+		g.l0 = append(g.l0, make([]int32, g.m0)...)
+	}
+	g.levels[s] = uint8(level)
+	if level > 0 {
+		g.upper[s] = make([][]int32, level)
+		for l := range g.upper[s] {
+			g.upper[s][l] = make([]int32, 0, g.m)
+		}
+	}
+}
+
+// insert adds slot s (holding item id) — Algorithm 1.
+func (g *graph) insert(s int32, id uint64) {
+	level := g.levelFor(id)
+	g.addNode(s, level)
+	if g.entry < 0 {
+		g.entry, g.maxLevel = s, level
+		return
+	}
+	q := g.vec(s)
+	ep := scored{g.entry, dot(q, g.vec(g.entry))}
+	for l := g.maxLevel; l > level; l-- {
+		ep = g.greedy(q, ep, l)
+	}
+	eps := []scored{ep}
+	vs := g.visitSet()
+	defer g.visits.Put(vs)
+	for l := min(level, g.maxLevel); l >= 0; l-- {
+		w := g.searchLayer(q, eps, g.efC, l, false, vs)
+		nb := g.selectNeighbours(w, g.m)
+		g.setLinks(s, l, nb)
+		for _, e := range nb {
+			g.link(e, s, l)
+		}
+		eps = w
+	}
+	if level > g.maxLevel {
+		g.entry, g.maxLevel = s, level
+	}
+}
+
+// link adds the reverse edge e→s on layer l, shrinking e's list with the
+// same heuristic when it overflows.
+func (g *graph) link(e, s int32, l int) {
+	cur := g.links(e, l)
+	if len(cur) < g.maxLinks(l) {
+		if l == 0 {
+			g.l0[int(e)*g.m0+len(cur)] = s
+			g.l0n[e]++
+		} else {
+			g.upper[e][l-1] = append(g.upper[e][l-1], s)
+		}
+		return
+	}
+	ev := g.vec(e)
+	cands := make([]scored, 0, len(cur)+1)
+	for _, c := range append(cur[:len(cur):len(cur)], s) {
+		cands = append(cands, scored{c, dot(ev, g.vec(c))})
+	}
+	sortScored(cands)
+	g.setLinks(e, l, g.selectNeighbours(cands, g.maxLinks(l)))
+}
+
+// selectNeighbours is the paper's heuristic (Algorithm 4, without
+// extendCandidates, with keepPrunedConnections): walking the candidates
+// from the closest, keep one only if it is closer to the base than to
+// every neighbour kept so far — so links spread in different directions
+// instead of crowding one cluster — then top up with the pruned ones, in
+// order, up to m. cands is sorted best first; sim is to the base.
+func (g *graph) selectNeighbours(cands []scored, m int) []int32 {
+	out := make([]int32, 0, m)
+	var pruned []int32
+	for _, c := range cands {
+		if len(out) >= m {
+			break
+		}
+		cv := g.vec(c.slot)
+		keep := true
+		for _, r := range out {
+			if dot(cv, g.vec(r)) > c.sim {
+				keep = false
+				break
+			}
+		}
+		if keep {
+			out = append(out, c.slot)
+		} else {
+			pruned = append(pruned, c.slot)
+		}
+	}
+	for _, p := range pruned {
+		if len(out) >= m {
+			break
+		}
+		out = append(out, p)
+	}
+	return out
+}
+
+// greedy walks layer l from ep to the closest node it can reach (a search
+// with ef = 1).
+func (g *graph) greedy(q []float32, ep scored, l int) scored {
+	for changed := true; changed; {
+		changed = false
+		for _, c := range g.links(ep.slot, l) {
+			if sim := dot(q, g.vec(c)); sim > ep.sim {
+				ep, changed = scored{c, sim}, true
+			}
+		}
+	}
+	return ep
+}
+
+// visitSet marks visited nodes with a generation number, so clearing it
+// between searches costs nothing.
+type visitSet struct {
+	gen   uint32
+	marks []uint32
+}
+
+func (g *graph) visitSet() *visitSet {
+	vs, _ := g.visits.Get().(*visitSet)
+	if vs == nil {
+		vs = &visitSet{}
+	}
+	if n := len(g.levels); len(vs.marks) < n {
+		vs.marks = make([]uint32, n+n/4)
+		vs.gen = 0
+	}
+	vs.gen++
+	if vs.gen == 0 { // wrapped: start clean
+		clear(vs.marks)
+		vs.gen = 1
+	}
+	return vs
+}
+
+// searchLayer is Algorithm 2: a best-first walk of layer l from eps that
+// keeps the ef closest nodes found, returned best first. With liveOnly,
+// tombstoned nodes are walked through but not kept.
+func (g *graph) searchLayer(q []float32, eps []scored, ef, l int, liveOnly bool, vs *visitSet) []scored {
+	dead := *g.dead
+	cand := candHeap{}
+	res := topK{k: ef}
+	for _, e := range eps {
+		vs.marks[e.slot] = vs.gen
+		cand.push(e)
+		if !liveOnly || !dead[e.slot] {
+			res.push(e)
+		}
+	}
+	for len(cand) > 0 {
+		c := cand.pop()
+		if len(res.h) >= ef && c.sim < res.h[0].sim {
+			break
+		}
+		for _, n := range g.links(c.slot, l) {
+			if vs.marks[n] == vs.gen {
+				continue
+			}
+			vs.marks[n] = vs.gen
+			sim := dot(q, g.vec(n))
+			if len(res.h) < ef || sim > res.h[0].sim {
+				cand.push(scored{n, sim})
+				if !liveOnly || !dead[n] {
+					res.push(scored{n, sim})
+				}
+			}
+		}
+	}
+	return res.sorted()
+}
+
+// search returns the k live nodes closest to q, searching layer 0 with ef
+// candidates (Algorithm 5).
+func (g *graph) search(q []float32, k, ef int) []scored {
+	if g.entry < 0 {
+		return nil
+	}
+	ep := scored{g.entry, dot(q, g.vec(g.entry))}
+	for l := g.maxLevel; l > 0; l-- {
+		ep = g.greedy(q, ep, l)
+	}
+	vs := g.visitSet()
+	w := g.searchLayer(q, []scored{ep}, ef, 0, true, vs)
+	g.visits.Put(vs)
+	if len(w) > k {
+		w = w[:k]
+	}
+	return w
+}
+
+func (g *graph) edges() int {
+	n := 0
+	for s := range g.levels {
+		n += int(g.l0n[s])
+		for _, u := range g.upper[s] {
+			n += len(u)
+		}
+	}
+	return n
+}
+
+func (g *graph) bytes() int64 {
+	b := int64(len(g.l0))*4 + int64(len(g.levels))*(1+1+24)
+	for _, u := range g.upper {
+		for _, l := range u {
+			b += 24 + int64(cap(l))*4
+		}
+	}
+	return b
+}
+
+// candHeap is a max-heap on similarity: the closest candidate on top.
+type candHeap []scored
+
+func (h *candHeap) push(s scored) {
+	*h = append(*h, s)
+	a := *h
+	for i := len(a) - 1; i > 0; {
+		p := (i - 1) / 2
+		if !better(a[i], a[p]) {
+			break
+		}
+		a[i], a[p] = a[p], a[i]
+		i = p
+	}
+}
+
+func (h *candHeap) pop() scored {
+	a := *h
+	top := a[0]
+	n := len(a) - 1
+	a[0] = a[n]
+	a = a[:n]
+	for i := 0; ; {
+		w, l, r := i, 2*i+1, 2*i+2
+		if l < n && better(a[l], a[w]) {
+			w = l
+		}
+		if r < n && better(a[r], a[w]) {
+			w = r
+		}
+		if w == i {
+			break
+		}
+		a[w], a[i] = a[i], a[w]
+		i = w
+	}
+	*h = a
+	return top
+}
+
+func sortScored(s []scored) {
+	// Insertion sort: lists here are at most 2M+1 long.
+	for i := 1; i < len(s); i++ {
+		for j := i; j > 0 && better(s[j], s[j-1]); j-- {
+			s[j], s[j-1] = s[j-1], s[j]
+		}
+	}
+}
