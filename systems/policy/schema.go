@@ -12,6 +12,8 @@ type File struct {
 	// Energy overrides the scheduler's per-kind energy cost (the fabric's
 	// DefaultEnergy); a kind left out keeps its default.
 	Energy EnergySettings `toml:"energy"`
+	// Volume says whether boot stages the Volume (volume.go).
+	Volume VolumeSettings `toml:"volume"`
 }
 
 // EnergySettings are the relative energy costs of one unit of demand-time
