@@ -21,12 +21,17 @@ const (
 	// half-margin band between is the hysteresis that keeps a receiver
 	// from becoming a source by what it received.
 	OverloadMargin = 0.15
-	// MigrationsPerTick is the most tasks diffusion and thermal shedding
-	// move in one tick, all devices together; MigrationsPerDevice the most
-	// one device sheds in a tick. Moving a task has a real price (a vCPU
-	// re-pinned, caches cold), so a load shock drains over some ticks
-	// instead of all at once.
+	// Rate limit. Moving a task has a real price (a vCPU re-pinned,
+	// caches cold), so a load shock drains over some ticks instead of all
+	// at once — but over a number of ticks that does not grow with the
+	// world. In one tick diffusion and thermal shedding move at most
+	// max(MigrationsPerTick, tasks / MigrationsFraction) tasks, all
+	// devices together; each shedding device at most
+	// max(MigrationsPerDevice, that budget / the number of shedding
+	// devices), so a shock piled on a few devices drains as fast as one
+	// spread over many.
 	MigrationsPerTick   = 64
+	MigrationsFraction  = 128
 	MigrationsPerDevice = 8
 	// HoldTicks: a task moved by diffusion or heat is not moved again for
 	// a "cheaper" placement or another shed within this many ticks, so no
@@ -93,6 +98,7 @@ func (s *System) neighbourhoods() {
 	s.share = make([]float32, n)
 	s.hot = make([]bool, n)
 	s.shed = make([]int32, n)
+	s.full = make([]bool, n)
 }
 
 // updateShares computes each neighbourhood's load fraction and latches
@@ -117,6 +123,7 @@ func (s *System) updateShares() {
 			hot++
 		}
 		s.shed[i] = 0
+		s.full[i] = false
 	}
 	s.stats.Hot = hot
 }
@@ -142,7 +149,7 @@ func (s *System) diffuse(tick uint64) {
 	if sources == 0 {
 		return
 	}
-	budget := MigrationsPerTick
+	budget, perDevice := s.rateLimit(sources)
 	q := s.tasks.Query()
 	for q.Next() {
 		task, pl := q.Get()
@@ -159,7 +166,7 @@ func (s *System) diffuse(tick uint64) {
 			}
 			reason = components.ReasonOverload
 		}
-		if s.shed[from] >= MigrationsPerDevice || s.hold[e] > tick {
+		if s.shed[from] >= perDevice || s.hold[e] > tick {
 			continue
 		}
 		to, terms, ok := s.receiver(from, task)
@@ -192,6 +199,37 @@ func (s *System) diffuse(tick uint64) {
 			break
 		}
 	}
+}
+
+// rateLimit is this tick's migration budget, all devices together, and
+// the most one of sources shedding devices moves.
+func (s *System) rateLimit(sources int) (budget int, perDevice int32) {
+	budget = max(MigrationsPerTick, s.mirror.Tasks.Len()/MigrationsFraction)
+	return budget, int32(max(MigrationsPerDevice, budget/sources))
+}
+
+// spill is the cheapest device of device from's neighbourhood (from
+// itself excluded) with room for an unplaced task, not hot. A
+// neighbourhood that had none for one task this tick is not searched
+// again this tick (another task may have fitted; it waits its window).
+func (s *System) spill(from int32, task *components.ComputeTask) (int32, components.Placement, bool) {
+	if s.full[from] {
+		return 0, components.Placement{}, false
+	}
+	best, found := components.Placement{}, int32(-1)
+	for _, j := range s.nbrs[s.nbrFirst[from]:s.nbrFirst[from+1]] {
+		if j == from || s.hot[j] {
+			continue
+		}
+		d := s.deviceMap.Get(s.order[j])
+		if p, ok := gpu.PlacementTerms(s.weights, task, d, d.Load); ok && (found < 0 || p.Cost < best.Cost) {
+			best, found = p, j
+		}
+	}
+	if found < 0 {
+		s.full[from] = true
+	}
+	return found, best, found >= 0
 }
 
 // shedding: an over-share device keeps shedding this tick once it

@@ -97,6 +97,9 @@ type System struct {
 	share    []float32
 	hot      []bool
 	shed     []int32
+	// full: device i's neighbourhood had no room for a spilled task
+	// this tick.
+	full []bool
 	// hold: tasks moved by diffusion or heat stay put (no "cheaper" move,
 	// no second shed) until this tick — the hysteresis window in time.
 	hold map[ecs.Entity]uint64
@@ -308,14 +311,23 @@ func (s *System) apply(d gpu.Decision, tick uint64) {
 	ti := s.index[target.ID()]
 	dev := s.deviceMap.Get(target)
 	if s.hot[ti] || dev.Load+task.Demand > dev.Capacity {
-		// Another task took the room first this tick. An unplaced task
-		// waits: it is decided again in its wait window.
-		// A hot device takes no work until it has cooled.
+		// Another task took the room first this tick (the kernel decided
+		// on loads two ticks old, so after a shock every unplaced task
+		// picks the same device). An unplaced task spills to the cheapest
+		// neighbour of its choice that has room; failing that it waits
+		// and is decided again in its wait window. A hot device takes no
+		// work until it has cooled.
 		if !placed {
-			pl.Device, pl.Tick = 0, max(uint32(tick), 1)
-			s.mirror.SetWaiting(d.Task)
+			if to, terms, ok := s.spill(ti, task); ok {
+				target, dev, d.Terms = s.order[to], s.deviceMap.Get(s.order[to]), terms
+			} else {
+				pl.Device, pl.Tick = 0, max(uint32(tick), 1)
+				s.mirror.SetWaiting(d.Task)
+				return
+			}
+		} else {
+			return
 		}
-		return
 	}
 	from := pl.Device
 	s.moved(d.Task, task, from, target.ID(), reason, tick, &d.Terms)
