@@ -16,24 +16,25 @@ import (
 )
 
 // vcpuFabric is this machine's two CPUs as a fabric file, each with room
-// for 3 (the guest's 2 vCPUs and its emulator thread fit on one, so a heat
-// spike on one can move everything to the other; at the default capacity
-// of 1 per CPU thread two vCPUs on two CPUs could not make way). cpu0 is
-// NUMA node 0, where the guest's memory is, so the vCPUs start near it.
-// Temperatures come only from thermal inputs (thermal = "sensors" with no
-// sensor here): the journal's spike stays until something cools it.
+// for 200: the demo world keeps its 32 synthetic tasks (demand 1–8 each,
+// ~144 in all) beside the guest's, and all of them must fit on one CPU for
+// a heat spike on the other to move everything off it (at the default
+// capacity of 1 per CPU thread, two vCPUs on two CPUs could not make way).
+// cpu0 is NUMA node 0, where the guest's memory is, so the vCPUs start near
+// it. Temperatures come only from thermal inputs (thermal = "sensors" with
+// no sensor here): the journal's spike stands for 30 s.
 const vcpuFabric = `version = 1
 thermal = "sensors"
 [devices.cpu0]
 kind = "cpu"
 cpu = 0
 numa = 0
-capacity = 3
+capacity = 200
 [devices.cpu1]
 kind = "cpu"
 cpu = 1
 numa = 1
-capacity = 3
+capacity = 200
 `
 
 // heatTick is when the journal heats cpu0: the guest has long been started
