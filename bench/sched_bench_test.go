@@ -117,3 +117,57 @@ func BenchmarkScheduleShock(b *testing.B) {
 	b.ReportMetric(float64(moves)/ticks, "migrations/tick")
 	b.ReportMetric(float64(converged), "ticks-to-converge")
 }
+
+// BenchmarkPlacementPool: the same placements as BenchmarkPlacement at
+// 1M × 1,024, through the real path — a world's mirror on the CPU
+// backend, whose pool runs the place kernel's twin over every core
+// (cpu) — against that backend on one thread (cpu-serial), in the same
+// run. Each op is one submit + collect of a rebalance window of 1/64 of
+// the tasks, every task placed; decisions are not applied.
+func BenchmarkPlacementPool(b *testing.B) {
+	const nTasks, nDevices = 1_000_000, 1024
+	tasks, devices := placeInput(nTasks, nDevices)
+	serial := gpu.NewCPUWorkers(1)
+	pool := gpu.NewCPU()
+	b.Cleanup(func() { serial.Close(); pool.Close() })
+	for _, v := range []struct {
+		name    string
+		backend gpu.Backend
+	}{{"cpu", pool}, {"cpu-serial", serial}} {
+		b.Run(fmt.Sprintf("%dx%d/%s", nTasks, nDevices, v.name), func(b *testing.B) {
+			w := world.New(world.Config{Hz: 60, Seed: 1}, nil)
+			dm := ecs.NewMap1[components.Device](w.ECS)
+			devs := make([]ecs.Entity, nDevices)
+			for i := range devices {
+				devs[i] = dm.NewEntity(&devices[i])
+			}
+			// Every task placed (the mirror's first run derives its task →
+			// device array from the Placements).
+			tm := ecs.NewMap2[components.ComputeTask, components.Placement](w.ECS)
+			i := 0
+			tm.NewBatchFn(nTasks, func(_ ecs.Entity, t *components.ComputeTask, p *components.Placement) {
+				*t, p.Device = tasks[i], devs[i%nDevices].ID()
+				i++
+			})
+			m, err := gpu.Install(w.ECS, v.backend, gpu.DefaultMirrorConfig)
+			if err != nil {
+				b.Fatal(err)
+			}
+			m.PlaceGain, m.RebalanceStride = 0.9, 64
+			run := func(phase int) {
+				m.PlaceRequested, m.RebalancePhase = true, uint32(phase%64)
+				if err := m.Submit(); err != nil {
+					b.Fatal(err)
+				}
+				if err := m.Collect(); err != nil {
+					b.Fatal(err)
+				}
+			}
+			run(0) // uploads everything once
+			for k := 0; b.Loop(); k++ {
+				run(k + 1)
+			}
+			b.ReportMetric(float64(nTasks/64)*float64(b.N)/b.Elapsed().Seconds(), "placements/s")
+		})
+	}
+}
