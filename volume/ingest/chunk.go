@@ -32,6 +32,12 @@ const (
 	NoOverlap = -1
 )
 
+// Check reports what is wrong with o, naming the field.
+func (o Options) Check() error {
+	_, err := o.withDefaults()
+	return err
+}
+
 // withDefaults fills the zero fields and checks the result; the error
 // names the field.
 func (o Options) withDefaults() (Options, error) {

@@ -15,8 +15,9 @@ import (
 
 // File is one text file Collect read and chunked.
 type File struct {
-	// Path is the file as the user named it: the argument, or the
-	// argument joined with the path inside the named folder.
+	// Path is the file as the user named it (cleaned: "./a//b" is "a/b"):
+	// the argument, or the argument joined with the path inside the named
+	// folder.
 	Path   string
 	Kind   Kind
 	Size   int64
@@ -57,6 +58,7 @@ func Collect(paths []string, o Options) ([]File, []Skip, error) {
 		if p == "" {
 			return nil, nil, errors.New("empty path given")
 		}
+		p = filepath.Clean(p)
 		info, err := os.Stat(p)
 		if err != nil {
 			return nil, nil, pathError(p, err)
