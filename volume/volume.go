@@ -54,8 +54,8 @@ type Options struct {
 // docs/volume.md.
 const (
 	DefaultM              = 16
-	DefaultEfConstruction = 200
-	DefaultEfSearch       = 96
+	DefaultEfConstruction = 128
+	DefaultEfSearch       = 256
 	DefaultExactBelow     = 5000
 	DefaultSeed           = 1
 )
