@@ -21,6 +21,18 @@ var governed = []components.IntentAction{
 	components.ActionType, components.ActionPress, components.ActionMouse, components.ActionClick,
 }
 
+// fillSched copies the scheduler's counts, one row per reason.
+func fillSched(si *SchedInfo, ss *components.SchedStats) {
+	si.Migrations, si.Hot = si.Migrations[:0], 0
+	if ss == nil {
+		return
+	}
+	si.Hot = ss.Hot
+	for r := components.ReasonPlaced; int(r) < len(components.MigrationReasonNames); r++ {
+		si.Migrations = append(si.Migrations, MigrationCount{Reason: components.MigrationReasonNames[r], Last: ss.Last[r], Total: ss.Total[r]})
+	}
+}
+
 // fillState summarises the world into st, reusing its slices.
 func (t *tickSide) fillState(st *State) {
 	w, s := t.w, t.s
@@ -46,6 +58,7 @@ func (t *tickSide) fillState(st *State) {
 		cfg := t.m.Config()
 		st.Frame = FrameInfo{Width: cfg.FrameWidth, Height: cfg.FrameHeight}
 	}
+	fillSched(&st.Sched, ecs.GetResource[components.SchedStats](w.ECS))
 	st.Viewer = ViewerInfo{MarkersMissed: t.sub.Dropped() + t.markersOver, PublishSkipped: t.skipped}
 }
 

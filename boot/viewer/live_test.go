@@ -42,6 +42,13 @@ func TestLivePageGetsHelloStateAndMarkers(t *testing.T) {
 	if lc := st.GPU.LastCompose; lc.Tick == 0 || lc.Tiles == 0 || lc.Pixels == 0 || lc.Pixels > 1920*1080 || lc.Tiles*256 < lc.Pixels {
 		t.Errorf("last composition %+v", lc)
 	}
+	// The scheduler's counts: a row per reason, the demo's tasks placed.
+	sc := c.awaitState("tasks placed", func(st *viewer.State) bool {
+		return len(st.Sched.Migrations) > 0 && st.Sched.Migrations[0].Total > 0
+	}).Sched
+	if len(sc.Migrations) != 6 || sc.Migrations[0].Reason != "placed" || sc.Migrations[5].Reason != "device-gone" {
+		t.Errorf("sched %+v: want the six reasons, placed first", sc)
+	}
 	// The demo world: its devices (this machine's fabric, or the scene's
 	// 4 when it is not discovered), 32 synthetic tasks and the running
 	// guests' vCPU tasks, 2 guests, 4 surfaces (theirs among them).
@@ -163,6 +170,8 @@ func TestMetrics(t *testing.T) {
 		`(?m)^rayos_gpu_readback_bytes_per_tick_count [1-9]`,
 		`(?m)^rayos_viewer_clients 1$`,
 		`(?m)^rayos_compositor_pixels_total [1-9]`, // the first composition: the whole frame
+		`(?m)^rayos_sched_migrations_total\{reason="placed"\} [1-9]`,
+		`(?m)^rayos_sched_migrations_total\{reason="thermal"\} \d`,
 		`(?m)^go_goroutines `,
 	} {
 		if !regexp.MustCompile(pattern).Match(body) {

@@ -27,6 +27,11 @@ type metrics struct {
 	gpuReadTotal  prometheus.Counter
 	// composedPixels counts the pixels the compositor recomposed.
 	composedPixels prometheus.Counter
+	// migrations counts the scheduler's task migrations by reason;
+	// migrationsSeen is the SchedStats totals already counted.
+	migrations     *prometheus.CounterVec
+	migrationsBy   []prometheus.Counter
+	migrationsSeen [len(components.MigrationReasonNames)]uint64
 
 	clients        prometheus.Gauge
 	dropped        *prometheus.CounterVec
@@ -74,6 +79,9 @@ func newMetrics() *metrics {
 		composedPixels: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "rayos_compositor_pixels_total", Help: "Frame pixels the compositor recomposed (damaged tiles only).",
 		}),
+		migrations: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "rayos_sched_migrations_total", Help: "Compute tasks placed or moved by the scheduler, by reason (placed, cheaper, overload, thermal, policy, device-gone).",
+		}, []string{"reason"}),
 		clients: prometheus.NewGauge(prometheus.GaugeOpts{Name: "rayos_viewer_clients", Help: "WebSocket clients connected."}),
 		dropped: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "rayos_viewer_clients_dropped_total", Help: "Clients disconnected by the viewer, by reason.",
@@ -95,6 +103,14 @@ func newMetrics() *metrics {
 	for _, state := range components.GuestStateNames {
 		m.guestStates = append(m.guestStates, m.guests.WithLabelValues(state))
 	}
+	for _, reason := range components.MigrationReasonNames {
+		var c prometheus.Counter
+		if reason != "" {
+			c = m.migrations.WithLabelValues(reason)
+		}
+		m.migrationsBy = append(m.migrationsBy, c)
+	}
+	m.reg.MustRegister(m.migrations)
 	m.reg.MustRegister(m.tick, m.system, m.ticks, m.markers, m.markersMissed, m.guests, m.gpuUp, m.gpuRead, m.gpuUpTotal, m.gpuReadTotal, m.composedPixels,
 		m.clients, m.dropped, m.refused, m.badMessages, m.frames, m.frameBytes, m.publishSkipped,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -111,4 +127,18 @@ func (m *metrics) marker(kind string) {
 	}
 	m.mu.Unlock()
 	c.Inc()
+}
+
+// sched counts the migrations since the last call (the totals' growth,
+// so a tick the scheduler did not run counts nothing twice).
+func (m *metrics) sched(ss *components.SchedStats) {
+	if ss == nil {
+		return
+	}
+	for r, c := range m.migrationsBy {
+		if c != nil && r < len(ss.Total) && ss.Total[r] > m.migrationsSeen[r] {
+			c.Add(float64(ss.Total[r] - m.migrationsSeen[r]))
+			m.migrationsSeen[r] = ss.Total[r]
+		}
+	}
 }

@@ -38,7 +38,23 @@ type State struct {
 	Rays     []RayInfo  `json:"rays"`
 	RayCount int        `json:"ray_count"`
 	GPU      GPUInfo    `json:"gpu"`
+	Sched    SchedInfo  `json:"sched"`
 	Viewer   ViewerInfo `json:"viewer"`
+}
+
+// SchedInfo is the scheduler's migration counts (components.SchedStats):
+// per reason, in the last tick and since boot, and how many devices are
+// hot. Empty without a scheduler.
+type SchedInfo struct {
+	Migrations []MigrationCount `json:"migrations"`
+	Hot        int              `json:"hot"`
+}
+
+// MigrationCount is one migration reason's count.
+type MigrationCount struct {
+	Reason string `json:"reason"`
+	Last   uint64 `json:"last"`
+	Total  uint64 `json:"total"`
 }
 
 // KindCount is how many entities have one component kind.

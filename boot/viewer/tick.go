@@ -245,6 +245,7 @@ func (t *tickSide) observe() {
 			t.s.met.composedPixels.Add(float64(ms.ComposedPixels))
 		}
 	}
+	t.s.met.sched(ecs.GetResource[components.SchedStats](t.w.ECS))
 	if missed := t.sub.Dropped(); missed != t.missedBefore {
 		t.s.met.markersMissed.Add(float64(missed - t.missedBefore))
 		t.missedBefore = missed
