@@ -199,6 +199,8 @@ type runtime struct {
 	shots screenshots
 	// fabric is what the devices were built from (boot/fabric.go).
 	fabric fabricState
+	// volume is the staged Volume and its retrieval (boot/volume.go).
+	volume volumeStage
 }
 
 // Run boots RayOS (or replays a journal) and ticks until Ticks, a signal

@@ -67,7 +67,11 @@ func (rt *runtime) boot() error {
 		registryPath = filepath.Join(rt.layout.LastGoodDir(), "registry.toml")
 	}
 	rt.loadPolicy(policyPath)
-	return rt.loadRegistry(registryPath)
+	if err := rt.loadRegistry(registryPath); err != nil {
+		return err
+	}
+	rt.stageVolume(volumeDir(bi)) // boot/volume.go
+	return nil
 }
 
 // loadRegistry reads the VM registry. Recovery starts no guests, so it
@@ -137,9 +141,11 @@ func mountDetail(m Mounted, mountErr error) string {
 // left in RAYOS_DATA. Under the instance lock no other runtime writes
 // here; vm/ is also written by `rayos guest`, so it is cleaned under the
 // registry lock, and skipped if an edit holds that lock right now.
+// volume/ is left to the Volume's own Save, which cleans it under its
+// lock: `rayos volume add` may be saving while RayOS boots.
 func (rt *runtime) removeStaleTemp() {
 	l := rt.layout
-	dirs := []string{l.Root, l.path("policy"), l.path("volume"), l.path("logs"), l.CrashDir(), l.path("boot"), l.LastGoodDir()}
+	dirs := []string{l.Root, l.path("policy"), l.path("logs"), l.CrashDir(), l.path("boot"), l.LastGoodDir()}
 	if entries, err := os.ReadDir(l.path("vm")); err == nil {
 		for _, e := range entries {
 			if e.IsDir() {
