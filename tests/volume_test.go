@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/rayos/engine/world/marker"
 )
 
 // knowledge writes a folder of Markdown and Go files (and things the
@@ -102,6 +104,9 @@ func volumeMarkers(t *testing.T, got []string) []string {
 		if strings.HasPrefix(l, "RAYOS_BOOT:volume:") {
 			if at < 0 || i <= at || !strings.HasPrefix(got[at+1+len(out)], "RAYOS_BOOT:volume:") {
 				t.Errorf("volume marker %q is not right after registry-loaded:\n%s", l, strings.Join(got, "\n"))
+			}
+			if _, err := marker.Parse(l); err != nil {
+				t.Errorf("volume marker %q does not parse: %v", l, err)
 			}
 			out = append(out, l)
 		}
