@@ -306,8 +306,15 @@ func decode(b []byte) (*fileData, error) {
 				d.fail("item %d: %d metadata keys over the limit", s, nm)
 			}
 			it.Meta = make(map[string]string, min(nm, 16))
+			prev := ""
 			for j := 0; j < nm && d.err == nil; j++ {
 				k := d.str16("metadata key")
+				// Keys are written sorted; out of order or repeated is
+				// corruption (and would not write back the same).
+				if j > 0 && k <= prev {
+					d.fail("item %d: metadata key %q out of order", s, k)
+				}
+				prev = k
 				it.Meta[k] = d.str16("metadata value")
 			}
 		}
