@@ -339,7 +339,7 @@ func (r *PlacementReport) WriteText(out io.Writer) error {
 			fmt.Fprintf(&b, "  it stays: a move needs a device under %.2f × the cost of staying (%.3f), so that tasks do not flap\n",
 				r.Gain, r.Gain*r.Stay.Cost)
 		}
-	} else {
+	} else if r.Device != nil {
 		b.WriteString("  no other device takes it\n")
 	}
 	fmt.Fprintf(&b, "  %d devices weighed, %d would take it\n", r.Evaluated, r.Fits)

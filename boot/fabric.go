@@ -99,7 +99,26 @@ func (rt *runtime) buildFabric(w *world.World, sum *scene.Summary) error {
 	}
 	sum.Devices = len(f.Devices)
 	st.fab, st.text, st.marker = &f, f.Marshal(), f.Marker()
+	dropSyntheticTasks(w)
+	sum.Tasks = 0
 	return nil
+}
+
+// dropSyntheticTasks removes the scene's synthetic compute tasks: on this
+// machine's fabric the tasks are real — the guests' vCPUs and emulator
+// threads (systems/vcpu) —, and the demo scene's tasks, sized for its own
+// 4 devices, would ask for dozens of times what a small machine has and
+// leave no room for them. Synthetic tasks stay in the bench scenes, which
+// keep their synthetic fabrics.
+func dropSyntheticTasks(w *world.World) {
+	var gone []ecs.Entity
+	q := ecs.NewFilter1[components.ComputeTask](w.ECS).Without(ecs.C[components.VCPU]()).Query()
+	for q.Next() {
+		gone = append(gone, q.Entity())
+	}
+	for _, e := range gone {
+		w.ECS.RemoveEntity(e)
+	}
 }
 
 // energyTable is DefaultEnergy with the policy's [energy] overrides.

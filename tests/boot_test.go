@@ -27,9 +27,11 @@ var bootOrder = []string{
 	`^RAYOS_BOOT:policy-loaded:guests=linux,windows rules=\d+$`,
 	`^RAYOS_BOOT:registry-loaded:vms=linux,windows$`,
 	`^RAYOS_BOOT:gpu:backend=cpu type=cpu device="Go go1\.\d+.*" memory="host" why="asked for"$`,
-	`^RAYOS_BOOT:world:scene=demo seed=1 hz=1000 surfaces=4 guests=2 devices=\d+ tasks=32$`,
-	// The demo's devices are this machine's (docs/fabric.md).
-	`^RAYOS_BOOT:fabric:source=sys cpus=[1-9]\d* packages=[1-9]\d* numa=[1-9]\d* gpus=0 thermal=(sensors|model)$`,
+	// The demo's devices are the machine's — here a fixed two-CPU fabric
+	// file, so that placements are the same everywhere (docs/fabric.md) —
+	// and its only tasks the guests' vCPUs and emulator threads.
+	`^RAYOS_BOOT:world:scene=demo seed=1 hz=1000 surfaces=4 guests=2 devices=2 tasks=0$`,
+	`^RAYOS_BOOT:fabric:source=file cpus=2 packages=1 numa=1 gpus=0 thermal=model$`,
 	`^RAYOS_GUEST:linux:defined$`,
 	`^RAYOS_GUEST:windows:defined$`,
 	`^RAYOS_BOOT:systems:input,attention-decay,attention,input-broker,intent,host-bridge,policy,effects,host-ack,workload,vcpu,schedule,compose,gpu-submit$`,
@@ -45,12 +47,43 @@ var bootOrder = []string{
 	`^RAYOS_AUDIT:start:guest=linux source=1 result=ok hidden$`,
 	`^RAYOS_GUEST:windows:hidden$`,
 	`^RAYOS_AUDIT:start:guest=windows source=2 result=ok hidden$`,
+	// The running guests' vCPUs are placed on the fabric, then pinned.
+	`^RAYOS_SCHED:linux/emulator:-->cpu0:placed$`,
+	`^RAYOS_SCHED:linux/vcpu0:-->cpu0:placed$`,
+	`^RAYOS_SCHED:windows/emulator:-->cpu0:placed$`,
+	`^RAYOS_SCHED:windows/vcpu0:-->cpu1:placed$`,
+	`^RAYOS_SCHED:windows/vcpu1:-->cpu1:placed$`,
+	`^RAYOS_AUDIT:pin:guest=linux vcpu=emulator cpu=0 result=ok$`,
+	`^RAYOS_AUDIT:pin:guest=linux vcpu=0 cpu=0 result=ok$`,
+	`^RAYOS_AUDIT:pin:guest=windows vcpu=emulator cpu=0 result=ok$`,
+	`^RAYOS_AUDIT:pin:guest=windows vcpu=0 cpu=1 result=ok$`,
+	`^RAYOS_AUDIT:pin:guest=windows vcpu=1 cpu=1 result=ok$`,
 	`^RAYOS_BOOT:shutdown:reason=tick-limit tick=25$`,
 }
 
+// twoCPUs is the fabric the boot-order test boots on: two CPU threads of
+// one core each, like a small VM.
+const twoCPUs = `version = 1
+[devices.cpu0]
+kind = "cpu"
+cpu = 0
+package = 0
+core = 0
+numa = 0
+[devices.cpu1]
+kind = "cpu"
+cpu = 1
+package = 0
+core = 1
+numa = 0
+`
+
 func TestBootPrintsMarkersInDocumentedOrder(t *testing.T) {
 	dir := t.TempDir()
-	r := rayos(t, dir, "boot", "--data", "data", "--hz", "1000", "--ticks", "25", "--gpu", "cpu")
+	if err := os.WriteFile(filepath.Join(dir, "fabric.toml"), []byte(twoCPUs), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r := rayos(t, dir, "boot", "--data", "data", "--hz", "1000", "--ticks", "25", "--gpu", "cpu", "--fabric", "fabric.toml")
 	if r.code != 0 {
 		t.Fatalf("exit %d\n%s", r.code, r.stderr)
 	}

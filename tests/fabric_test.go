@@ -38,7 +38,7 @@ func TestFabricFileBootAndReplay(t *testing.T) {
 	if r.code != 0 {
 		t.Fatalf("exit %d\n%s", r.code, r.stderr)
 	}
-	want := "RAYOS_BOOT:world:scene=demo seed=1 hz=1000 surfaces=4 guests=2 devices=3 tasks=32\nRAYOS_BOOT:fabric:source=file cpus=2 packages=1 numa=1 gpus=1 thermal=model\n"
+	want := "RAYOS_BOOT:world:scene=demo seed=1 hz=1000 surfaces=4 guests=2 devices=3 tasks=0\nRAYOS_BOOT:fabric:source=file cpus=2 packages=1 numa=1 gpus=1 thermal=model\n"
 	if !strings.Contains(r.stdout, want) {
 		t.Errorf("no %q in:\n%s", want, r.stdout)
 	}
@@ -57,7 +57,7 @@ func TestFabricFileBootAndReplay(t *testing.T) {
 func TestFabricAutoAndScene(t *testing.T) {
 	dir := t.TempDir()
 	r := rayos(t, dir, "boot", "--data", "data", "--ticks", "1", "--gpu", "cpu", "--hz", "1000")
-	m := regexp.MustCompile(`(?m)^RAYOS_BOOT:world:.* devices=(\d+) tasks=32\nRAYOS_BOOT:fabric:source=sys cpus=(\d+) `).FindStringSubmatch(r.stdout)
+	m := regexp.MustCompile(`(?m)^RAYOS_BOOT:world:.* devices=(\d+) tasks=0\nRAYOS_BOOT:fabric:source=sys cpus=(\d+) `).FindStringSubmatch(r.stdout)
 	if r.code != 0 || m == nil || m[1] != m[2] {
 		t.Fatalf("auto: one device per online CPU (%v): exit %d\n%s\n%s", m, r.code, r.stdout, r.stderr)
 	}

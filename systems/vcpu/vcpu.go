@@ -11,8 +11,8 @@ import (
 
 // Demands and priority of a guest's tasks (see the package doc).
 const (
-	VCPUDemand     = 1.0
-	EmulatorDemand = 0.1
+	VCPUDemand     = 0.5
+	EmulatorDemand = 0.05
 	VCPUPriority   = 4 // synthetic tasks have 1–3
 	// KindCPU is the Device.Kind of CPU devices; the tasks' Class asks
 	// for it.
