@@ -29,7 +29,9 @@ func randomData(n, dim int, seed uint64) []Item {
 // coordinate against the centres' 1), the shape of embedded documents
 // that fall into topics.
 func clusteredData(n, dim int, seed uint64) []Item {
-	r := rand.New(rand.NewPCG(seed, 2))
+	// The centres are the same for every seed, so queries (another
+	// seed) fall in the data's clusters.
+	r := rand.New(rand.NewPCG(42, 2))
 	centres := make([][]float64, 100)
 	for c := range centres {
 		centres[c] = make([]float64, dim)
@@ -37,6 +39,7 @@ func clusteredData(n, dim int, seed uint64) []Item {
 			centres[c][j] = r.NormFloat64()
 		}
 	}
+	r = rand.New(rand.NewPCG(seed, 2))
 	items := make([]Item, n)
 	for i := range items {
 		c := centres[r.IntN(len(centres))]

@@ -54,7 +54,7 @@ type Options struct {
 // docs/volume.md.
 const (
 	DefaultM              = 16
-	DefaultEfConstruction = 128
+	DefaultEfConstruction = 100
 	DefaultEfSearch       = 256
 	DefaultExactBelow     = 5000
 	DefaultSeed           = 1
