@@ -11,7 +11,11 @@ import (
 	"time"
 )
 
-var benchN = flag.Int("volume.n", 100000, "items in the Volume benchmarks (64-d)")
+var (
+	benchN  = flag.Int("volume.n", 100000, "items in the Volume benchmarks (64-d)")
+	benchM  = flag.Int("volume.m", 0, "M for the Volume benchmarks (0: the default)")
+	benchEf = flag.Int("volume.ef", 0, "EfSearch for the Volume benchmarks (0: the default)")
+)
 
 type benchVolume struct {
 	v       *Volume
@@ -43,7 +47,7 @@ func benchSet(b *testing.B, name string) *benchVolume {
 	// Generated inside the window: Add copies the vectors, and the
 	// items are dropped before the second reading.
 	items := gen(*benchN, 64, 1)
-	v, err := Open(dir, Options{Embedder: HashEmbedder(64), ExactBelow: -1})
+	v, err := Open(dir, Options{Embedder: HashEmbedder(64), ExactBelow: -1, M: *benchM, EfSearch: *benchEf})
 	if err != nil {
 		b.Fatal(err)
 	}
