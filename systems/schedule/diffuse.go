@@ -147,8 +147,20 @@ func (s *System) diffuse(tick uint64) {
 		}
 	}
 	if sources == 0 {
+		s.quiet = false
 		return
 	}
+	// A device over its share that none of its neighbours can relieve
+	// stays so tick after tick: walking every task again would move
+	// nothing (it made the desktop world's tick 8× slower).
+	sig := s.deviceSignature()
+	if s.quiet && sig == s.quietSig && tick < s.quietUntil {
+		return
+	}
+	moves, firstHold := 0, uint64(math.MaxUint64)
+	defer func() {
+		s.quiet, s.quietSig, s.quietUntil = moves == 0, sig, firstHold
+	}()
 	budget, perDevice := s.rateLimit(sources)
 	q := s.tasks.Query()
 	for q.Next() {
@@ -166,7 +178,11 @@ func (s *System) diffuse(tick uint64) {
 			}
 			reason = components.ReasonOverload
 		}
-		if s.shed[from] >= perDevice || s.hold[e] > tick {
+		if h := s.hold[e]; h > tick {
+			firstHold = min(firstHold, h)
+			continue
+		}
+		if s.shed[from] >= perDevice {
 			continue
 		}
 		to, terms, ok := s.receiver(from, task)
@@ -194,11 +210,26 @@ func (s *System) diffuse(tick uint64) {
 		s.mirror.SetPlacement(e, target)
 		s.hold[e] = tick + HoldTicks
 		s.shed[from]++
+		moves++
 		if budget--; budget == 0 {
 			q.Close()
 			break
 		}
 	}
+}
+
+// deviceSignature sums up what diffusion decides from: every device's
+// load and whether it is hot (FNV-1a over their bits).
+func (s *System) deviceSignature() uint64 {
+	h := uint64(14695981039346656037)
+	mix := func(v uint64) { h = (h ^ v) * 1099511628211 }
+	for i, e := range s.order {
+		mix(uint64(math.Float32bits(s.deviceMap.Get(e).Load)))
+		if s.hot[i] {
+			mix(1)
+		}
+	}
+	return h
 }
 
 // rateLimit is this tick's migration budget, all devices together, and

@@ -103,6 +103,13 @@ type System struct {
 	// hold: tasks moved by diffusion or heat stay put (no "cheaper" move,
 	// no second shed) until this tick — the hysteresis window in time.
 	hold map[ecs.Entity]uint64
+	// quiet: the last walk of the tasks for diffusion moved nothing, with
+	// the devices as quietSig sums them up; until one changes — or the
+	// first hold seen then expires, at quietUntil — another walk would
+	// move nothing either, and is skipped.
+	quiet      bool
+	quietSig   uint64
+	quietUntil uint64
 
 	// Sensor readings: inputs are this tick's `thermal` inputs; sensed,
 	// by device entity id, the tick after the tick of its last reading (0:
