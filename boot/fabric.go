@@ -157,6 +157,10 @@ func (rt *runtime) announceFabric() {
 // sensors off the tick and sends the readings that changed, which the
 // tick loop feeds as thermal inputs. Nil (never delivers) without sensors,
 // on a replay (the journal has the readings) or with sampling off.
+// ThermalResend is how often an unchanged sensor reading is fed again: a
+// third of the time the scheduler trusts one (schedule.SensorFresh, 30 s).
+const ThermalResend = 10 * time.Second
+
 func (rt *runtime) startThermal() <-chan []fabric.Reading {
 	st := &rt.fabric
 	if rt.o.Replay || st.fab == nil || st.thermal == nil || !st.thermal.Sensing() || rt.o.ThermalSample <= 0 {
@@ -168,6 +172,7 @@ func (rt *runtime) startThermal() <-chan []fabric.Reading {
 	fab, th, every, log := *st.fab, st.thermal, rt.o.ThermalSample, rt.log
 	go func() {
 		last := map[int]float32{}
+		sent := map[int]time.Time{}
 		warned := map[string]bool{}
 		tick := time.NewTicker(every)
 		defer tick.Stop()
@@ -179,10 +184,16 @@ func (rt *runtime) startThermal() <-chan []fabric.Reading {
 					log.Warn("thermal sensor", "path", wn.Path, "problem", wn.Msg)
 				}
 			}
+			// A reading goes in when it changed, and again every
+			// ThermalResend while it holds steady: the scheduler trusts a
+			// reading for a while only (schedule.SensorFresh) and then
+			// falls back to its model, which a steady sensor must not
+			// make it do.
 			var changed []fabric.Reading
+			now := time.Now()
 			for _, r := range rs {
-				if c, ok := last[r.Device]; !ok || c != r.Celsius {
-					last[r.Device] = r.Celsius
+				if c, ok := last[r.Device]; !ok || c != r.Celsius || now.Sub(sent[r.Device]) >= ThermalResend {
+					last[r.Device], sent[r.Device] = r.Celsius, now
 					changed = append(changed, r)
 				}
 			}
