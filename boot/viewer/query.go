@@ -340,7 +340,15 @@ func (c *liveCatalog) task(r Ref) (*TaskReply, error) {
 	if t.m != nil {
 		weights = t.m.Config().Weights
 	}
-	return explainTask(r, *task, *pl, devices, weights), nil
+	reply := explainTask(r, *task, *pl, devices, weights)
+	if t.taskNames.HasAll(e) {
+		reply.Name = t.taskNames.Get(e).Text
+	}
+	if t.moves.HasAll(e) {
+		m := *t.moves.Get(e)
+		reply.Migration = &m
+	}
+	return reply, nil
 }
 
 // explainTask computes what staying costs and the runner-up, from the

@@ -43,6 +43,7 @@ type SnapshotEntity struct {
 var snapshotTypes = []any{
 	components.Guest{}, components.Surface{}, components.Device{}, components.ComputeTask{}, components.Placement{},
 	components.AttentionRay{}, components.IntentEnvelope{}, components.PendingConfirmation{}, components.Input{},
+	components.TaskName{}, components.Migration{}, components.FabricNode{},
 }
 
 // ReadSnapshot reads a snapshot; name is used in errors.
@@ -377,5 +378,12 @@ func (snap *Snapshot) task(r Ref) (*TaskReply, error) {
 	if p, ok := snapGet[components.Placement](snap, i, "Placement"); ok {
 		pl = *p
 	}
-	return explainTask(r, *t, pl, snap.devices(), gpu.DefaultMirrorConfig.Weights), nil
+	reply := explainTask(r, *t, pl, snap.devices(), gpu.DefaultMirrorConfig.Weights)
+	if n, ok := snapGet[components.TaskName](snap, i, "TaskName"); ok {
+		reply.Name = n.Text
+	}
+	if m, ok := snapGet[components.Migration](snap, i, "Migration"); ok {
+		reply.Migration = m
+	}
+	return reply, nil
 }

@@ -277,7 +277,11 @@ type EntityReply struct {
 // other device where it fits now — computed on demand with
 // gpu.PlacementTerms, as the place kernel would.
 type TaskReply struct {
-	Entity    Ref                    `json:"entity"`
+	Entity Ref `json:"entity"`
+	// Name is the task's name (a guest's vCPU: "linux/vcpu0"), "" for a
+	// synthetic task; Migration its last move and why, when recorded.
+	Name      string                 `json:"name,omitempty"`
+	Migration *components.Migration  `json:"migration,omitempty"`
 	Task      components.ComputeTask `json:"task"`
 	Placement components.Placement   `json:"placement"`
 	Device    *DeviceInfo            `json:"device"`

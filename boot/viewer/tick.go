@@ -57,6 +57,8 @@ type tickSide struct {
 	surfMap   *ecs.Map1[components.Surface]
 	rayMap    *ecs.Map1[components.AttentionRay]
 	taskMap   *ecs.Map2[components.ComputeTask, components.Placement]
+	taskNames *ecs.Map1[components.TaskName]
+	moves     *ecs.Map1[components.Migration]
 	policy    *policy.Current
 	owners    map[uint32]string
 	picks     []rayPick
@@ -79,6 +81,8 @@ func (s *Server) Attach(w *world.World, m *gpu.Mirror) {
 		surfMap:   ecs.NewMap1[components.Surface](w.ECS),
 		rayMap:    ecs.NewMap1[components.AttentionRay](w.ECS),
 		taskMap:   ecs.NewMap2[components.ComputeTask, components.Placement](w.ECS),
+		taskNames: ecs.NewMap1[components.TaskName](w.ECS),
+		moves:     ecs.NewMap1[components.Migration](w.ECS),
 		policy:    ecs.GetResource[policy.Current](w.ECS),
 		owners:    map[uint32]string{},
 	}

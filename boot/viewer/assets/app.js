@@ -515,17 +515,22 @@ $('placement-map').addEventListener('click', (ev) => {
   if (best) explainTask(best.entity);
 });
 
+// MOVE_REASONS are components.MigrationReasonNames, by number.
+const MOVE_REASONS = ['', 'placed', 'cheaper', 'overload', 'thermal', 'policy', 'device-gone'];
+
 function terms(p) {
   return `cost ${p.cost.toFixed(3)} = locality ${p.locality.toFixed(3)} + load ${p.load.toFixed(3)} + thermal ${p.thermal.toFixed(3)} + energy ${p.energy.toFixed(3)} + priority ${p.priority.toFixed(3)}`;
 }
 
 function explainTask(ref) {
   rayos.query({ q: 'task', entity: ref }).then((t) => {
-    const lines = [`task #${t.entity.id}: demand ${t.task.demand} priority ${t.task.priority} class ${t.task.class}`];
+    const lines = [`${t.name || 'task'} #${t.entity.id}: demand ${t.task.demand} priority ${t.task.priority} class ${t.task.class}`];
     lines.push(t.placement.device ? `placed on device #${t.placement.device} at tick ${t.placement.tick}: ${terms(t.placement)}` : 'unplaced');
     if (t.stay) lines.push(`staying now: ${terms(t.stay)}`);
     lines.push(t.runner_up ? `runner-up: device #${t.runner_up.device.entity.id}: ${terms(t.runner_up.terms)}` : 'runner-up: none (fits nowhere else)');
     lines.push(`${t.fits} of ${t.evaluated} devices fit it`);
+    const m = t.migration;
+    if (m) lines.push(`last move at tick ${m.tick}${m.from ? ` from device #${m.from}` : ''}: ${MOVE_REASONS[m.reason] || m.reason}`);
     $('task-detail').textContent = lines.join('\n');
   }, (err) => { $('task-detail').textContent = err.message; });
 }
