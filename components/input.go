@@ -32,7 +32,18 @@ const (
 	// reading. The sampler feeds one when a reading changes, so that the
 	// scheduler's thermal decisions replay identically.
 	InputThermal
+	// InputRetrieval is the Volume's answer to a recall: Device is the
+	// Seq of the utterance that asked (as uint32, like InputEffect's
+	// Source), Text the passages as compact JSON (an array of
+	// {"score","file","heading","text","guest"}) or "err: <why>". The
+	// Volume is asked off the tick; its answer comes back as an input, so
+	// replays need no Volume. At most MaxRetrievalText bytes.
+	InputRetrieval
 )
+
+// MaxRetrievalText bounds an InputRetrieval's Text: a handful of passages,
+// each cut short, fits in far less.
+const MaxRetrievalText = 16 << 10
 
 // InputKindNames maps each InputKind to its journal spelling.
 var InputKindNames = [...]string{
@@ -47,6 +58,7 @@ var InputKindNames = [...]string{
 	InputEffect:     "effect",
 	InputGuestEvent: "guest-event",
 	InputThermal:    "thermal",
+	InputRetrieval:  "retrieval",
 }
 
 // Input is one event, alive for exactly the tick it was fed into. Only the

@@ -28,6 +28,11 @@ const (
 	// its envelope exists only to carry the answer ("did you mean …") to
 	// the client that said it. Nothing acts on it.
 	ActionSay
+	// ActionRecall is a read of the Volume ("find my notes about the
+	// kernel"): Argument is the query. Intent resolution asks the Volume
+	// off the tick and finishes the envelope itself when the answer comes
+	// back as an InputRetrieval; the policy does not govern it.
+	ActionRecall
 )
 
 // LastGoverned is the last action the policy decides; the ones after it
@@ -51,6 +56,7 @@ var IntentActionNames = [...]string{
 	ActionStatus:   "status",
 	ActionPending:  "pending",
 	ActionSay:      "say",
+	ActionRecall:   "recall",
 }
 
 // ActionSet is a set of IntentActions, bit 1<<action.

@@ -288,6 +288,10 @@ func (ji JournalInput) ToInput() (components.Input, error) {
 			return in, fmt.Errorf("thermal celsius %v out of range [%d, %d]", c, MinCelsius, MaxCelsius)
 		}
 		in.Celsius = *ji.Celsius
+	case components.InputRetrieval:
+		if err := validRetrieval(ji); err != nil {
+			return in, err
+		}
 	case components.InputText, components.InputVoice, components.InputSignal, components.InputPolicy,
 		components.InputHost, components.InputEffect, components.InputGuestEvent:
 		if strings.TrimSpace(ji.Text) == "" {
@@ -295,6 +299,24 @@ func (ji JournalInput) ToInput() (components.Input, error) {
 		}
 	}
 	return in, nil
+}
+
+// validRetrieval checks a Volume answer: it names the utterance that
+// asked (device), is bounded, and is either "err: <why>" or a JSON array
+// (the intent system reads the passages themselves and answers one it
+// cannot read; this check only keeps garbage out of a replay).
+func validRetrieval(ji JournalInput) error {
+	switch t := ji.Text; {
+	case ji.Device == 0:
+		return errors.New("retrieval needs device (the Seq of the utterance that asked)")
+	case len(t) > components.MaxRetrievalText:
+		return fmt.Errorf("retrieval text is %d bytes, more than %d", len(t), components.MaxRetrievalText)
+	case strings.HasPrefix(t, "err: ") && strings.TrimSpace(t[len("err: "):]) != "":
+		return nil
+	case strings.HasPrefix(strings.TrimSpace(t), "[") && json.Valid([]byte(t)):
+		return nil
+	}
+	return errors.New(`retrieval text must be a JSON array of passages or "err: <why>"`)
 }
 
 func kindNames() []string {

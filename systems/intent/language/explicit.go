@@ -21,7 +21,9 @@ func explicit(line string, v Vocabulary) (Command, bool) {
 			cmd.Action = components.IntentAction(a)
 		}
 	}
-	if cmd.Action == 0 {
+	if cmd.Action == 0 || cmd.Action == components.ActionRecall {
+		// A recall's query is read by the natural reading, which drops
+		// "my notes about" whichever phrase began it.
 		return Command{}, false
 	}
 	rest := words[1:]

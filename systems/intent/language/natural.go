@@ -122,6 +122,10 @@ func natural(s string, v Vocabulary) Result {
 			r.Detail = fmt.Sprintf("understood %q; did not understand %s", Phrase(cmd), quoteAll(left))
 			return r
 		}
+	case components.ActionRecall:
+		if !recallArgument(s, rest, &cmd) {
+			return bad(r, cmd, "recall needs what to look for: find my notes about the kernel")
+		}
 	case components.ActionStatus:
 		var words []token
 		for _, t := range rest {
@@ -492,4 +496,23 @@ func mouseArgument(rest []token, v Vocabulary, cmd *Command, alts *[]Target) str
 	cmd.Argument = nums[0] + " " + nums[1]
 	*alts = target(words, v, cmd)
 	return ""
+}
+
+// recallArgument takes the query of a recall: the raw words after the
+// phrase, without the leading "my notes about" and the like, whitespace
+// folded, without a closing question mark or quotes around it.
+func recallArgument(s string, rest []token, cmd *Command) bool {
+	for len(rest) > 0 && recallLead[rest[0].norm] {
+		rest = rest[1:]
+	}
+	if len(rest) == 0 {
+		return false
+	}
+	raw := strings.TrimSpace(s[rest[0].start:])
+	if inner, ok := quoted(raw); ok {
+		raw = inner
+	}
+	raw = strings.TrimRight(raw, "?!. \t")
+	cmd.Argument = strings.Join(strings.Fields(raw), " ")
+	return cmd.Argument != ""
 }

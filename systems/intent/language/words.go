@@ -155,7 +155,24 @@ var phrases = []phrase{
 	p(components.ActionPending, "pending"), p(components.ActionPending, "what is waiting"), p(components.ActionPending, "what is pending"),
 	p(components.ActionPending, "what waits"), p(components.ActionPending, "waiting"), p(components.ActionPending, "show pending"),
 	p(components.ActionPending, "list pending"), p(components.ActionPending, "what needs confirmation"),
+	// Recall reads the Volume: the rest of the utterance is the query
+	// (recallArgument drops "my notes about" and the like). "open my
+	// notes" and "show my notes" outweigh "open" and "show" by length.
+	p(components.ActionRecall, "recall"), p(components.ActionRecall, "find"), p(components.ActionRecall, "search"),
+	p(components.ActionRecall, "search for"), p(components.ActionRecall, "look up"), p(components.ActionRecall, "look for"),
+	p(components.ActionRecall, "what do my notes say"), p(components.ActionRecall, "what do the notes say"),
+	p(components.ActionRecall, "what does my note say"), p(components.ActionRecall, "what do notes say"),
+	p(components.ActionRecall, "open my notes"), p(components.ActionRecall, "open my note"),
+	p(components.ActionRecall, "open notes"), p(components.ActionRecall, "show my notes"),
+	p(components.ActionRecall, "show notes"), p(components.ActionRecall, "what do i know about"),
 }
+
+// recallLead are the words between a recall phrase and its query ("find
+// my notes about the kernel"): dropped from the query's start.
+var recallLead = set("my", "our", "the", "a", "an", "me", "notes", "note", "documents", "document", "docs", "files",
+	"file", "passages", "anything", "something", "everything", "all", "about", "on", "for", "regarding", "of",
+	"say", "says", "that", "mention", "mentions", "mentioning", "with", "what", "is", "there", "in", "info",
+	"information", "please")
 
 // matchPhrase returns the longest phrase at the start of toks.
 func matchPhrase(toks []token) (phrase, int, bool) {
