@@ -45,6 +45,11 @@ type System struct {
 	probs     []float32
 	named     [1]string
 	desktops  map[uint32]int // live desktop surface id → guest index
+
+	// waiting are the recalls asked of the Volume whose answer has not
+	// come back (recall.go), oldest first; answers holds this tick's.
+	waiting []waitingRecall
+	answers []components.Input
 }
 
 // utterance is one line to resolve: what was said, and where its answer
@@ -73,9 +78,9 @@ func NewWithModel(m *model.Model) *System {
 func (s *System) Describe() world.Description {
 	return world.Description{
 		Name:    "intent",
-		Purpose: "understand text, voice and said requests (plain words), pick the target with the attention model, and make pending IntentEnvelopes; answer what it cannot understand",
-		Reads:   []string{"Input(text,voice,host say)", "Guest", "Surface", "AttentionRay", "Focus"},
-		Writes:  []string{"IntentEnvelope", "Recorder"},
+		Purpose: "understand text, voice and said requests (plain words), pick the target with the attention model, and make pending IntentEnvelopes; answer what it cannot understand; ask the Volume for recalls and finish them when the answer comes back as an input",
+		Reads:   []string{"Input(text,voice,host say,retrieval)", "Guest", "Surface", "AttentionRay", "Focus"},
+		Writes:  []string{"IntentEnvelope", "Recorder", "Retrievals"},
 	}
 }
 
@@ -97,12 +102,18 @@ func (s *System) Init(w *world.World) error {
 	if s.desktops == nil {
 		s.desktops = map[uint32]int{}
 	}
+	if ecs.GetResource[Retrievals](w.ECS) == nil {
+		ecs.AddResource(w.ECS, &Retrievals{})
+	}
 	return nil
 }
 
 // Run implements world.System.
 func (s *System) Run(w *world.World) {
-	s.lines = s.lines[:0]
+	s.lines, s.answers, s.made = s.lines[:0], s.answers[:0], s.made[:0]
+	if r := ecs.GetResource[Retrievals](w.ECS); r != nil {
+		r.Asks = r.Asks[:0] // the runtime drained them after the last tick
+	}
 	q := s.inputs.Query()
 	for q.Next() {
 		in := q.Get()
@@ -113,16 +124,24 @@ func (s *System) Run(w *world.World) {
 			if rest, ok := sayRequest(in.Text); ok {
 				s.lines = append(s.lines, utterance{text: rest, seq: in.Seq, request: uint64(in.Device), client: in.Client, said: true})
 			}
+		case components.InputRetrieval:
+			s.answers = append(s.answers, *in)
 		}
 	}
-	if len(s.lines) == 0 {
-		return
+	// Recalls first: the answers that came back, then the ones out of
+	// time (an answer fed in the tick its deadline passes still counts).
+	for i := range s.answers {
+		s.answerRecall(w, &s.answers[i])
 	}
-	s.snapshotGuests()
-	s.made = s.made[:0]
-	for i := range s.lines {
-		if env, ok := s.resolve(w, &s.lines[i]); ok {
-			s.made = append(s.made, env)
+	if len(s.waiting) > 0 {
+		s.expireRecalls(w)
+	}
+	if len(s.lines) > 0 {
+		s.snapshotGuests()
+		for i := range s.lines {
+			if env, ok := s.resolve(w, &s.lines[i]); ok {
+				s.made = append(s.made, env)
+			}
 		}
 	}
 	for i := range s.made {
@@ -205,6 +224,10 @@ func (s *System) resolve(w *world.World, u *utterance) (components.IntentEnvelop
 	attention := float32(1)
 	target := "-"
 	switch {
+	case cmd.Action == components.ActionRecall:
+		// Answered when the Volume's answer comes back (recall.go).
+		s.ask(w, u, cmd.Argument, cmd.Certainty)
+		return components.IntentEnvelope{}, false
 	case !needsTarget(cmd.Action):
 		if cmd.Action == components.ActionStatus || cmd.Action == components.ActionPending {
 			// Reads take effect in their place in the request order, as
@@ -381,7 +404,8 @@ func (s *System) guestIndex(id string) int {
 // needsTarget is true for actions that act on a guest.
 func needsTarget(a components.IntentAction) bool {
 	switch a {
-	case components.ActionConfirm, components.ActionCancel, components.ActionStatus, components.ActionPending, components.ActionSay:
+	case components.ActionConfirm, components.ActionCancel, components.ActionStatus, components.ActionPending, components.ActionSay,
+		components.ActionRecall:
 		return false
 	}
 	return true
