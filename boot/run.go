@@ -493,6 +493,10 @@ func (rt *runtime) tick(sched *world.Scheduler, policyUpdates <-chan string, req
 	thermal := rt.startThermal()
 	var viewerRequests <-chan guests.ControlRequest
 	var viewerWake <-chan struct{}
+	var retrievals <-chan RetrievalAnswer // the Volume's answers to recalls (boot/volume.go)
+	if rt.volume.retrieval != nil && !o.Replay {
+		retrievals = rt.volume.retrieval.Answers()
+	}
 	now := make(chan time.Time)
 	close(now)
 	if v != nil {
@@ -536,6 +540,8 @@ func (rt *runtime) tick(sched *world.Scheduler, policyUpdates <-chan string, req
 				feedResult(w, res)
 			case rs := <-thermal:
 				feedThermal(w, rs)
+			case a := <-retrievals:
+				feedRetrieval(w, a)
 			case ev := <-hvEvents:
 				feedEvent(w, ev)
 				if rt.deferAutostart && ev.ID == "-" && ev.What == guests.EventReconciled {
@@ -579,6 +585,7 @@ func (rt *runtime) tick(sched *world.Scheduler, policyUpdates <-chan string, req
 			v.BeforeTick(w)
 		}
 		sched.Tick(w)
+		rt.askVolume()
 		for _, a := range outbox.Acks {
 			switch {
 			case viewer.IsViewerClient(a.Client):

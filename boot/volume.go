@@ -11,7 +11,11 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/mlange-42/ark/ecs"
+	"github.com/rayos/engine/components"
+	"github.com/rayos/engine/systems/intent"
 	"github.com/rayos/engine/volume"
+	"github.com/rayos/engine/world"
 	"github.com/rayos/engine/world/marker"
 )
 
@@ -141,6 +145,56 @@ func (s stagedVolume) Query(text string, k int) ([]volume.Hit, error) {
 // the journal).
 type volumeStage struct {
 	retrieval *Retrieval
+	// loading is set while a Volume is being loaded: a recall then is
+	// answered "still loading" rather than "no volume".
+	loading atomic.Bool
+}
+
+// askVolume hands the recalls the intent system resolved this tick to the
+// Retrieval (off the tick). A replay asks nothing: the journal holds the
+// answers. Without a Volume to ask, or with the queue full, the answer is
+// fed at once, so the recall never waits for its deadline for nothing.
+func (rt *runtime) askVolume() {
+	r := ecs.GetResource[intent.Retrievals](rt.w.ECS)
+	if r == nil || len(r.Asks) == 0 {
+		return
+	}
+	asks := r.Asks
+	r.Asks = r.Asks[:0]
+	if rt.o.Replay {
+		return
+	}
+	for _, a := range asks {
+		ret := rt.volume.retrieval
+		switch {
+		case ret == nil || !ret.Ready() && !rt.volume.loading.Load():
+			feedRetrieval(rt.w, RetrievalAnswer{ID: a.Source, Err: errNoVolume})
+		case !ret.Ready():
+			feedRetrieval(rt.w, RetrievalAnswer{ID: a.Source, Err: errVolumeLoading})
+		case !ret.Ask(RetrievalRequest{ID: a.Source, Text: a.Text, K: a.K}):
+			feedRetrieval(rt.w, RetrievalAnswer{ID: a.Source, Err: errVolumeBusy})
+		}
+	}
+}
+
+var (
+	errNoVolume      = errors.New("no volume (rayos volume add FILE|DIR fills one; boot stages it)")
+	errVolumeLoading = errors.New("the Volume is still loading")
+	errVolumeBusy    = errors.New("busy: too many queries wait for the Volume")
+)
+
+// feedRetrieval feeds a Volume's answer into the world as the input the
+// recall that asked waits for (Device = its Seq), and so into the journal.
+func feedRetrieval(w *world.World, a RetrievalAnswer) {
+	text := intent.AnswerError(fmt.Sprint(a.Err))
+	if a.Err == nil {
+		ps := make([]intent.Passage, 0, len(a.Hits))
+		for _, h := range a.Hits {
+			ps = append(ps, intent.Passage{Score: h.Score, File: h.Meta["file"], Heading: h.Meta["heading"], Text: h.Text, Guest: h.Meta["guest"]})
+		}
+		text = intent.EncodeAnswer(ps)
+	}
+	w.Inbox.Feed(w.Clock, components.Input{Kind: components.InputRetrieval, Device: uint32(a.ID), Text: text})
 }
 
 // stageVolume loads the Volume at dir (BootInfo's volume, default
@@ -167,6 +221,7 @@ func (rt *runtime) stageVolume(dir string) {
 		return
 	}
 	start := time.Now()
+	rt.volume.loading.Store(true)
 	var mu sync.Mutex
 	var staged *volume.Volume
 	closed := false
@@ -183,6 +238,7 @@ func (rt *runtime) stageVolume(dir string) {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
+		defer rt.volume.loading.Store(false)
 		v, err := volume.Open(dir, volume.Options{})
 		var rec *volume.RecoveryError
 		switch {
