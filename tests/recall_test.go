@@ -2,6 +2,7 @@ package tests
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -39,7 +40,20 @@ func TestRecallFindsNotesAndReplaysWithoutTheVolume(t *testing.T) {
 	if !strings.Contains(second.stdout, "RAYOS_HOST_ACK:recall:ok:knowledge/kernel.md › Kernel notes > Scheduling (") {
 		t.Errorf("second recall answered %q", second.stdout)
 	}
-	run.waitFor(t, "RAYOS_INTENT:")
+	// The REPL shows the passages one a paragraph, with their sources.
+	repl := exec.Command(rayosBin, "repl", "--data", "data")
+	repl.Dir, repl.Env, repl.Stdin = dir, withoutRayosData(), strings.NewReader("find my notes about pruning roses\n")
+	out, err := repl.CombinedOutput()
+	if err != nil {
+		t.Fatalf("repl: %v\n%s", err, out)
+	}
+	t.Logf("rayos repl printed:\n%s", out)
+	for _, want := range []string{"intent  recall   confidence=0.", "        from knowledge/garden.md#Garden > Roses",
+		"ok      recall: 3 passages", "        1. knowledge/garden.md › Garden > Roses (0.", "           ## Roses Prune the roses in late winter."} {
+		if !strings.Contains(string(out), want+"") {
+			t.Errorf("the REPL's answer lacks %q:\n%s", want, out)
+		}
+	}
 	if err := run.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
@@ -53,13 +67,13 @@ func TestRecallFindsNotesAndReplaysWithoutTheVolume(t *testing.T) {
 			intents = append(intents, l)
 		}
 	}
-	if len(intents) != 2 || !strings.Contains(intents[0], ":recall:-:confidence=0.") ||
+	if len(intents) != 3 || !strings.Contains(intents[0], ":recall:-:confidence=0.") ||
 		!strings.Contains(intents[0], "sources=knowledge/garden.md#Garden > Tomatoes") {
 		t.Errorf("intent markers %q", intents)
 	}
 	journal, _ := os.ReadFile(filepath.Join(dir, "run.rec"))
-	if n := strings.Count(string(journal), `"kind":"retrieval"`); n != 2 {
-		t.Errorf("%d retrieval inputs in the journal, want 2", n)
+	if n := strings.Count(string(journal), `"kind":"retrieval"`); n != 3 {
+		t.Errorf("%d retrieval inputs in the journal, want 3", n)
 	}
 
 	if err := os.RemoveAll(filepath.Join(dir, "data", "volume")); err != nil {

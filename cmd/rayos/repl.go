@@ -238,7 +238,15 @@ func (r *repl) show(line string) {
 		if target == "-" {
 			target = ""
 		}
-		fmt.Fprintf(r.out, "intent  %s %s  %s\n", m.Fields[1], target, m.Fields[3])
+		detail, sources := m.Fields[3], ""
+		if m.Fields[1] == "recall" {
+			// The sources get a line of their own: headings are long.
+			detail, sources, _ = strings.Cut(detail, " sources=")
+		}
+		fmt.Fprintf(r.out, "intent  %s %s  %s\n", m.Fields[1], target, detail)
+		if sources != "" && sources != "-" {
+			fmt.Fprintf(r.out, "        from %s\n", sources)
+		}
 	case m.Kind == marker.KindAudit && m.Fields[0] == "policy-confirm":
 		n := parseConfirmNotice(m.Fields[1])
 		for _, w := range r.waiting {
@@ -256,9 +264,29 @@ func (r *repl) show(line string) {
 		if m.Fields[1] != "ok" {
 			status = "err "
 		}
+		if m.Fields[0] == "recall" && m.Fields[1] == "ok" {
+			showPassages(r.out, m.Fields[2])
+			return
+		}
 		fmt.Fprintf(r.out, "%s    %s: %s\n", status, m.Fields[0], m.Fields[2])
 	default:
 		fmt.Fprintln(r.out, line)
+	}
+}
+
+// showPassages prints a recall's ACK detail — passages "file › heading
+// (score) — text" joined with " | " — one passage a paragraph: where it
+// comes from and its score, then its first words.
+func showPassages(out io.Writer, detail string) {
+	if !strings.Contains(detail, " — ") {
+		fmt.Fprintf(out, "ok      recall: %s\n", detail) // nothing found
+		return
+	}
+	passages := strings.Split(detail, " | ")
+	fmt.Fprintf(out, "ok      recall: %d passages\n", len(passages))
+	for i, p := range passages {
+		source, text, _ := strings.Cut(p, " — ")
+		fmt.Fprintf(out, "        %d. %s\n           %s\n", i+1, source, text)
 	}
 }
 
@@ -311,6 +339,7 @@ func replCompleter(targets []string) readline.AutoCompleter {
 const replHelp = `Say what you want in plain words, e.g.
   start linux            show the linux desktop     hide it
   type hello world       press ctrl+alt+delete      what is running?
+  find my notes about the kernel (passages from the Volume, with their files)
 REPL commands:
   confirm, cancel        answer your own request that waits for confirmation
   confirm ID, cancel ID  answer a given one (see :raw pending)
