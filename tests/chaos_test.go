@@ -150,13 +150,43 @@ func burstOverTheCap(t *testing.T, sock string, n int) int {
 	return count
 }
 
+// dialAdmitted connects as a well-behaved client does when the server is
+// full: a connection refused over the cap ("try again later") is retried
+// until one is admitted. The burst's connections are closed just before
+// the well-behaved clients connect, and the server frees their slots
+// only as it sees them go. Admission is confirmed with a read (pending).
+func dialAdmitted(sock string) (net.Conn, *bufio.Reader, error) {
+	deadline := time.Now().Add(runCeiling)
+	for {
+		c, err := net.Dial("unix", sock)
+		if err != nil {
+			return nil, nil, err
+		}
+		c.SetDeadline(deadline)
+		rd := bufio.NewReader(c)
+		fmt.Fprintln(c, "pending")
+		answer, err := rd.ReadString('\n')
+		if err == nil && strings.HasPrefix(answer, "RAYOS_HOST_ACK:pending:") {
+			return c, rd, nil
+		}
+		c.Close()
+		if !strings.HasPrefix(answer, "RAYOS_HOST_ACK:?:err:too many control clients") || time.Now().After(deadline) {
+			return nil, nil, fmt.Errorf("not admitted: %q %v", answer, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
 // slowReader pipelines n requests with a tiny receive buffer and reads
 // the answers one every 10 ms: it falls behind but keeps reading, so it
 // must get every answer, in order.
 func slowReader(sock string, n int) error {
-	c, err := net.Dial("unix", sock)
+	c, admitted, err := dialAdmitted(sock)
 	if err != nil {
 		return fmt.Errorf("slow reader: %w", err)
+	}
+	if admitted.Buffered() > 0 {
+		return fmt.Errorf("slow reader: an answer too many after admission")
 	}
 	defer c.Close()
 	raw, _ := c.(*net.UnixConn).SyscallConn()
@@ -193,14 +223,13 @@ func slowReader(sock string, n int) error {
 // roundTrips sends n requests one at a time — good ones, denied ones and
 // lines RayOS answers itself — and expects one ACK line for each.
 func roundTrips(sock string, client, n int) error {
-	c, err := net.Dial("unix", sock)
+	c, rd, err := dialAdmitted(sock)
 	if err != nil {
 		return fmt.Errorf("client %d: %w", client, err)
 	}
 	defer c.Close()
 	c.SetDeadline(time.Now().Add(runCeiling))
 	lines := []string{"status", "present linux", "type linux hello", "hide linux", "", "fly linux", "cancel", strings.Repeat("x", 5000), "status windows\x01"}
-	rd := bufio.NewReader(c)
 	for i := range n {
 		line := lines[(i+client)%len(lines)]
 		if _, err := fmt.Fprintln(c, line); err != nil {

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/rayos/engine/guests"
 	"github.com/rayos/engine/systems/policy"
@@ -32,8 +33,12 @@ func snapshotFiles(t *testing.T, dir string) map[string]string {
 func TestSecondInstanceIsRefusedBeforeAnythingIsWrittenOrAnnounced(t *testing.T) {
 	dir := t.TempDir()
 	first := spawnBoot(t, dir, "--hz", "100")
-	first.waitFor(t, "RAYOS_GUEST:windows:hidden") // autostart done: the first instance's markers are all written
+	first.waitFor(t, "RAYOS_GUEST:windows:hidden") // autostart done
 	data := filepath.Join(dir, "data")
+	// The guests' vCPUs are placed and pinned a few ticks later: wait
+	// until the first instance writes no more markers, so that any change
+	// to the folder is the second instance's.
+	waitUnchanged(t, filepath.Join(data, "logs", "markers.log"))
 	names, files := listDir(t, data), snapshotFiles(t, data)
 
 	r := boot(t, dir)
@@ -315,4 +320,23 @@ func TestInvalidBootStateIsReportedAndCountsFromZero(t *testing.T) {
 	if n := strings.Count(readFile(t, state), "reached_ready = true"); n != 1 {
 		t.Errorf("state after the FIFO: %q", readFile(t, state))
 	}
+}
+
+// waitUnchanged waits until path has kept its size for half a second (a
+// writer gone quiet), at most the recovery ceiling.
+func waitUnchanged(t *testing.T, path string) {
+	t.Helper()
+	deadline := time.Now().Add(recoveryCeiling)
+	last, since := int64(-1), time.Now()
+	for time.Now().Before(deadline) {
+		info, err := os.Stat(path)
+		if err == nil && info.Size() != last {
+			last, since = info.Size(), time.Now()
+		}
+		if last >= 0 && time.Since(since) >= 500*time.Millisecond {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("%s kept changing for %v", path, recoveryCeiling)
 }
