@@ -13,4 +13,10 @@
 // policy's intent.min_confidence instead of acting. Every utterance is
 // answered with a RAYOS_INTENT marker, including the ones it cannot
 // resolve ("did you mean …").
+//
+// A recall ("find my notes about the kernel") is a read of the Volume
+// and is never answered on the tick it is said: it asks through the
+// [Retrievals] resource, waits (bounded, with a deadline in ticks), and
+// is finished by the answer the runtime feeds back as an InputRetrieval
+// (recall.go) — so a replay needs no Volume.
 package intent
