@@ -123,6 +123,9 @@ func decodeAnswer(text string) ([]Passage, error) {
 	if err := json.Unmarshal([]byte(text), &ps); err != nil {
 		return nil, fmt.Errorf("bad answer from the Volume: %v", err)
 	}
+	// The Volume is asked for RecallK; a journal's answer may hold more,
+	// and only the best few are shown.
+	ps = ps[:min(len(ps), 2*RecallK)]
 	for i, p := range ps {
 		if !(p.Score >= -1 && p.Score <= 1) {
 			return nil, fmt.Errorf("bad answer from the Volume: passage %d: score %v outside [-1, 1]", i+1, p.Score)

@@ -101,6 +101,7 @@ func TestRecallBadAnswers(t *testing.T) {
 	f.answer(4, `[{"score":0.9,"file":"notes/attention.md","text":"gaze"}]`)
 	f.answer(5, `[]`)
 	f.answer(99, kernelNotes) // for nobody
+	f.answer(5, kernelNotes)  // a second answer in the same tick: the first counts
 	f.sched.Tick(f.w)
 	ms := f.intentMarkers()
 	if len(ms) != 5 {
