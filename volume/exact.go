@@ -7,21 +7,55 @@ import (
 )
 
 // dot is the inner product; on unit vectors it is the cosine similarity.
-// Unrolled by four: the hot loop of both the exact scan and the graph.
+// It is the hot loop of both the exact scan and the graph. The first
+// len(a)&^15 elements are summed in 16 lanes (dot16: SSE on amd64, plain
+// Go elsewhere, bit-identical by construction), the rest one by one: the
+// same bits on every machine, so a seeded build gives the same graph.
 func dot(a, b []float32) float32 {
 	b = b[:len(a)]
-	var s0, s1, s2, s3 float32
-	i := 0
-	for ; i+4 <= len(a); i += 4 {
-		s0 += a[i] * b[i]
-		s1 += a[i+1] * b[i+1]
-		s2 += a[i+2] * b[i+2]
-		s3 += a[i+3] * b[i+3]
+	n := len(a) &^ 15
+	var s float32
+	if n > 0 {
+		s = dot16(a[:n], b[:n])
 	}
-	for ; i < len(a); i++ {
-		s0 += a[i] * b[i]
+	for i := n; i < len(a); i++ {
+		s += float32(a[i] * b[i])
 	}
-	return (s0 + s1) + (s2 + s3)
+	return s
+}
+
+// dot16Go is dot16's definition (and its implementation off amd64): lane
+// j sums a[i+j]·b[i+j] over the blocks of 16 in order, then the lanes are
+// folded as the SSE code does — (l0+l4)+(l8+l12) into four, then
+// (t0+t2)+(t1+t3). The float32 conversions forbid fused multiply-adds
+// (which the compiler emits on arm64), which would round differently.
+// len(a) is a multiple of 16 and len(b) ≥ len(a).
+func dot16Go(a, b []float32) float32 {
+	var s0, s1, s2, s3, s4, s5, s6, s7, s8, s9, s10, s11, s12, s13, s14, s15 float32
+	for i := 0; i+16 <= len(a); i += 16 {
+		x, y := a[i:i+16:i+16], b[i:i+16:i+16]
+		s0 += float32(x[0] * y[0])
+		s1 += float32(x[1] * y[1])
+		s2 += float32(x[2] * y[2])
+		s3 += float32(x[3] * y[3])
+		s4 += float32(x[4] * y[4])
+		s5 += float32(x[5] * y[5])
+		s6 += float32(x[6] * y[6])
+		s7 += float32(x[7] * y[7])
+		s8 += float32(x[8] * y[8])
+		s9 += float32(x[9] * y[9])
+		s10 += float32(x[10] * y[10])
+		s11 += float32(x[11] * y[11])
+		s12 += float32(x[12] * y[12])
+		s13 += float32(x[13] * y[13])
+		s14 += float32(x[14] * y[14])
+		s15 += float32(x[15] * y[15])
+	}
+	t0 := (s0 + s4) + (s8 + s12)
+	t1 := (s1 + s5) + (s9 + s13)
+	t2 := (s2 + s6) + (s10 + s14)
+	t3 := (s3 + s7) + (s11 + s15)
+	return (t0 + t2) + (t1 + t3)
 }
 
 // scored is a slot with its similarity to the query.
@@ -142,4 +176,13 @@ func exactSearch(vecs []float32, dim int, dead []bool, q []float32, k int) []sco
 		}
 	}
 	return all.sorted()
+}
+
+// dotsGo is dots' definition: one dot16 per listed row.
+func dotsGo(q, vecs []float32, idx []int32, out []float32) {
+	d := len(q)
+	for i, s := range idx {
+		o := int(s) * d
+		out[i] = dot16(q, vecs[o:o+d])
+	}
 }

@@ -2,6 +2,7 @@ package volume
 
 import (
 	"math"
+	"slices"
 	"sync"
 )
 
@@ -31,7 +32,7 @@ type graph struct {
 	entry    int32       // -1: empty
 	maxLevel int
 
-	visits sync.Pool // *visitSet
+	scratches sync.Pool // *scratch
 }
 
 // maxLevel caps a node's layer: with M ≥ 2 a level above 31 has
@@ -120,17 +121,18 @@ func (g *graph) insert(s int32, id uint64) {
 	for l := g.maxLevel; l > level; l-- {
 		ep = g.greedy(q, ep, l)
 	}
-	eps := []scored{ep}
-	vs := g.visitSet()
-	defer g.visits.Put(vs)
+	sc := g.scratch()
+	defer g.scratches.Put(sc)
+	sc.eps = append(sc.eps[:0], ep)
 	for l := min(level, g.maxLevel); l >= 0; l-- {
-		w := g.searchLayer(q, eps, g.efC, l, false, vs)
-		nb := g.selectNeighbours(w, g.m)
+		w := g.searchLayer(q, sc.eps, g.efC, l, false, sc)
+		nb := g.selectNeighbours(w, g.m, sc.sel[:0], sc)
+		sc.sel = nb
 		g.setLinks(s, l, nb)
 		for _, e := range nb {
-			g.link(e, s, l)
+			g.link(e, s, l, sc)
 		}
-		eps = w
+		sc.eps = append(sc.eps[:0], w...)
 	}
 	if level > g.maxLevel {
 		g.entry, g.maxLevel = s, level
@@ -139,7 +141,7 @@ func (g *graph) insert(s int32, id uint64) {
 
 // link adds the reverse edge e→s on layer l, shrinking e's list with the
 // same heuristic when it overflows.
-func (g *graph) link(e, s int32, l int) {
+func (g *graph) link(e, s int32, l int, sc *scratch) {
 	cur := g.links(e, l)
 	if len(cur) < g.maxLinks(l) {
 		if l == 0 {
@@ -151,12 +153,15 @@ func (g *graph) link(e, s int32, l int) {
 		return
 	}
 	ev := g.vec(e)
-	cands := make([]scored, 0, len(cur)+1)
-	for _, c := range append(cur[:len(cur):len(cur)], s) {
+	cands := sc.cands[:0]
+	for _, c := range cur {
 		cands = append(cands, scored{c, dot(ev, g.vec(c))})
 	}
+	cands = append(cands, scored{s, dot(ev, g.vec(s))})
 	sortScored(cands)
-	g.setLinks(e, l, g.selectNeighbours(cands, g.maxLinks(l)))
+	sc.cands = cands
+	sc.lsel = g.selectNeighbours(cands, g.maxLinks(l), sc.lsel[:0], sc)
+	g.setLinks(e, l, sc.lsel)
 }
 
 // selectNeighbours is the paper's heuristic (Algorithm 4, without
@@ -164,10 +169,11 @@ func (g *graph) link(e, s int32, l int) {
 // from the closest, keep one only if it is closer to the base than to
 // every neighbour kept so far — so links spread in different directions
 // instead of crowding one cluster — then top up with the pruned ones, in
-// order, up to m. cands is sorted best first; sim is to the base.
-func (g *graph) selectNeighbours(cands []scored, m int) []int32 {
-	out := make([]int32, 0, m)
-	var pruned []int32
+// order, up to m. cands is sorted best first; sim is to the base. The
+// result is appended to out (scratch the caller owns).
+func (g *graph) selectNeighbours(cands []scored, m int, out []int32, sc *scratch) []int32 {
+	pruned := sc.pruned[:0]
+	defer func() { sc.pruned = pruned }()
 	for _, c := range cands {
 		if len(out) >= m {
 			break
@@ -209,39 +215,60 @@ func (g *graph) greedy(q []float32, ep scored, l int) scored {
 	return ep
 }
 
-// visitSet marks visited nodes with a generation number, so clearing it
-// between searches costs nothing.
-type visitSet struct {
-	gen   uint32
-	marks []uint32
+// scratch is one search's working memory, pooled so a query allocates
+// nothing in the graph: the visited marks (a generation number per node,
+// so clearing them between searches costs nothing), the two heaps and
+// the insert's buffers.
+type scratch struct {
+	gen    uint32
+	marks  []uint32
+	cand   candHeap
+	res    topK
+	eps    []scored
+	cands  []scored
+	sel    []int32
+	lsel   []int32
+	pruned []int32
+	ids    []int32   // a node's unvisited links
+	sims   []float32 // their similarities
 }
 
-func (g *graph) visitSet() *visitSet {
-	vs, _ := g.visits.Get().(*visitSet)
-	if vs == nil {
-		vs = &visitSet{}
+func (g *graph) scratch() *scratch {
+	sc, _ := g.scratches.Get().(*scratch)
+	if sc == nil {
+		sc = &scratch{}
 	}
-	if n := len(g.levels); len(vs.marks) < n {
-		vs.marks = make([]uint32, n+n/4)
-		vs.gen = 0
+	if n := len(g.levels); len(sc.marks) < n {
+		sc.marks = make([]uint32, n+n/4)
+		sc.gen = 0
 	}
-	vs.gen++
-	if vs.gen == 0 { // wrapped: start clean
-		clear(vs.marks)
-		vs.gen = 1
+	if len(sc.sims) < g.m0 {
+		sc.sims = make([]float32, g.m0)
+		sc.ids = make([]int32, 0, g.m0)
 	}
-	return vs
+	sc.gen++
+	if sc.gen == 0 { // wrapped: start clean
+		clear(sc.marks)
+		sc.gen = 1
+	}
+	return sc
 }
 
 // searchLayer is Algorithm 2: a best-first walk of layer l from eps that
 // keeps the ef closest nodes found, returned best first. With liveOnly,
-// tombstoned nodes are walked through but not kept.
-func (g *graph) searchLayer(q []float32, eps []scored, ef, l int, liveOnly bool, vs *visitSet) []scored {
+// tombstoned nodes are walked through but not kept. The result lives in
+// sc (valid until its next search).
+func (g *graph) searchLayer(q []float32, eps []scored, ef, l int, liveOnly bool, sc *scratch) []scored {
 	dead := *g.dead
-	cand := candHeap{}
-	res := topK{k: ef}
+	vecs := *g.vecs
+	dim := g.dim
+	marks, gen := sc.marks, sc.gen
+	fast := dim&15 == 0 // whole blocks of 16: dot is dot16
+	cand := sc.cand[:0]
+	res := &sc.res
+	res.k, res.h = ef, res.h[:0]
 	for _, e := range eps {
-		vs.marks[e.slot] = vs.gen
+		marks[e.slot] = gen
 		cand.push(e)
 		if !liveOnly || !dead[e.slot] {
 			res.push(e)
@@ -252,12 +279,45 @@ func (g *graph) searchLayer(q []float32, eps []scored, ef, l int, liveOnly bool,
 		if len(res.h) >= ef && c.sim < res.h[0].sim {
 			break
 		}
-		for _, n := range g.links(c.slot, l) {
-			if vs.marks[n] == vs.gen {
+		var links []int32
+		if l == 0 {
+			b := int(c.slot) * g.m0
+			links = g.l0[b : b+int(g.l0n[c.slot])]
+		} else {
+			links = g.upper[c.slot][l-1]
+		}
+		if fast {
+			// Gather the unvisited neighbours and score them in one
+			// batch (their rows prefetched together), then treat them
+			// in link order, as the loop below does one by one.
+			ids := sc.ids[:0]
+			for _, n := range links {
+				if marks[n] != gen {
+					marks[n] = gen
+					ids = append(ids, n)
+				}
+			}
+			sims := sc.sims[:len(ids)]
+			dots(q, vecs, ids, sims)
+			for i, n := range ids {
+				sim := sims[i]
+				if len(res.h) < ef || sim > res.h[0].sim {
+					cand.push(scored{n, sim})
+					if !liveOnly || !dead[n] {
+						res.push(scored{n, sim})
+					}
+				}
+			}
+			sc.ids = ids
+			continue
+		}
+		for _, n := range links {
+			if marks[n] == gen {
 				continue
 			}
-			vs.marks[n] = vs.gen
-			sim := dot(q, g.vec(n))
+			marks[n] = gen
+			o := int(n) * dim
+			sim := dot(q, vecs[o:o+dim])
 			if len(res.h) < ef || sim > res.h[0].sim {
 				cand.push(scored{n, sim})
 				if !liveOnly || !dead[n] {
@@ -266,7 +326,9 @@ func (g *graph) searchLayer(q []float32, eps []scored, ef, l int, liveOnly bool,
 			}
 		}
 	}
-	return res.sorted()
+	sc.cand = cand
+	slices.SortFunc(res.h, cmpScored)
+	return res.h
 }
 
 // search returns the k live nodes closest to q, searching layer 0 with ef
@@ -279,12 +341,14 @@ func (g *graph) search(q []float32, k, ef int) []scored {
 	for l := g.maxLevel; l > 0; l-- {
 		ep = g.greedy(q, ep, l)
 	}
-	vs := g.visitSet()
-	w := g.searchLayer(q, []scored{ep}, ef, 0, true, vs)
-	g.visits.Put(vs)
+	sc := g.scratch()
+	sc.eps = append(sc.eps[:0], ep)
+	w := g.searchLayer(q, sc.eps, ef, 0, true, sc)
 	if len(w) > k {
 		w = w[:k]
 	}
+	w = append([]scored(nil), w...)
+	g.scratches.Put(sc)
 	return w
 }
 
@@ -347,6 +411,17 @@ func (h *candHeap) pop() scored {
 	}
 	*h = a
 	return top
+}
+
+// cmpScored orders like better, for slices.SortFunc.
+func cmpScored(a, b scored) int {
+	if better(a, b) {
+		return -1
+	}
+	if better(b, a) {
+		return 1
+	}
+	return 0
 }
 
 func sortScored(s []scored) {

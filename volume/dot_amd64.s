@@ -1,0 +1,133 @@
+//go:build amd64 && !purego
+
+#include "textflag.h"
+
+// func dot16SSE(a, b *float32, n int) float32
+// n is a multiple of 16. Four accumulators of four lanes (X0: lanes 0-3,
+// X1: 4-7, X2: 8-11, X3: 12-15), multiply then add (no FMA), folded in the
+// order dot16Go spells out.
+TEXT ·dot16SSE(SB), NOSPLIT, $0-28
+	MOVQ a+0(FP), SI
+	MOVQ b+8(FP), DI
+	MOVQ n+16(FP), CX
+	XORPS X0, X0
+	XORPS X1, X1
+	XORPS X2, X2
+	XORPS X3, X3
+	SHRQ $4, CX
+	JZ   fold
+
+loop:
+	MOVUPS 0(SI), X4
+	MOVUPS 0(DI), X8
+	MULPS  X8, X4
+	ADDPS  X4, X0
+	MOVUPS 16(SI), X5
+	MOVUPS 16(DI), X9
+	MULPS  X9, X5
+	ADDPS  X5, X1
+	MOVUPS 32(SI), X6
+	MOVUPS 32(DI), X10
+	MULPS  X10, X6
+	ADDPS  X6, X2
+	MOVUPS 48(SI), X7
+	MOVUPS 48(DI), X11
+	MULPS  X11, X7
+	ADDPS  X7, X3
+	ADDQ   $64, SI
+	ADDQ   $64, DI
+	DECQ   CX
+	JNZ    loop
+
+fold:
+	ADDPS   X1, X0       // l0+l4 …
+	ADDPS   X3, X2       // l8+l12 …
+	ADDPS   X2, X0       // t = (l0+l4)+(l8+l12) …
+	MOVHLPS X0, X1       // X1 low = t2, t3
+	ADDPS   X1, X0       // t0+t2, t1+t3
+	MOVAPS  X0, X1
+	SHUFPS  $0x55, X1, X1 // lane 1 everywhere
+	ADDSS   X1, X0       // (t0+t2)+(t1+t3)
+	MOVSS   X0, ret+24(FP)
+	RET
+
+// func dotsSSE(q, vecs *float32, dim int, idx *int32, n int, out *float32)
+// out[i] = dot16(q, row idx[i] of vecs) for i < n; dim is a multiple of
+// 16 and > 0. A first pass prefetches every row (up to four cache lines
+// each) so their loads overlap instead of each missing in turn.
+TEXT ·dotsSSE(SB), NOSPLIT, $0-48
+	MOVQ q+0(FP), SI
+	MOVQ vecs+8(FP), R8
+	MOVQ dim+16(FP), R9
+	MOVQ idx+24(FP), R10
+	MOVQ n+32(FP), R11
+	MOVQ out+40(FP), R12
+	MOVQ R9, R13
+	SHLQ $2, R13 // row bytes
+	TESTQ R11, R11
+	JZ    end
+	MOVQ  R10, DX
+	MOVQ  R11, BX
+
+pre:
+	MOVLQSX    (DX), AX
+	IMULQ      R13, AX
+	ADDQ       R8, AX
+	PREFETCHT0 (AX)
+	PREFETCHT0 64(AX)
+	PREFETCHT0 128(AX)
+	PREFETCHT0 192(AX)
+	ADDQ       $4, DX
+	DECQ       BX
+	JNZ        pre
+
+row:
+	MOVLQSX (R10), AX
+	IMULQ   R13, AX
+	LEAQ    (R8)(AX*1), DI
+	MOVQ    SI, DX
+	MOVQ    R9, CX
+	SHRQ    $4, CX
+	XORPS   X0, X0
+	XORPS   X1, X1
+	XORPS   X2, X2
+	XORPS   X3, X3
+
+block:
+	MOVUPS 0(DX), X4
+	MOVUPS 0(DI), X8
+	MULPS  X8, X4
+	ADDPS  X4, X0
+	MOVUPS 16(DX), X5
+	MOVUPS 16(DI), X9
+	MULPS  X9, X5
+	ADDPS  X5, X1
+	MOVUPS 32(DX), X6
+	MOVUPS 32(DI), X10
+	MULPS  X10, X6
+	ADDPS  X6, X2
+	MOVUPS 48(DX), X7
+	MOVUPS 48(DI), X11
+	MULPS  X11, X7
+	ADDPS  X7, X3
+	ADDQ   $64, DX
+	ADDQ   $64, DI
+	DECQ   CX
+	JNZ    block
+
+	ADDPS   X1, X0
+	ADDPS   X3, X2
+	ADDPS   X2, X0
+	MOVHLPS X0, X1
+	ADDPS   X1, X0
+	MOVAPS  X0, X1
+	SHUFPS  $0x55, X1, X1
+	ADDSS   X1, X0
+	MOVSS   X0, (R12)
+	ADDQ    $4, R12
+	ADDQ    $4, R10
+	DECQ    R11
+	JNZ     row
+
+end:
+	RET
