@@ -2,7 +2,6 @@ package tests
 
 import (
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -22,12 +21,7 @@ import (
 //
 //	go test ./tests -run E2ETypeFromThePage
 func TestE2ETypeFromThePage(t *testing.T) {
-	out, err := exec.Command("bash", "testguest/build.sh").CombinedOutput()
-	if err != nil {
-		t.Fatalf("build the test guest: %v\n%s", err, out)
-	}
-	built := strings.Split(strings.TrimSpace(string(out)), "\n")
-	cache := built[len(built)-1]
+	cache := testGuest(t)
 	d := daemon.Private(t)
 	browser := startBrowser(t)
 	dir := t.TempDir()

@@ -12,17 +12,25 @@ import (
 	"github.com/rayos/engine/guests/daemon"
 )
 
+// testGuest builds the tiny test Linux guest if it is not cached yet
+// (testguest/build.sh) and returns the folder holding its kernel and
+// initramfs.
+func testGuest(t *testing.T) string {
+	t.Helper()
+	out, err := exec.Command("bash", "testguest/build.sh").CombinedOutput()
+	if err != nil {
+		t.Fatalf("build the test guest: %v\n%s", err, out)
+	}
+	built := strings.Split(strings.TrimSpace(string(out)), "\n")
+	return built[len(built)-1]
+}
+
 // The real thing: a tiny Linux guest (Debian's kernel, a busybox initramfs
 // built by testguest/build.sh and cached) under QEMU through a private
 // libvirtd. It starts hidden, its serial readiness line becomes
 // RAYOS_GUEST:linux:ready, typed text reaches it only while presented.
 func TestRealLinuxGuest(t *testing.T) {
-	out, err := exec.Command("bash", "testguest/build.sh").CombinedOutput()
-	if err != nil {
-		t.Fatalf("build the test guest: %v\n%s", err, out)
-	}
-	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
-	cache := lines[len(lines)-1]
+	cache := testGuest(t)
 	d := daemon.Private(t)
 	dir := t.TempDir()
 	boot(t, dir)

@@ -3,11 +3,9 @@ package tests
 import (
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
-	"strings"
 	"testing"
 	"time"
 
@@ -60,12 +58,7 @@ func lastPins(out string) map[int]int {
 // cpu1, the RAYOS_SCHED marker says thermal, and libvirt follows. A pin
 // libvirt refuses (a CPU this host lacks) changes nothing.
 func TestVCPUsPinnedWhereRayOSPlacesThem(t *testing.T) {
-	out, err := exec.Command("bash", "testguest/build.sh").CombinedOutput()
-	if err != nil {
-		t.Fatalf("build the test guest: %v\n%s", err, out)
-	}
-	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
-	cache := lines[len(lines)-1]
+	cache := testGuest(t)
 	d := daemon.Private(t)
 	dir := t.TempDir()
 	boot(t, dir)
