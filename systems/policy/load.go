@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	"regexp"
 	"slices"
 	"strings"
 
@@ -38,7 +37,7 @@ func Load(name, text string) (*Policy, error) {
 	var f File
 	md, err := toml.Decode(text, &f)
 	if err != nil {
-		return nil, decodeError(name, text, err)
+		return nil, tomlpos.DecodeError(name, err)
 	}
 	lines := tomlpos.KeyLines(text)
 	var errs []error
@@ -111,22 +110,3 @@ func checkList(bad func(key, format string, args ...any), key string, got, allow
 	}
 }
 
-// decodeError turns a TOML syntax or type error into "name:line: …".
-func decodeError(name, text string, err error) error {
-	var pe toml.ParseError
-	if errors.As(err, &pe) {
-		msg := pe.Message
-		if pe.LastKey != "" {
-			msg = pe.LastKey + ": " + msg
-		}
-		return fmt.Errorf("%s:%d: %s", name, pe.Position.Line, msg)
-	}
-	// Type mismatches come as "toml: line N (last key "k"): …".
-	msg := strings.TrimPrefix(err.Error(), "toml: ")
-	if m := typeError.FindStringSubmatch(msg); m != nil {
-		return fmt.Errorf("%s:%s: %s: %s", name, m[1], m[2], m[3])
-	}
-	return fmt.Errorf("%s: %s", name, msg)
-}
-
-var typeError = regexp.MustCompile(`^line (\d+) \(last key "([^"]*)"\): (.*)$`)

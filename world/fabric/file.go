@@ -67,7 +67,7 @@ func Load(name, text string) (Fabric, error) {
 	var f file
 	md, err := toml.Decode(text, &f)
 	if err != nil {
-		return Fabric{}, decodeError(name, err)
+		return Fabric{}, tomlpos.DecodeError(name, err)
 	}
 	lines := tomlpos.KeyLines(text)
 	var errs []error
@@ -227,21 +227,3 @@ func cmp(s, def string) string {
 	return s
 }
 
-// decodeError turns a TOML syntax or type error into "name:line: …".
-func decodeError(name string, err error) error {
-	var pe toml.ParseError
-	if errors.As(err, &pe) {
-		msg := pe.Message
-		if pe.LastKey != "" {
-			msg = pe.LastKey + ": " + msg
-		}
-		return fmt.Errorf("%s:%d: %s", name, pe.Position.Line, msg)
-	}
-	msg := strings.TrimPrefix(err.Error(), "toml: ")
-	if m := typeError.FindStringSubmatch(msg); m != nil {
-		return fmt.Errorf("%s:%s: %s: %s", name, m[1], m[2], m[3])
-	}
-	return fmt.Errorf("%s: %s", name, msg)
-}
-
-var typeError = regexp.MustCompile(`^line (\d+) \(last key "([^"]*)"\): (.*)$`)

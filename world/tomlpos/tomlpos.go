@@ -6,8 +6,12 @@ package tomlpos
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
+	"regexp"
 	"strings"
+
+	"github.com/BurntSushi/toml"
 )
 
 // Key quotes a key part when bare TOML would not allow it.
@@ -87,3 +91,24 @@ func splitDotted(k string) []string {
 	}
 	return append(parts, strings.TrimSpace(cur.String()))
 }
+
+// DecodeError turns a BurntSushi/toml syntax or type error into
+// "name:line: key: problem", the form every TOML file's errors take here.
+func DecodeError(name string, err error) error {
+	var pe toml.ParseError
+	if errors.As(err, &pe) {
+		msg := pe.Message
+		if pe.LastKey != "" {
+			msg = pe.LastKey + ": " + msg
+		}
+		return fmt.Errorf("%s:%d: %s", name, pe.Position.Line, msg)
+	}
+	// Type mismatches come as "toml: line N (last key "k"): …".
+	msg := strings.TrimPrefix(err.Error(), "toml: ")
+	if m := typeError.FindStringSubmatch(msg); m != nil {
+		return fmt.Errorf("%s:%s: %s: %s", name, m[1], m[2], m[3])
+	}
+	return fmt.Errorf("%s: %s", name, msg)
+}
+
+var typeError = regexp.MustCompile(`^line (\d+) \(last key "([^"]*)"\): (.*)$`)
