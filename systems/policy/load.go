@@ -109,4 +109,3 @@ func checkList(bad func(key, format string, args ...any), key string, got, allow
 		seen[v] = true
 	}
 }
-

@@ -226,4 +226,3 @@ func cmp(s, def string) string {
 	}
 	return s
 }
-
