@@ -53,9 +53,9 @@ type Options struct {
 // Defaults, chosen from the recall and latency measurements in
 // docs/volume.md.
 const (
-	DefaultM              = 16
-	DefaultEfConstruction = 100
-	DefaultEfSearch       = 256
+	DefaultM              = 24
+	DefaultEfConstruction = 200
+	DefaultEfSearch       = 300
 	DefaultExactBelow     = 5000
 	DefaultSeed           = 1
 )
