@@ -113,6 +113,7 @@ var kernelTable = []kernel{
 			return 0
 		},
 	},
+	searchKernel, // search.go
 }
 
 func kernelByName(name string) (*kernel, bool) {

@@ -9,6 +9,7 @@
 //   - hit.comp: attention ray vs surface hit test
 //   - place.comp: placement cost evaluation and arg-min
 //   - compose.comp: surface blend into the framebuffer
+//   - search.comp: exact vector search (dot-product top k), two passes
 //
 // common.glsl declares the std430 structs of the GPU-mirrored components.
 package shaders
@@ -21,6 +22,7 @@ import (
 //go:generate glslc -O --target-env=vulkan1.0 -fshader-stage=compute hit.comp -o hit.spv
 //go:generate glslc -O --target-env=vulkan1.0 -fshader-stage=compute place.comp -o place.spv
 //go:generate glslc -O --target-env=vulkan1.0 -fshader-stage=compute compose.comp -o compose.spv
+//go:generate glslc -O --target-env=vulkan1.0 -fshader-stage=compute search.comp -o search.spv
 
 //go:embed *.spv
 var spirv embed.FS
@@ -30,7 +32,7 @@ var spirv embed.FS
 var GlslcArgs = []string{"-O", "--target-env=vulkan1.0", "-fshader-stage=compute"}
 
 // Kernels names every kernel, in the order their sources are listed above.
-var Kernels = []string{"hit", "place", "compose"}
+var Kernels = []string{"hit", "place", "compose", "search"}
 
 // SPIRV returns the compiled kernel name.
 func SPIRV(name string) ([]byte, error) {
