@@ -14,10 +14,10 @@
 //   pass 1: a workgroup per query streams the query's blocks' lists and
 //           writes its top k into result[].
 //
-// Both keep a running top k in shared memory: slots [0, 64) hold it sorted,
-// each tile of 448 candidates goes into slots [64, 512), and only when one
-// of them beats the k-th best is the whole 512 bitonic-sorted, which
-// brings the new top 64 to the front. The top k of a set under a strict
+// Both keep a running top k in shared memory: slots [0, 64) hold it sorted;
+// of each tile of 448 candidates, those that beat the k-th best are packed
+// into slots [64, 512); a few are inserted by one invocation, more make
+// the whole 512 bitonic-sorted, which brings the new top 64 to the front. The top k of a set under a strict
 // total order is unique, so however the twin finds it, the lists match
 // bit for bit as long as the scores do.
 //
@@ -32,6 +32,8 @@ const uint TILE = 448u;
 const uint SORT = 512u;
 const uint KMAX = 64u;
 const uint NONE = 0xffffffffu;
+// FEW: up to this many entering candidates are inserted, more sorted.
+const uint FEW = 8u;
 
 struct Match { uint index; float score; };
 
@@ -114,9 +116,7 @@ void main() {
             ss[i] = uintBitsToFloat(0xff800000u);
             si[i] = NONE;
         }
-        // entered holds the number (from 1) of the last tile with a
-        // candidate that beat the k-th best: no reset is needed, and a
-        // thread that is a tile ahead cannot change what the others read.
+        // entered counts the tile's candidates that beat the k-th best.
         if (lid == 0u) entered = 0u;
         barrier();
         uint q, lo, hi;
@@ -129,36 +129,61 @@ void main() {
             lo = q * p.blocks * k;
             hi = lo + p.blocks * k;
         }
-        uint tile = 0u;
         for (uint base = lo; base < hi; base += TILE) {
-            tile++;
             float ks = ss[k - 1u];
             uint ki = si[k - 1u];
-            bool beat = false;
+            for (uint j = lid; j < TILE; j += gl_WorkGroupSize.x) {
+                ss[KMAX + j] = uintBitsToFloat(0xff800000u);
+                si[KMAX + j] = NONE;
+            }
+            barrier();
+            // Only the candidates that beat the k-th best are kept, packed
+            // from slot KMAX on (in any order: the top k does not depend
+            // on it).
             for (uint j = lid; j < TILE; j += gl_WorkGroupSize.x) {
                 uint c = base + j;
-                float s = uintBitsToFloat(0xff800000u);
-                uint idx = NONE;
-                if (c < hi) {
-                    if (p.pass == 0u) {
-                        if ((dead[c >> 5u] & (1u << (c & 31u))) == 0u) {
-                            s = score(q, c);
-                            idx = c;
-                        }
-                    } else {
-                        s = partial[c].score;
-                        idx = partial[c].index;
-                    }
+                if (c >= hi) break;
+                float s;
+                uint idx;
+                if (p.pass == 0u) {
+                    if ((dead[c >> 5u] & (1u << (c & 31u))) != 0u) continue;
+                    s = score(q, c);
+                    idx = c;
+                } else {
+                    s = partial[c].score;
+                    idx = partial[c].index;
                 }
-                ss[KMAX + j] = s;
-                si[KMAX + j] = idx;
-                beat = beat || better(s, idx, ks, ki);
+                if (better(s, idx, ks, ki)) {
+                    uint slot = KMAX + atomicAdd(entered, 1u);
+                    ss[slot] = s;
+                    si[slot] = idx;
+                }
             }
-            if (beat) atomicMax(entered, tile);
             barrier();
-            bool doSort = entered == tile;
+            uint m = entered;
             barrier();
-            if (doSort) sortAll(lid);
+            if (m == 0u) continue;
+            if (m > FEW) {
+                sortAll(lid);
+            } else if (lid == 0u) {
+                // A few: one invocation inserts them into the sorted 64,
+                // which costs no stage barriers.
+                for (uint c = KMAX; c < KMAX + m; c++) {
+                    float s = ss[c];
+                    uint idx = si[c];
+                    uint i = KMAX - 1u;
+                    if (!better(s, idx, ss[i], si[i])) continue;
+                    while (i > 0u && better(s, idx, ss[i - 1u], si[i - 1u])) {
+                        ss[i] = ss[i - 1u];
+                        si[i] = si[i - 1u];
+                        i--;
+                    }
+                    ss[i] = s;
+                    si[i] = idx;
+                }
+            }
+            if (lid == 0u) entered = 0u;
+            barrier();
         }
         for (uint i = lid; i < k; i += gl_WorkGroupSize.x) {
             Match m;
