@@ -220,6 +220,7 @@ func (rt *runtime) stageVolume(dir string) {
 		rt.bus.Emit(marker.Boot("volume", "disabled"))
 		return
 	}
+	scanner := rt.exactScanner()
 	start := time.Now()
 	rt.volume.loading.Store(true)
 	var mu sync.Mutex
@@ -239,7 +240,7 @@ func (rt *runtime) stageVolume(dir string) {
 	go func() {
 		defer close(done)
 		defer rt.volume.loading.Store(false)
-		v, err := volume.Open(dir, volume.Options{})
+		v, err := volume.Open(dir, volume.Options{Exact: scanner})
 		var rec *volume.RecoveryError
 		switch {
 		case errors.As(err, &rec):

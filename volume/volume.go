@@ -48,6 +48,9 @@ type Options struct {
 	// ExactBelow: with fewer live items than this, every query is an
 	// exact scan and no graph is kept. Negative: always use the graph.
 	ExactBelow int
+	// Exact, when set, runs exact scans (a GPU's search kernel); nil
+	// scans on this process's cores.
+	Exact ExactScanner
 }
 
 // Defaults, chosen from the recall and latency measurements in
@@ -133,6 +136,11 @@ type Volume struct {
 	nextID uint64
 
 	graph *graph // nil below ExactBelow
+
+	// gen counts changes to the slots (adds, removes, compactions): the
+	// exact scanner reloads when it last loaded another generation.
+	gen     uint64
+	scanner scannerState
 
 	lastSave time.Time
 	fileSize int64
@@ -347,6 +355,7 @@ func (v *Volume) Add(items []Item) ([]uint64, error) {
 			v.graph.insert(s, id)
 		}
 	}
+	v.gen++
 	v.fitGraph()
 	return ids, nil
 }
@@ -419,6 +428,7 @@ func (v *Volume) Remove(ids []uint64) (int, error) {
 		v.items[s] = Item{ID: id}
 		n++
 	}
+	v.gen++
 	if float64(v.ndead) > compactAbove*float64(len(v.items)) {
 		v.compact()
 	} else {
@@ -429,6 +439,7 @@ func (v *Volume) Remove(ids []uint64) (int, error) {
 
 // compact drops dead slots and rebuilds the graph over the live ones.
 func (v *Volume) compact() {
+	v.gen++
 	w := 0
 	for s := range v.items {
 		if v.dead[s] {
@@ -512,7 +523,14 @@ func (v *Volume) query(q []float32, k int, exact bool) ([]Hit, error) {
 	}
 	var found []scored
 	if exact || v.graph == nil {
-		found = exactSearch(v.vecs, v.dim, v.dead, q, k)
+		var scanned bool
+		var err error
+		if found, scanned, err = v.scan(q, k); err != nil {
+			return nil, err
+		}
+		if !scanned {
+			found = exactSearch(v.vecs, v.dim, v.dead, q, k)
+		}
 	} else {
 		found = v.graph.search(q, k, max(k, v.opt.EfSearch))
 	}
