@@ -24,26 +24,7 @@ func TestE2ETypeFromThePage(t *testing.T) {
 	cache := testGuest(t)
 	d := daemon.Private(t)
 	browser := startBrowser(t)
-	dir := t.TempDir()
-	boot(t, dir)
-	os.WriteFile(filepath.Join(dir, "data", "vm", "registry.toml"), []byte(`version = 1
-[vm.linux]
-os = "linux"
-autostart = true
-memory_mib = 256
-vcpus = 1
-kernel = "`+filepath.Join(cache, "vmlinuz")+`"
-initrd = "`+filepath.Join(cache, "initrd.gz")+`"
-cmdline = "console=ttyS0 quiet"
-ready = "RAYOS_TESTGUEST_READY"
-`), 0o644)
-	os.WriteFile(filepath.Join(dir, "data", "policy", "rayos-policy.toml"), []byte(`version = 1
-[guests.linux]
-start = true
-present = true
-shutdown = true
-inputs = ["type", "press", "mouse", "click"]
-`), 0o644)
+	dir := realGuestData(t, cache)
 	r := startRayos(t, dir, "--hz", "50", "--libvirt-socket", d.Socket, "--libvirt-uri", "qemu:///system", "--viewer", "127.0.0.1:0")
 	r.waitFor(t, "RAYOS_GUEST:linux:hidden")
 	r.waitFor(t, "RAYOS_GUEST:linux:ready")

@@ -25,16 +25,20 @@ func testGuest(t *testing.T) string {
 	return built[len(built)-1]
 }
 
-// The real thing: a tiny Linux guest (Debian's kernel, a busybox initramfs
-// built by testguest/build.sh and cached) under QEMU through a private
-// libvirtd. It starts hidden, its serial readiness line becomes
-// RAYOS_GUEST:linux:ready, typed text reaches it only while presented.
-func TestRealLinuxGuest(t *testing.T) {
-	cache := testGuest(t)
-	d := daemon.Private(t)
+// realGuestData makes a RAYOS_DATA (in a new temporary folder, returned)
+// whose registry holds the tiny test guest from cache, autostarted with one
+// vCPU, and whose policy lets it start, be shown and shut down and take
+// every input.
+func realGuestData(t *testing.T, cache string) string {
+	t.Helper()
 	dir := t.TempDir()
 	boot(t, dir)
-	os.WriteFile(filepath.Join(dir, "data", "vm", "registry.toml"), []byte(`version = 1
+	write := func(path, text string) {
+		if err := os.WriteFile(filepath.Join(dir, "data", path), []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("vm/registry.toml", `version = 1
 [vm.linux]
 os = "linux"
 autostart = true
@@ -44,14 +48,25 @@ kernel = "`+filepath.Join(cache, "vmlinuz")+`"
 initrd = "`+filepath.Join(cache, "initrd.gz")+`"
 cmdline = "console=ttyS0 quiet"
 ready = "RAYOS_TESTGUEST_READY"
-`), 0o644)
-	os.WriteFile(filepath.Join(dir, "data", "policy", "rayos-policy.toml"), []byte(`version = 1
+`)
+	write("policy/rayos-policy.toml", `version = 1
 [guests.linux]
 start = true
 present = true
 shutdown = true
 inputs = ["type", "press", "mouse", "click"]
-`), 0o644)
+`)
+	return dir
+}
+
+// The real thing: a tiny Linux guest (Debian's kernel, a busybox initramfs
+// built by testguest/build.sh and cached) under QEMU through a private
+// libvirtd. It starts hidden, its serial readiness line becomes
+// RAYOS_GUEST:linux:ready, typed text reaches it only while presented.
+func TestRealLinuxGuest(t *testing.T) {
+	cache := testGuest(t)
+	d := daemon.Private(t)
+	dir := realGuestData(t, cache)
 	r := startRayos(t, dir, "--hz", "50", "--libvirt-socket", d.Socket, "--libvirt-uri", "qemu:///system", "--frame", "frame.png")
 	r.waitFor(t, "RAYOS_GUEST:linux:hidden")
 	r.waitFor(t, "RAYOS_GUEST:linux:ready")
