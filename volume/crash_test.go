@@ -18,14 +18,18 @@ const crashChildEnv = "RAYOS_VOLUME_CRASH_CHILD"
 // crashBatch items are added before every save.
 const crashBatch = 40
 
-// TestCrashChild is the writer the crash test kills: when run with
-// RAYOS_VOLUME_CRASH_CHILD=dir it opens the Volume there and adds and
-// saves forever, printing "saved N" after each Save returns.
-func TestCrashChild(t *testing.T) {
-	dir := os.Getenv(crashChildEnv)
-	if dir == "" {
-		t.Skip("the crash test's child process")
+// TestMain runs the writer the crash test kills when the test binary is
+// started with RAYOS_VOLUME_CRASH_CHILD=dir, and the tests otherwise.
+func TestMain(m *testing.M) {
+	if dir := os.Getenv(crashChildEnv); dir != "" {
+		crashChild(dir)
 	}
+	os.Exit(m.Run())
+}
+
+// crashChild opens the Volume in dir and adds and saves forever,
+// printing "saved N" after each Save returns.
+func crashChild(dir string) {
 	v, err := Open(dir, Options{Embedder: HashEmbedder(32), ExactBelow: 100})
 	if err != nil {
 		fmt.Println("open:", err)
@@ -54,15 +58,12 @@ func TestCrashChild(t *testing.T) {
 // (no recovery needed) and holds at least the last "saved N" — N or the
 // next batch, whose save may have finished before the line was printed.
 func TestKilledWriterNeverLosesAcknowledgedSaves(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts writer processes")
-	}
 	dir := t.TempDir()
 	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 3))
 	rounds := 30
 	acked := 0
 	for round := 0; round < rounds; round++ {
-		cmd := exec.Command(os.Args[0], "-test.run=^TestCrashChild$", "-test.count=1")
+		cmd := exec.Command(os.Args[0])
 		cmd.Env = append(os.Environ(), crashChildEnv+"="+dir)
 		out, err := cmd.StdoutPipe()
 		if err != nil {
