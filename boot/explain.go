@@ -114,24 +114,12 @@ func parseRef(s string) (components.EntityRef, error) {
 }
 
 func (s *taskSource) deviceName(id uint32) string {
-	if id == 0 {
-		return "-"
-	}
 	for _, d := range s.devices {
 		if d.ID == id {
 			return d.Name
 		}
 	}
-	return fmt.Sprintf("dev%d", id)
-}
-
-// deviceName is a device's name in explanations and markers: its fabric
-// name, or "dev<id>" without one.
-func deviceName(id uint32, node *components.FabricNode) string {
-	if node != nil && node.Name != "" {
-		return node.Name
-	}
-	return fmt.Sprintf("dev%d", id)
+	return components.DeviceName(id, nil)
 }
 
 // registered reports whether the world knows component type T. A read
@@ -169,7 +157,7 @@ func liveTasks(w *world.World) *taskSource {
 		if nodes != nil && nodes.HasAll(e) {
 			node = nodes.Get(e)
 		}
-		s.devices = append(s.devices, gpu.DeviceView{ID: e.ID(), Name: deviceName(e.ID(), node), Device: *dq.Get()})
+		s.devices = append(s.devices, gpu.DeviceView{ID: e.ID(), Name: components.DeviceName(e.ID(), node), Device: *dq.Get()})
 	}
 	names := optional[components.TaskName](w.ECS)
 	moves := optional[components.Migration](w.ECS)
@@ -280,9 +268,9 @@ func snapshotTasks(in io.Reader) (*taskSource, error) {
 			if err != nil {
 				return nil, err
 			}
-			name := deviceName(e.ID, nil)
+			name := components.DeviceName(e.ID, nil)
 			if has {
-				name = deviceName(e.ID, &node)
+				name = components.DeviceName(e.ID, &node)
 			}
 			s.devices = append(s.devices, gpu.DeviceView{ID: e.ID, Name: name, Device: dev})
 			continue

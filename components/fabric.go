@@ -1,5 +1,7 @@
 package components
 
+import "strconv"
+
 // FabricNode is what RayOS knows of the hardware a Device entity stands
 // for (not GPU-mirrored): where it sits in the machine, so that placement
 // can keep work near its data and pinning can name the real CPU.
@@ -19,6 +21,19 @@ type FabricNode struct {
 	// /sys/class/thermal or hwmon path), "" when it follows the thermal
 	// model.
 	Sensor string `json:"sensor,omitempty"`
+}
+
+// DeviceName is how markers and explanations name the device with entity
+// id id: its fabric name, or "dev<id>" for a device without one (a
+// synthetic scene's; n may be nil); "-" for id 0, no device.
+func DeviceName(id uint32, n *FabricNode) string {
+	switch {
+	case id == 0:
+		return "-"
+	case n != nil && n.Name != "":
+		return n.Name
+	}
+	return "dev" + strconv.FormatUint(uint64(id), 10)
 }
 
 // TaskName names a compute task that stands for something real ("linux/

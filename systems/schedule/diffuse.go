@@ -2,7 +2,6 @@ package schedule
 
 import (
 	"math"
-	"strconv"
 
 	"github.com/mlange-42/ark/ecs"
 	"github.com/rayos/engine/components"
@@ -357,13 +356,9 @@ func (s *System) flushPending() {
 // deviceName is the device's fabric name, "dev<id>" without one, "-" for
 // none.
 func (s *System) deviceName(id uint32) string {
-	if id == 0 {
-		return "-"
-	}
+	var node *components.FabricNode
 	if e, ok := s.device(id); ok && s.fabric.Has(e) {
-		if n := s.fabric.Get(e).Name; n != "" {
-			return n
-		}
+		node = s.fabric.Get(e)
 	}
-	return "dev" + strconv.FormatUint(uint64(id), 10)
+	return components.DeviceName(id, node)
 }
