@@ -1,5 +1,13 @@
 package components
 
+import "time"
+
+// GazeHalfLife is how long an un-refreshed gaze takes to lose half its
+// weight: long enough to survive a blink or a saccade, short enough that a
+// glance away moves focus within a second or two. An AttentionRay's
+// weight now is Weight × 2^(−age / GazeHalfLife).
+const GazeHalfLife = time.Second
+
 // AttentionRay is where one gaze source is looking, with a weight that
 // decays while no fresh gaze input refreshes it. The decay is implicit —
 // the weight now is Weight × the decay factor for the ticks since Since —

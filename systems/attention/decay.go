@@ -11,9 +11,8 @@ import (
 )
 
 // DecayHalfLife is how long an un-refreshed gaze takes to lose half its
-// weight: long enough to survive a blink or a saccade, short enough that a
-// glance away moves focus within a second or two.
-const DecayHalfLife = time.Second
+// weight (components.GazeHalfLife, which every reader of rays shares).
+const DecayHalfLife = components.GazeHalfLife
 
 // minWeight is where a fading ray is considered inactive and snapped to 0,
 // so that inactive rays cost no hit tests.

@@ -14,12 +14,6 @@ import (
 	"github.com/rayos/engine/world/marker"
 )
 
-// gazeHalfLife is how long an un-refreshed gaze takes to lose half its
-// weight. It is the attention system's decay (attention.DecayHalfLife);
-// the resolver reads a ray's weight now from the weight it was set with,
-// as attention does, without importing another system.
-const gazeHalfLife = 1.0 // seconds
-
 // System resolves the tick's utterances — text and voice inputs, and
 // control-socket "say" requests — into IntentEnvelopes.
 type System struct {
@@ -373,7 +367,7 @@ func (s *System) candidates(w *world.World, cmd *language.Command) {
 			}
 		}
 	}
-	fadePerTick := w.Clock.Dt.Seconds() / gazeHalfLife
+	fadePerTick := w.Clock.Dt.Seconds() / components.GazeHalfLife.Seconds()
 	q := s.rays.Query()
 	for q.Next() {
 		ray := q.Get()
