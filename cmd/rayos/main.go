@@ -49,8 +49,7 @@ diagnostics go to stderr.
 Environment:
   RAYOS_DATA  the RAYOS_DATA folder for every subcommand with a --data flag
               (boot, ctl, repl, explain, volume, guest, policy explain) when
-              --data is not given;
-              --data wins over it. Neither may be empty.`,
+              --data is not given; --data wins over it. Neither may be empty.`,
 		Version:       versionLine(),
 		SilenceUsage:  true,
 		SilenceErrors: true,
