@@ -131,3 +131,79 @@ block:
 
 end:
 	RET
+
+// func dots8SSE(q *int16, vecs *int8, dim int, idx *int32, n int, out *int32)
+// out[i] = Σ q[j]·row idx[i] of vecs [j], in int32 (exact: |q|, |v| ≤ 127).
+// dim is a multiple of 16 and > 0. The rows are prefetched first (one
+// cache line per 64 bytes), then each 16 bytes are sign-extended to two
+// times eight int16 (SSE2 has no PMOVSXBW: unpack with the sign mask) and
+// multiplied-and-added pairwise with PMADDWD.
+TEXT ·dots8SSE(SB), NOSPLIT, $0-48
+	MOVQ  q+0(FP), SI
+	MOVQ  vecs+8(FP), R8
+	MOVQ  dim+16(FP), R9
+	MOVQ  idx+24(FP), R10
+	MOVQ  n+32(FP), R11
+	MOVQ  out+40(FP), R12
+	TESTQ R11, R11
+	JZ    end8
+	MOVQ  R10, DX
+	MOVQ  R11, BX
+
+pre8:
+	MOVLQSX (DX), AX
+	IMULQ   R9, AX
+	ADDQ    R8, AX
+	MOVQ    R9, CX
+
+preline8:
+	PREFETCHT0 (AX)
+	ADDQ       $64, AX
+	SUBQ       $64, CX
+	JG         preline8
+	ADDQ       $4, DX
+	DECQ       BX
+	JNZ        pre8
+
+row8:
+	MOVLQSX (R10), AX
+	IMULQ   R9, AX
+	LEAQ    (R8)(AX*1), DI
+	MOVQ    SI, DX
+	MOVQ    R9, CX
+	SHRQ    $4, CX
+	PXOR    X0, X0
+	PXOR    X6, X6
+
+block8:
+	MOVOU     (DI), X1
+	PXOR      X2, X2
+	PCMPGTB   X1, X2 // X2 = 0 > X1: the sign bytes
+	MOVO      X1, X3
+	PUNPCKLBW X2, X1 // bytes 0-7 as int16
+	PUNPCKHBW X2, X3 // bytes 8-15 as int16
+	MOVOU     0(DX), X4
+	MOVOU     16(DX), X5
+	PMADDWL   X4, X1
+	PMADDWL   X5, X3
+	PADDL     X1, X0
+	PADDL     X3, X6
+	ADDQ      $16, DI
+	ADDQ      $32, DX
+	DECQ      CX
+	JNZ       block8
+
+	PADDL  X6, X0
+	PSHUFL $0x4E, X0, X1
+	PADDL  X1, X0
+	PSHUFL $0xB1, X0, X1
+	PADDL  X1, X0
+	MOVQ   X0, AX
+	MOVL   AX, (R12)
+	ADDQ   $4, R12
+	ADDQ   $4, R10
+	DECQ   R11
+	JNZ    row8
+
+end8:
+	RET

@@ -110,3 +110,75 @@ func TestDotsBitIdentical(t *testing.T) {
 		}
 	}
 }
+
+// TestDots8MatchesGo: the 8-bit kernel (assembly on amd64) gives the
+// integer sums of its Go definition and of a plain loop, for every row
+// length it takes, extreme values included.
+func TestDots8MatchesGo(t *testing.T) {
+	r := rand.New(rand.NewPCG(8, 8))
+	for _, dim := range []int{16, 32, 48, 64, 80, 256} {
+		rows := 37
+		vecs := make([]int8, rows*dim)
+		q := make([]int16, dim)
+		for round := 0; round < 20; round++ {
+			for i := range vecs {
+				vecs[i] = int8(r.IntN(255) - 127)
+				if round == 0 {
+					vecs[i] = -127
+				}
+			}
+			for i := range q {
+				q[i] = int16(r.IntN(255) - 127)
+				if round == 0 {
+					q[i] = -127
+				}
+			}
+			idx := make([]int32, 1+r.IntN(60))
+			for i := range idx {
+				idx[i] = int32(r.IntN(rows))
+			}
+			got, want := make([]int32, len(idx)), make([]int32, len(idx))
+			dots8(q, vecs, idx, got)
+			dots8Go(q, vecs, idx, want)
+			for i, s := range idx {
+				var plain int64
+				for j := 0; j < dim; j++ {
+					plain += int64(q[j]) * int64(vecs[int(s)*dim+j])
+				}
+				if int64(got[i]) != plain || want[i] != got[i] {
+					t.Fatalf("dim %d row %d: kernel %d, Go %d, plain %d", dim, s, got[i], want[i], plain)
+				}
+			}
+		}
+	}
+}
+
+// TestQuantise: the 8-bit copy stays within half a step of the vector,
+// uses the whole range, and a zero vector gives zeros.
+func TestQuantise(t *testing.T) {
+	r := rand.New(rand.NewPCG(9, 9))
+	v := make([]float32, 64)
+	out := make([]int8, 64)
+	for round := 0; round < 100; round++ {
+		for i := range v {
+			v[i] = float32(r.NormFloat64())
+		}
+		s := quantise(v, out)
+		top := 0
+		for i, x := range v {
+			if d := math.Abs(float64(x) - float64(out[i])*float64(s)); d > 0.5001*float64(s) {
+				t.Fatalf("element %d: %v quantised to %d × %v (off by %v)", i, x, out[i], s, d)
+			}
+			if out[i] == 127 || out[i] == -127 {
+				top++
+			}
+		}
+		if top == 0 {
+			t.Fatalf("no element at ±127: the range is not used")
+		}
+	}
+	clear(v)
+	if s := quantise(v, out); s != 0 || out[3] != 0 {
+		t.Fatalf("zero vector: scale %v, element %d", s, out[3])
+	}
+}
