@@ -25,16 +25,22 @@ func dots(q, vecs []float32, idx []int32, out []float32) {
 //go:noescape
 func dotsSSE(q, vecs *float32, dim int, idx *int32, n int, out *float32)
 
-// dots8 sets out[i] to the integer dot product of q with the row idx[i]
-// of vecs (dots8Go's definition); len(q) is the row length, a positive
+// dots8 sets out[i] to the 8-bit similarity of q with the row idx[i] of
+// vecs (dots8Go's definition); len(q) is the row length, a positive
 // multiple of 16.
-func dots8(q []int16, vecs []int8, idx []int32, out []int32) {
+func dots8(q []int16, vecs []int8, scales []float32, idx []int32, out []float32) {
 	if len(idx) == 0 {
 		return
 	}
 	_ = out[len(idx)-1]
-	dots8SSE(&q[0], &vecs[0], len(q), &idx[0], len(idx), &out[0])
+	dots8SSE(&q[0], &vecs[0], &scales[0], len(q), &idx[0], len(idx), &out[0])
 }
 
 //go:noescape
-func dots8SSE(q *int16, vecs *int8, dim int, idx *int32, n int, out *int32)
+func dots8SSE(q *int16, vecs *int8, scales *float32, dim int, idx *int32, n int, out *float32)
+
+// prefetchLinks starts loading the 192 bytes at p (a hint: no effect on
+// results).
+//
+//go:noescape
+func prefetchLinks(p *int32)

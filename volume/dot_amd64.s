@@ -132,29 +132,33 @@ block:
 end:
 	RET
 
-// func dots8SSE(q *int16, vecs *int8, dim int, idx *int32, n int, out *int32)
-// out[i] = Σ q[j]·row idx[i] of vecs [j], in int32 (exact: |q|, |v| ≤ 127).
-// dim is a multiple of 16 and > 0. The rows are prefetched first (one
-// cache line per 64 bytes), then each 16 bytes are sign-extended to two
-// times eight int16 (SSE2 has no PMOVSXBW: unpack with the sign mask) and
+// func dots8SSE(q *int16, vecs *int8, scales *float32, dim int, idx *int32, n int, out *float32)
+// out[i] = float32(Σ q[j]·row idx[i] of vecs [j]) · scales[idx[i]]: the
+// sum in int32 (exact: |q|, |v| ≤ 127), then one conversion and one
+// multiply, each rounded once as Go rounds them. dim is a multiple of 16
+// and > 0. The rows and their scales are prefetched first (one cache line
+// per 64 bytes), then each 16 bytes are sign-extended to two times eight
+// int16 (SSE2 has no PMOVSXBW: unpack with the sign mask) and
 // multiplied-and-added pairwise with PMADDWD.
-TEXT ·dots8SSE(SB), NOSPLIT, $0-48
+TEXT ·dots8SSE(SB), NOSPLIT, $0-56
 	MOVQ  q+0(FP), SI
 	MOVQ  vecs+8(FP), R8
-	MOVQ  dim+16(FP), R9
-	MOVQ  idx+24(FP), R10
-	MOVQ  n+32(FP), R11
-	MOVQ  out+40(FP), R12
+	MOVQ  scales+16(FP), R13
+	MOVQ  dim+24(FP), R9
+	MOVQ  idx+32(FP), R10
+	MOVQ  n+40(FP), R11
+	MOVQ  out+48(FP), R12
 	TESTQ R11, R11
 	JZ    end8
 	MOVQ  R10, DX
 	MOVQ  R11, BX
 
 pre8:
-	MOVLQSX (DX), AX
-	IMULQ   R9, AX
-	ADDQ    R8, AX
-	MOVQ    R9, CX
+	MOVLQSX    (DX), AX
+	PREFETCHT0 (R13)(AX*4)
+	IMULQ      R9, AX
+	ADDQ       R8, AX
+	MOVQ       R9, CX
 
 preline8:
 	PREFETCHT0 (AX)
@@ -166,7 +170,8 @@ preline8:
 	JNZ        pre8
 
 row8:
-	MOVLQSX (R10), AX
+	MOVLQSX (R10), BX
+	MOVQ    BX, AX
 	IMULQ   R9, AX
 	LEAQ    (R8)(AX*1), DI
 	MOVQ    SI, DX
@@ -193,17 +198,29 @@ block8:
 	DECQ      CX
 	JNZ       block8
 
-	PADDL  X6, X0
-	PSHUFL $0x4E, X0, X1
-	PADDL  X1, X0
-	PSHUFL $0xB1, X0, X1
-	PADDL  X1, X0
-	MOVQ   X0, AX
-	MOVL   AX, (R12)
-	ADDQ   $4, R12
-	ADDQ   $4, R10
-	DECQ   R11
-	JNZ    row8
+	PADDL    X6, X0
+	PSHUFL   $0x4E, X0, X1
+	PADDL    X1, X0
+	PSHUFL   $0xB1, X0, X1
+	PADDL    X1, X0
+	MOVQ     X0, AX
+	CVTSL2SS AX, X1
+	MOVSS    (R13)(BX*4), X2
+	MULSS    X2, X1
+	MOVSS    X1, (R12)
+	ADDQ     $4, R12
+	ADDQ     $4, R10
+	DECQ     R11
+	JNZ      row8
 
 end8:
+	RET
+
+// func prefetchLinks(p *int32)
+// Asks for the three cache lines at p (a node's layer-0 links at M 24).
+TEXT ·prefetchLinks(SB), NOSPLIT, $0-8
+	MOVQ       p+0(FP), AX
+	PREFETCHT0 (AX)
+	PREFETCHT0 64(AX)
+	PREFETCHT0 128(AX)
 	RET

@@ -111,14 +111,15 @@ func TestDotsBitIdentical(t *testing.T) {
 	}
 }
 
-// TestDots8MatchesGo: the 8-bit kernel (assembly on amd64) gives the
-// integer sums of its Go definition and of a plain loop, for every row
-// length it takes, extreme values included.
+// TestDots8MatchesGo: the 8-bit kernel (assembly on amd64) gives the bits
+// of its Go definition, and the integer sums of a plain loop, for every
+// row length it takes, extreme values and odd scales included.
 func TestDots8MatchesGo(t *testing.T) {
 	r := rand.New(rand.NewPCG(8, 8))
 	for _, dim := range []int{16, 32, 48, 64, 80, 256} {
 		rows := 37
 		vecs := make([]int8, rows*dim)
+		scales := make([]float32, rows)
 		q := make([]int16, dim)
 		for round := 0; round < 20; round++ {
 			for i := range vecs {
@@ -133,20 +134,25 @@ func TestDots8MatchesGo(t *testing.T) {
 					q[i] = -127
 				}
 			}
+			for i := range scales {
+				scales[i] = float32(r.Float64() * math.Pow(10, float64(r.IntN(9)-6)))
+			}
+			scales[0] = 0
 			idx := make([]int32, 1+r.IntN(60))
 			for i := range idx {
 				idx[i] = int32(r.IntN(rows))
 			}
-			got, want := make([]int32, len(idx)), make([]int32, len(idx))
-			dots8(q, vecs, idx, got)
-			dots8Go(q, vecs, idx, want)
+			got, want := make([]float32, len(idx)), make([]float32, len(idx))
+			dots8(q, vecs, scales, idx, got)
+			dots8Go(q, vecs, scales, idx, want)
 			for i, s := range idx {
 				var plain int64
 				for j := 0; j < dim; j++ {
 					plain += int64(q[j]) * int64(vecs[int(s)*dim+j])
 				}
-				if int64(got[i]) != plain || want[i] != got[i] {
-					t.Fatalf("dim %d row %d: kernel %d, Go %d, plain %d", dim, s, got[i], want[i], plain)
+				ref := float32(float64(plain)) * scales[s]
+				if math.Float32bits(got[i]) != math.Float32bits(want[i]) || got[i] != ref {
+					t.Fatalf("dim %d row %d: kernel %v, Go %v, plain %v (sum %d)", dim, s, got[i], want[i], ref, plain)
 				}
 			}
 		}

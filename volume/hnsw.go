@@ -260,7 +260,6 @@ type scratch struct {
 	pruned []int32
 	ids    []int32   // a node's unvisited links
 	sims   []float32 // their similarities
-	isims  []int32   // their 8-bit dot products
 	q8     []int8    // the query's 8-bit copy
 	q16    []int16   // the same, widened for the kernel
 	rank   []int32   // the walk's results, to re-score exactly
@@ -279,7 +278,6 @@ func (g *graph) scratch() *scratch {
 	if len(sc.sims) < g.m0 {
 		sc.sims = make([]float32, g.m0)
 		sc.ids = make([]int32, 0, g.m0)
-		sc.isims = make([]int32, g.m0)
 	}
 	if g.quant && len(sc.q16) < g.dim {
 		sc.q8 = make([]int8, g.dim)
@@ -376,12 +374,12 @@ func (g *graph) search(q []float32, k, ef int) []scored {
 	if g.entry < 0 {
 		return nil
 	}
+	sc := g.scratch()
+	defer g.scratches.Put(sc)
 	ep := scored{g.entry, dot(q, g.vec(g.entry))}
 	for l := g.maxLevel; l > 0; l-- {
 		ep = g.greedy(q, ep, l)
 	}
-	sc := g.scratch()
-	defer g.scratches.Put(sc)
 	if g.quant {
 		return g.search8(q, ep.slot, k, ef, sc)
 	}
@@ -398,15 +396,15 @@ func (g *graph) search(q []float32, k, ef int) []scored {
 // true top-k item and the ef-th: at 100k × 64-d random data, re-scoring
 // the best ef/8 found the same top 10 as re-scoring all ef (the same
 // recall@10 at efSearch 200, 240, 300); a quarter keeps a margin.
-var rerankDiv = 4
+const rerankDiv = 4
 
 func rerankN(k, ef int) int { return max(4*k, ef/rerankDiv) }
 
 // search8 is the layer-0 search on the 8-bit copies: the walk of
 // searchLayer with approximate similarities (the node's integer dot
 // product times its scale; the query's scale is common to all and
-// dropped), keeping the ef best live nodes, which are then scored with
-// the exact dot and the k best of those returned. The approximation can
+// dropped), keeping the ef best live nodes; the best rerankN of those
+// are scored with the exact dot and the k best of them returned. The approximation can
 // only change which nodes are found, never a returned score.
 func (g *graph) search8(q []float32, ep int32, k, ef int, sc *scratch) []scored {
 	dim := g.dim
@@ -414,14 +412,14 @@ func (g *graph) search8(q []float32, ep int32, k, ef int, sc *scratch) []scored 
 	quantiseQuery(q, sc.q8[:dim], q16)
 	dead := *g.dead
 	q8, q8s := g.q8, g.q8s
-	marks, gen := sc.marks, sc.gen
 	cand := sc.cand[:0]
 	res := &sc.res
 	res.k, res.h = ef, res.h[:0]
 
+	marks, gen := sc.marks, sc.gen
 	one := append(sc.ids[:0], ep)
-	dots8(q16, q8, one, sc.isims)
-	e := scored{ep, float32(sc.isims[0]) * q8s[ep]}
+	dots8(q16, q8, q8s, one, sc.sims)
+	e := scored{ep, sc.sims[0]}
 	marks[ep] = gen
 	cand.push(e)
 	if !dead[ep] {
@@ -440,10 +438,10 @@ func (g *graph) search8(q []float32, ep int32, k, ef int, sc *scratch) []scored 
 				ids = append(ids, n)
 			}
 		}
-		isims := sc.isims[:len(ids)]
-		dots8(q16, q8, ids, isims)
+		sims := sc.sims[:len(ids)]
+		dots8(q16, q8, q8s, ids, sims)
 		for i, n := range ids {
-			sim := float32(isims[i]) * q8s[n]
+			sim := sims[i]
 			if len(res.h) < ef || sim > res.h[0].sim {
 				cand.push(scored{n, sim})
 				if !dead[n] {
@@ -452,6 +450,11 @@ func (g *graph) search8(q []float32, ep int32, k, ef int, sc *scratch) []scored 
 			}
 		}
 		sc.ids = ids
+		// The next node to expand is most likely the best candidate
+		// now: start loading its links while the heap is reordered.
+		if len(cand) > 0 {
+			prefetchLinks(&g.l0[int(cand[0].slot)*g.m0])
+		}
 	}
 	sc.cand = cand
 
@@ -492,6 +495,7 @@ func (g *graph) edges() int {
 
 func (g *graph) bytes() int64 {
 	b := int64(len(g.l0))*4 + int64(len(g.levels))*(1+1+24)
+	b += int64(len(g.q8)) + int64(len(g.q8s))*4 // the 8-bit copies
 	for _, u := range g.upper {
 		for _, l := range u {
 			b += 24 + int64(cap(l))*4

@@ -48,9 +48,12 @@ func quantiseQuery(v []float32, tmp []int8, out []int16) {
 }
 
 // dots8Go is dots8's definition (and its implementation off amd64):
-// out[i] is the integer dot product of q with the row idx[i] of vecs,
-// rows len(q) long.
-func dots8Go(q []int16, vecs []int8, idx []int32, out []int32) {
+// out[i] is the integer dot product of q with the row idx[i] of vecs
+// (rows len(q) long) times that row's scale — the row's similarity to the
+// query up to the query's own scale, which is the same for every row.
+// The sum is exact; the conversion and the multiply round once each, as
+// the assembly's do.
+func dots8Go(q []int16, vecs []int8, scales []float32, idx []int32, out []float32) {
 	d := len(q)
 	for i, s := range idx {
 		row := vecs[int(s)*d:][:d]
@@ -58,6 +61,6 @@ func dots8Go(q []int16, vecs []int8, idx []int32, out []int32) {
 		for j, x := range row {
 			acc += int32(q[j]) * int32(x)
 		}
-		out[i] = acc
+		out[i] = float32(acc) * scales[s]
 	}
 }
