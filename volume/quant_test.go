@@ -64,3 +64,39 @@ func TestQuantisedWalkScoresAreExact(t *testing.T) {
 		}
 	}
 }
+
+// TestFloatWalkWhenDimIsNotBlocks: a dimension that is not a multiple of
+// 16 has no 8-bit copies (the kernel works in blocks of 16) and walks on
+// the float vectors; its answers still match the exact scan closely and
+// carry exact scores.
+func TestFloatWalkWhenDimIsNotBlocks(t *testing.T) {
+	v, err := Open(t.TempDir(), Options{Embedder: HashEmbedder(24), ExactBelow: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer v.Close()
+	if _, err := v.Add(randomData(2000, 24, 5)); err != nil {
+		t.Fatal(err)
+	}
+	if v.graph.quant || v.graph.q8 != nil {
+		t.Fatalf("dim 24: 8-bit copies made (quant %v, %d bytes)", v.graph.quant, len(v.graph.q8))
+	}
+	qs := queriesFrom(randomData, 50, 24)
+	if r := recallAt10(t, v, qs); r < 0.95 {
+		t.Errorf("recall@10 %.3f at dim 24", r)
+	}
+	hits, err := v.QueryVector(qs[0], 5, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	nq := append([]float32(nil), qs[0]...)
+	if err := normaliseChecked(nq); err != nil {
+		t.Fatal(err)
+	}
+	for _, h := range hits {
+		s := int(v.slotOf[h.ID])
+		if want := dot(nq, v.vecs[s*24:(s+1)*24]); h.Score != want {
+			t.Fatalf("id %d: score %v, exact %v", h.ID, h.Score, want)
+		}
+	}
+}
