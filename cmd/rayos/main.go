@@ -68,7 +68,7 @@ Environment:
 	root.SetVersionTemplate("{{.Version}}\n")
 	root.PersistentFlags().StringVar(&logLevel, "log-level", "info", "diagnostics level on stderr: debug, info, warn, error")
 	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error { return usageError{err} })
-	root.AddCommand(newBootCmd(), newReplayCmd(), newViewCmd(), newCtlCmd(), newPolicyCmd(), newGuestCmd(), newBenchCmd(), newTrainCmd(), newReplCmd(), newExplainCmd(), newVolumeCmd(), newVersionCmd())
+	root.AddCommand(newBootCmd(), newReplayCmd(), newViewCmd(), newCtlCmd(), newPolicyCmd(), newGuestCmd(), newBenchCmd(), newTrainCmd(), newReplCmd(), newExplainCmd(), newVolumeCmd(), newImageCmd(), newVersionCmd())
 	var walk func(c *cobra.Command)
 	walk = func(c *cobra.Command) {
 		c.SetFlagErrorFunc(root.FlagErrorFunc())
