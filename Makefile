@@ -35,10 +35,12 @@ demo: deps build
 # lavapipe (Vulkan on the CPU) and glslc (the SPIR-V freshness check);
 # libvirt's daemon with its QEMU driver, QEMU and busybox (private libvirtd
 # and the tiny test guest); Chromium (the viewer's tests in a real headless
-# browser, tests/viewer_browser_test.go).
+# browser, tests/viewer_browser_test.go); mtools, dosfstools, gdisk,
+# e2fsprogs, systemd-boot and a kernel (rayos image build, tests/image_test.go).
 APT_PACKAGES := libvulkan-dev mesa-vulkan-drivers glslc \
 	libvirt-daemon libvirt-clients libvirt-daemon-driver-qemu qemu-system-x86 busybox-static \
-	chromium
+	chromium \
+	mtools dosfstools gdisk e2fsprogs systemd-boot-efi linux-image-amd64
 
 # deps installs what the tests need that Go modules do not bring, only
 # when it is missing.
