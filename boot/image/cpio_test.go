@@ -136,7 +136,7 @@ func TestInitramfs(t *testing.T) {
 		t.Fatal(err)
 	}
 	if _, err := exec.LookPath("ldd"); err != nil {
-		t.Skip("ldd not installed (Debian libc-bin)")
+		t.Fatalf("ldd is needed (Debian libc-bin, always installed): %v", err)
 	}
 	dst := filepath.Join(t.TempDir(), "initrd.gz")
 	if err := WriteInitramfs(dst, exe); err != nil {
