@@ -16,7 +16,7 @@ import (
 	"github.com/rayos/engine/boot/image"
 )
 
-// needImageTools skips when the Debian packages the image build needs are
+// needImageTools fails the test when the Debian packages the image build needs are
 // missing (make deps installs them).
 func needImageTools(t *testing.T) {
 	t.Helper()
@@ -31,11 +31,11 @@ func needImageTools(t *testing.T) {
 			_, err = exec.LookPath(c.path)
 		}
 		if err != nil {
-			t.Skipf("%s missing: install Debian package %s (make deps)", c.path, c.pkg)
+			t.Fatalf("%s missing: install Debian package %s (make deps)", c.path, c.pkg)
 		}
 	}
 	if m, _ := filepath.Glob("/boot/vmlinuz-*"); len(m) == 0 {
-		t.Skip("no /boot/vmlinuz-*: install Debian package linux-image-amd64 (make deps)")
+		t.Fatal("no /boot/vmlinuz-*: install Debian package linux-image-amd64 (make deps)")
 	}
 }
 
