@@ -367,3 +367,26 @@ func (h *harness) tick() {
 	h.outbox.Acks = h.outbox.Acks[:0]
 	h.srv.AfterTick(h.w)
 }
+
+// serveSnapshotOf writes h's world as a snapshot, reads it back and serves
+// it, as rayos view SNAPSHOT does; the server closes with the test.
+func serveSnapshotOf(t *testing.T, h *harness) (*viewer.Server, *viewer.Snapshot) {
+	t.Helper()
+	var buf bytes.Buffer
+	if err := h.w.WriteSnapshot(&buf); err != nil {
+		t.Fatal(err)
+	}
+	snap, err := viewer.ReadSnapshot(bytes.NewReader(buf.Bytes()), "world.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := viewer.New(viewer.Config{Addr: "127.0.0.1:0", Logger: quiet}, viewer.ModeSnapshot)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	if err := srv.ServeSnapshot(snap); err != nil {
+		t.Fatal(err)
+	}
+	return srv, snap
+}

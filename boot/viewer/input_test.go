@@ -1,7 +1,6 @@
 package viewer_test
 
 import (
-	"bytes"
 	"fmt"
 	"strings"
 	"sync"
@@ -257,22 +256,7 @@ func TestInputQueueIsBounded(t *testing.T) {
 func TestInputsRefusedOutsideALiveWorld(t *testing.T) {
 	h := newHarness(t, "demo", viewer.Config{})
 	h.tick()
-	var buf bytes.Buffer
-	if err := h.w.WriteSnapshot(&buf); err != nil {
-		t.Fatal(err)
-	}
-	snap, err := viewer.ReadSnapshot(bytes.NewReader(buf.Bytes()), "world.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv, err := viewer.New(viewer.Config{Addr: "127.0.0.1:0", Logger: quiet}, viewer.ModeSnapshot)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
-	if err := srv.ServeSnapshot(snap); err != nil {
-		t.Fatal(err)
-	}
+	srv, _ := serveSnapshotOf(t, h)
 	c := dial(t, srv, srv.Token())
 	var hello viewer.Hello
 	c.awaitType(viewer.OutHello).decode(t, &hello)

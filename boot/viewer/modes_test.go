@@ -199,22 +199,7 @@ func TestViewSnapshot(t *testing.T) {
 	for range 30 {
 		h.tick()
 	}
-	var buf bytes.Buffer
-	if err := h.w.WriteSnapshot(&buf); err != nil {
-		t.Fatal(err)
-	}
-	snap, err := viewer.ReadSnapshot(bytes.NewReader(buf.Bytes()), "world.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv, err := viewer.New(viewer.Config{Addr: "127.0.0.1:0", Logger: quiet}, viewer.ModeSnapshot)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
-	if err := srv.ServeSnapshot(snap); err != nil {
-		t.Fatal(err)
-	}
+	srv, snap := serveSnapshotOf(t, h)
 	c := dial(t, srv, srv.Token())
 	var hello viewer.Hello
 	c.awaitType(viewer.OutHello).decode(t, &hello)
