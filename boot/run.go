@@ -91,6 +91,14 @@ type Options struct {
 	// sensors are read (0: never).
 	Fabric, SysRoot string
 	ThermalSample   time.Duration
+	// Display, when set, is a Linux framebuffer device (/dev/fb0) the
+	// composed frame is shown on, updated from the compositor's damage
+	// (boot/display.go): set when rayos runs as PID 1 of the image.
+	Display string
+	// InputDevices, when set, is a folder of Linux evdev devices
+	// (/dev/input) whose event* files feed keys, pointer motion and the
+	// power button into the world (boot/physinput.go).
+	InputDevices string
 	// Signals delivers SIGINT/SIGTERM; each becomes a signal input.
 	Signals <-chan os.Signal
 	// Stdout receives the marker stream; Logger the diagnostics.
@@ -491,6 +499,8 @@ func (rt *runtime) tick(sched *world.Scheduler, policyUpdates <-chan string, req
 	// tick (--debug, or a replay in rayos view).
 	v := o.Viewer
 	thermal := rt.startThermal()
+	physical := rt.startInputDevices() // boot/physinput.go
+	rt.startDisplay()                  // boot/display.go
 	var viewerRequests <-chan guests.ControlRequest
 	var viewerWake <-chan struct{}
 	var retrievals <-chan RetrievalAnswer // the Volume's answers to recalls (boot/volume.go)
@@ -540,6 +550,8 @@ func (rt *runtime) tick(sched *world.Scheduler, policyUpdates <-chan string, req
 				feedResult(w, res)
 			case rs := <-thermal:
 				feedThermal(w, rs)
+			case in := <-physical:
+				feedPhysical(w, in)
 			case a := <-retrievals:
 				feedRetrieval(w, a)
 			case ev := <-hvEvents:
@@ -605,6 +617,7 @@ func (rt *runtime) tick(sched *world.Scheduler, policyUpdates <-chan string, req
 		if v != nil {
 			v.AfterTick(w)
 		}
+		rt.showDisplay()
 		if panicAt != 0 && w.Clock.Tick == panicAt {
 			panic(fmt.Sprintf("debug panic at tick %d (--debug-panic tick=%d)", panicAt, panicAt))
 		}
