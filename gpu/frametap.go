@@ -50,6 +50,65 @@ func (m *Mirror) FrameUpdate() (*FrameUpdate, bool) {
 	return &m.tap.update, true
 }
 
+// LatestFrameUpdate returns the last collected composition's tiles
+// without consuming them (FrameUpdate's once-only hand-out is unaffected),
+// and false before the tap produced any. Several consumers can read the
+// same update; each tells a new one from the one it saw by its Seq
+// (FrameReader does the bookkeeping). The update's slices are reused by
+// the next collected composition.
+func (m *Mirror) LatestFrameUpdate() (*FrameUpdate, bool) {
+	if m.tap.update.Seq == 0 {
+		return nil, false
+	}
+	return &m.tap.update, true
+}
+
+// RequestFullFrame makes the next composition recompose, and the tap
+// read back, every tile: for a consumer that missed an update. The tap
+// must be on (SetFrameTap) for the tiles to be read back.
+func (m *Mirror) RequestFullFrame() { m.tap.full = true }
+
+// FrameReader is one consumer's view of the frame tap, for when several
+// consumers (the debug viewer, the framebuffer display) each keep their
+// own copy of the frame: Next hands each composition's update to every
+// reader, not only to the first that asks. The zero value is ready and
+// expects the mirror's first composition (Seq 1); turn the tap on
+// (SetFrameTap(true)) before the first Next, and never off while a
+// reader depends on it.
+type FrameReader struct {
+	seq uint64
+	// needFull says the reader missed an update and waits for a whole
+	// frame: until one comes it asks again after each partial one,
+	// because a request made while a partial composition is in flight is
+	// cleared when that one is collected.
+	needFull bool
+}
+
+// Next returns the composition's update the reader has not seen yet, or
+// false when there is none (nothing was composed since the last call).
+// A reader that skipped an update (Seq jumped) gets the latest one all
+// the same — its tiles are current — and a whole frame soon after, which
+// it must apply like any update. Call it on the goroutine that ticks,
+// after the tick; copy what must outlive the next collection.
+func (r *FrameReader) Next(m *Mirror) (*FrameUpdate, bool) {
+	u, ok := m.LatestFrameUpdate()
+	if !ok || u.Seq == r.seq {
+		return nil, false
+	}
+	if u.Seq != r.seq+1 {
+		r.needFull = true
+	}
+	r.seq = u.Seq
+	if r.needFull {
+		if len(u.Tiles) == u.TilesX*u.TilesY {
+			r.needFull = false
+		} else {
+			m.RequestFullFrame()
+		}
+	}
+	return u, true
+}
+
 // frameTap is the tap's state.
 type frameTap struct {
 	on, full, fresh bool

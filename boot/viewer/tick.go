@@ -32,7 +32,7 @@ type tickSide struct {
 	lastState, lastPlace, lastFrame time.Time
 	lastGauges                      time.Time
 	tap                             bool
-	tapSeq                          uint64
+	frames                          gpu.FrameReader
 	before                          gpu.Stats
 	upLast, readLast                uint64
 	// compose is the last composition's statistics (the summary goes out
@@ -256,21 +256,18 @@ func (t *tickSide) observe() {
 	}
 }
 
-// frameTap takes each composition's recomposed tiles.
+// frameTap takes each composition's recomposed tiles. It reads the tap
+// through its own FrameReader, so another consumer on the same tick (the
+// framebuffer display, boot/display.go) sees every update too; a missed
+// update brings a whole frame (the tap stays on).
 func (t *tickSide) frameTap() {
 	if !t.tap {
 		return
 	}
-	u, ok := t.m.FrameUpdate()
+	u, ok := t.frames.Next(t.m)
 	if !ok {
 		return
 	}
-	if t.tapSeq != 0 && u.Seq != t.tapSeq+1 {
-		// An update was missed: ask for every tile again (the tap stays
-		// on; only the next composition is whole).
-		t.m.SetFrameTap(true)
-	}
-	t.tapSeq = u.Seq
 	t.fcur.add(u)
 }
 
