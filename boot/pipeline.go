@@ -17,6 +17,7 @@ import (
 	"github.com/rayos/engine/systems/input"
 	"github.com/rayos/engine/systems/intent"
 	"github.com/rayos/engine/systems/policy"
+	"github.com/rayos/engine/systems/prompt"
 	"github.com/rayos/engine/systems/schedule"
 	"github.com/rayos/engine/systems/vcpu"
 	"github.com/rayos/engine/systems/workload"
@@ -25,7 +26,7 @@ import (
 )
 
 // Pipeline returns a fresh instance of every tick system, in run order.
-// The order is the design's: input → attention → input broker → intent resolution →
+// The order is the design's: input → attention → prompt focus → input broker → prompt → intent resolution →
 // host requests → policy gating → effects → host ACKs → workload churn → vCPU tasks →
 // spatial scheduling → composition → GPU sync. gpu-submit, last, collects
 // the GPU run of the previous tick (it ran on the device while this tick's
@@ -35,7 +36,9 @@ func Pipeline() []world.System {
 		input.New(),
 		attention.NewDecay(),
 		attention.New(),
+		prompt.NewFocus(),
 		input.NewBroker(),
+		prompt.New(),
 		intent.New(),
 		bridge.NewRequests(),
 		policy.NewGate(),

@@ -55,10 +55,11 @@ const (
 	FocusNone    FocusCause = iota // nothing is focused
 	FocusGaze                      // the strongest attention ray hits it
 	FocusPointer                   // a pointer button was pressed over it
+	FocusPrompt                    // nothing else had it: RayOS's prompt (systems/prompt)
 )
 
 // FocusCauseNames maps each FocusCause to its spelling.
-var FocusCauseNames = [...]string{FocusNone: "none", FocusGaze: "gaze", FocusPointer: "pointer"}
+var FocusCauseNames = [...]string{FocusNone: "none", FocusGaze: "gaze", FocusPointer: "pointer", FocusPrompt: "prompt"}
 
 // Focus is the world resource that says what the user is attending to:
 // the surface last clicked, or the surface hit by the strongest attention

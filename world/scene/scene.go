@@ -74,7 +74,9 @@ func Demo(w *world.World) Summary {
 	}
 	visible := components.SurfaceVisible
 	// The shell bar is RayOS's own system surface: nothing covers it.
-	wall("RayOS", 0, eyeHeight+0.95, 1.6, 0.05, components.Rect{X: 0, Y: 0, W: 1920, H: 40}, components.OwnerRayOS, 2, visible|components.SurfaceSystem)
+	bar := wall("RayOS", 0, eyeHeight+0.95, 1.6, 0.05, components.Rect{X: 0, Y: 0, W: 1920, H: 40}, components.OwnerRayOS, 2, visible|components.SurfaceSystem)
+	// It is also RayOS's command line at the keyboard (systems/prompt).
+	ecs.NewMap1[components.Prompt](w.ECS).Add(bar, &components.Prompt{Label: "RayOS"})
 	wall("Launcher", -1.2, eyeHeight-0.2, 0.35, 0.6, components.Rect{X: 40, Y: 80, W: 400, H: 900}, components.OwnerRayOS, 1, visible)
 
 	rays := ecs.NewMap1[components.AttentionRay](w.ECS)
