@@ -154,7 +154,11 @@ func TestImageBuild(t *testing.T) {
 		t.Errorf("loader.conf = %q", got)
 	}
 	for name, title := range map[string]string{"normal": "RayOS", "recovery": "RayOS (recovery)", "previous": "RayOS (previous)"} {
-		want := "title " + title + "\nlinux /vmlinuz\ninitrd /initrd.gz\noptions console=ttyS0 rayos.entry=" + name + " rayos.data=LABEL=RAYOS_DATA\n"
+		entry := " rayos.entry=" + name
+		if name == "normal" {
+			entry = "" // the default entry lets the runtime choose (boot counting)
+		}
+		want := "title " + title + "\nlinux /vmlinuz\ninitrd /initrd.gz\noptions console=ttyS0 loglevel=4 panic=10" + entry + " rayos.data=LABEL=RAYOS_DATA\n"
 		if got := string(mtools("mtype", "::/loader/entries/"+name+".conf")); got != want {
 			t.Errorf("%s.conf = %q, want %q", name, got, want)
 		}
@@ -188,7 +192,8 @@ func TestImageBuild(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range append([]string{"init", "proc", "sys", "dev", "var/rayos"}, libs...) {
+	for _, want := range append([]string{"init", "proc", "sys", "dev", "dev/console", "var/rayos", "lib/modules/load",
+		"lib/modules/virtio_blk.ko", "lib/modules/virtio_pci.ko", "lib/modules/ext4.ko", "lib/modules/jbd2.ko", "lib/modules/crc32c_generic.ko", "lib/modules/evdev.ko"}, libs...) {
 		if !names[strings.TrimPrefix(want, "/")] {
 			t.Errorf("initramfs lacks %s", want)
 		}

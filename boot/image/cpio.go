@@ -20,14 +20,17 @@ const (
 	ModeDir     = 0o040000
 	ModeRegular = 0o100000
 	ModeSymlink = 0o120000
+	ModeCharDev = 0o020000
 	modeType    = 0o170000
 )
 
-// Entry is one member of a cpio archive. For a symlink Data is the target.
+// Entry is one member of a cpio archive. For a symlink Data is the target;
+// a character device has no data, its device number in Major and Minor.
 type Entry struct {
-	Name string
-	Mode uint32 // type bits | permission bits
-	Data []byte
+	Name         string
+	Mode         uint32 // type bits | permission bits
+	Data         []byte
+	Major, Minor uint32
 }
 
 // CPIOWriter writes a newc cpio archive.
@@ -52,18 +55,21 @@ func (c *CPIOWriter) Write(e Entry) error {
 		return fmt.Errorf("cpio: bad entry name %q", e.Name)
 	}
 	switch e.Mode & modeType {
-	case ModeDir, ModeRegular, ModeSymlink:
+	case ModeDir, ModeRegular, ModeSymlink, ModeCharDev:
 	default:
 		return fmt.Errorf("cpio: %s: unsupported mode %#o", name, e.Mode)
 	}
-	if e.Mode&modeType == ModeDir && len(e.Data) != 0 {
-		return fmt.Errorf("cpio: %s: a directory has no data", name)
+	if (e.Mode&modeType == ModeDir || e.Mode&modeType == ModeCharDev) && len(e.Data) != 0 {
+		return fmt.Errorf("cpio: %s: a directory or device has no data", name)
+	}
+	if e.Mode&modeType != ModeCharDev && (e.Major != 0 || e.Minor != 0) {
+		return fmt.Errorf("cpio: %s: only a device has a device number", name)
 	}
 	c.ino++
-	return c.write(name, e.Mode, c.ino, e.Data)
+	return c.write(name, e.Mode, c.ino, e.Data, e.Major, e.Minor)
 }
 
-func (c *CPIOWriter) write(name string, mode, ino uint32, data []byte) error {
+func (c *CPIOWriter) write(name string, mode, ino uint32, data []byte, rmajor, rminor uint32) error {
 	nlink := 1
 	if mode&modeType == ModeDir {
 		nlink = 2
@@ -72,7 +78,7 @@ func (c *CPIOWriter) write(name string, mode, ino uint32, data []byte) error {
 	// nlink, mtime, filesize, devmajor, devminor, rdevmajor, rdevminor,
 	// namesize (with its NUL), check.
 	hdr := fmt.Sprintf("%s%08x%08x%08x%08x%08x%08x%08x%08x%08x%08x%08x%08x%08x",
-		newc, ino, mode, 0, 0, nlink, 0, len(data), 0, 0, 0, 0, len(name)+1, 0)
+		newc, ino, mode, 0, 0, nlink, 0, len(data), 0, 0, rmajor, rminor, len(name)+1, 0)
 	buf := make([]byte, 0, len(hdr)+len(name)+8)
 	buf = append(buf, hdr...)
 	buf = append(buf, name...)
@@ -98,7 +104,7 @@ func (c *CPIOWriter) Close() error {
 	if c.closed {
 		return nil
 	}
-	if err := c.write(trailer, 0, 0, nil); err != nil {
+	if err := c.write(trailer, 0, 0, nil, 0, 0); err != nil {
 		return err
 	}
 	c.closed = true
@@ -166,6 +172,14 @@ func ReadCPIO(r io.Reader) ([]Entry, error) {
 		if err != nil {
 			return out, fmt.Errorf("cpio: offset %d: %s: truncated data: %w", start, n, err)
 		}
-		out = append(out, Entry{Name: n, Mode: uint32(mode), Data: data[:size]})
+		rmajor, err := field(9)
+		if err != nil {
+			return out, err
+		}
+		rminor, err := field(10)
+		if err != nil {
+			return out, err
+		}
+		out = append(out, Entry{Name: n, Mode: uint32(mode), Data: data[:size], Major: uint32(rmajor), Minor: uint32(rminor)})
 	}
 }

@@ -66,7 +66,9 @@ func TestCPIOHostile(t *testing.T) {
 		{Name: "", Mode: ModeRegular},
 		{Name: "/", Mode: ModeRegular},
 		{Name: "TRAILER!!!", Mode: ModeRegular},
-		{Name: "dev/x", Mode: 0o020000}, // a device node: unsupported
+		{Name: "dev/x", Mode: 0o060000},                       // a block device: unsupported
+		{Name: "dev/c", Mode: ModeCharDev, Data: []byte("x")}, // a device has no data
+		{Name: "f", Mode: ModeRegular, Major: 5},              // only devices have numbers
 		{Name: "d", Mode: ModeDir, Data: []byte("x")},
 	} {
 		if err := w.Write(e); err == nil {
@@ -138,8 +140,13 @@ func TestInitramfs(t *testing.T) {
 	if _, err := exec.LookPath("ldd"); err != nil {
 		t.Fatalf("ldd is needed (Debian libc-bin, always installed): %v", err)
 	}
-	dst := filepath.Join(t.TempDir(), "initrd.gz")
-	if err := WriteInitramfs(dst, exe); err != nil {
+	tmp := t.TempDir()
+	modDir := filepath.Join(tmp, "modules")
+	os.MkdirAll(filepath.Join(modDir, "kernel", "fs"), 0o755)
+	os.WriteFile(filepath.Join(modDir, "kernel", "fs", "a.ko"), []byte("module a"), 0o644)
+	os.WriteFile(filepath.Join(modDir, "kernel", "fs", "b.ko"), []byte("module b"), 0o644)
+	dst := filepath.Join(tmp, "initrd.gz")
+	if err := WriteInitramfs(dst, exe, modDir, []string{"kernel/fs/b.ko", "kernel/fs/a.ko"}); err != nil {
 		t.Fatal(err)
 	}
 	f, err := os.Open(dst)
@@ -163,10 +170,22 @@ func TestInitramfs(t *testing.T) {
 	if e, ok := byName["init"]; !ok || !bytes.Equal(e.Data, want) || e.Mode != ModeRegular|0o755 {
 		t.Errorf("init missing or not the binary (mode %#o)", e.Mode)
 	}
-	for _, d := range []string{"dev", "proc", "sys", "var", "var/rayos"} {
+	for _, d := range []string{"dev", "proc", "sys", "run", "tmp", "var", "var/rayos", "lib/modules"} {
 		if e, ok := byName[d]; !ok || e.Mode&modeType != ModeDir {
 			t.Errorf("directory %s missing", d)
 		}
+	}
+	if e := byName["dev/console"]; e.Mode != ModeCharDev|0o600 || e.Major != 5 || e.Minor != 1 {
+		t.Errorf("dev/console = mode %#o %d:%d, want a character device 5:1", e.Mode, e.Major, e.Minor)
+	}
+	if e := byName["lib/modules/b.ko"]; string(e.Data) != "module b" {
+		t.Errorf("lib/modules/b.ko = %q", e.Data)
+	}
+	if got := string(byName[ModuleLoadList].Data); got != "/lib/modules/b.ko\n/lib/modules/a.ko\n" {
+		t.Errorf("%s = %q, want b then a", ModuleLoadList, got)
+	}
+	if err := WriteInitramfs(dst, exe, modDir, []string{"kernel/fs/c.ko.xz"}); err == nil || !strings.Contains(err.Error(), "compressed") {
+		t.Errorf("a compressed module: %v, want refused", err)
 	}
 	libs, err := SharedLibs(exe)
 	if err != nil {
@@ -176,5 +195,43 @@ func TestInitramfs(t *testing.T) {
 		if e, ok := byName[strings.TrimPrefix(l, "/")]; !ok || len(e.Data) == 0 {
 			t.Errorf("library %s missing or empty", l)
 		}
+	}
+}
+
+// TestResolveModules orders modules after their dependencies (from
+// modules.dep), skips built-in ones, leaves out missing optional ones and
+// refuses a missing required one.
+func TestResolveModules(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "modules.dep"), []byte(
+		"kernel/fs/ext4/ext4.ko: kernel/lib/crc16.ko kernel/fs/jbd2/jbd2.ko\n"+
+			"kernel/fs/jbd2/jbd2.ko:\n"+
+			"kernel/lib/crc16.ko:\n"+
+			"kernel/drivers/block/virtio_blk.ko: kernel/drivers/virtio/virtio.ko\n"+
+			"kernel/drivers/virtio/virtio.ko:\n"+
+			"kernel/drivers/input/mouse-x.ko:\n"), 0o644)
+	os.WriteFile(filepath.Join(dir, "modules.builtin"), []byte("kernel/drivers/input/evdev.ko\n"), 0o644)
+	order, missing, err := ResolveModules(dir, []Module{
+		{Name: "virtio_blk", Required: true},
+		{Name: "ext4", Required: true},
+		{Name: "evdev", Required: true},
+		{Name: "mouse_x"},
+		{Name: "button"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"kernel/drivers/virtio/virtio.ko", "kernel/drivers/block/virtio_blk.ko", "kernel/lib/crc16.ko", "kernel/fs/jbd2/jbd2.ko", "kernel/fs/ext4/ext4.ko", "kernel/drivers/input/mouse-x.ko"}
+	if strings.Join(order, " ") != strings.Join(want, " ") {
+		t.Errorf("order = %v\nwant    %v", order, want)
+	}
+	if len(missing) != 1 || missing[0].Name != "button" {
+		t.Errorf("missing = %v, want button", missing)
+	}
+	if _, _, err := ResolveModules(dir, []Module{{Name: "nvme", Why: "disks", Required: true}}); err == nil || !strings.Contains(err.Error(), "nvme") {
+		t.Errorf("required module missing: %v", err)
+	}
+	if _, _, err := ResolveModules(t.TempDir(), BootModules); err == nil || !strings.Contains(err.Error(), "modules.dep") {
+		t.Errorf("no modules.dep: %v", err)
 	}
 }

@@ -44,6 +44,12 @@ type Options struct {
 	Kernel      string // default: the newest /boot/vmlinuz-* (Debian linux-image-amd64)
 	Bootloader  string // default: DefaultBootloader (Debian systemd-boot-efi)
 	DataSizeMiB int    // size of the RayOS Data partition; default DefaultDataSizeMiB
+	// Modules is the kernel's module tree; default /lib/modules/<release>
+	// for a kernel named vmlinuz-<release>.
+	Modules string
+	// Warn, when set, is told what the build leaves out (optional kernel
+	// modules the kernel does not have).
+	Warn func(msg string)
 	// Step, when set, is told each step as it starts (done of total).
 	Step func(name string, done, total int)
 }
@@ -85,8 +91,17 @@ func Build(o Options) (err error) {
 	}
 
 	step(0, "initramfs")
+	mods, missing, err := ResolveModules(o.Modules, BootModules)
+	if err != nil {
+		return err
+	}
+	for _, m := range missing {
+		if o.Warn != nil {
+			o.Warn(fmt.Sprintf("kernel module %s (%s) not in %s: left out", m.Name, m.Why, o.Modules))
+		}
+	}
 	initrd := filepath.Join(tmp, "initrd.gz")
-	if err := WriteInitramfs(initrd, o.Binary); err != nil {
+	if err := WriteInitramfs(initrd, o.Binary, o.Modules, mods); err != nil {
 		return err
 	}
 
@@ -170,6 +185,13 @@ func (o *Options) fill() error {
 		}
 		o.Kernel = k
 	}
+	if o.Modules == "" {
+		rel := KernelRelease(o.Kernel)
+		if rel == "" {
+			return fmt.Errorf("image: --kernel %s: not named vmlinuz-<release>; say where its modules are with --modules DIR", o.Kernel)
+		}
+		o.Modules = filepath.Join("/lib/modules", rel)
+	}
 	for _, f := range []struct{ flag, path, pkg string }{
 		{"--binary", o.Binary, ""},
 		{"--kernel", o.Kernel, "linux-image-amd64"},
@@ -242,9 +264,18 @@ func digits(s string) int {
 const LoaderConf = "default normal.conf\ntimeout 0\neditor no\n"
 
 // EntryConf is loader/entries/<name>.conf. The command line carries the
-// boot entry and the data partition (by its ext4 label).
+// data partition (by its ext4 label) and, for recovery and previous, the
+// entry. The default entry names none: the runtime then chooses normal, or
+// previous once normal failed to reach ready 3 times in a row (boot
+// counting on the data partition, docs/image.md). panic=10 reboots ten
+// seconds after a kernel panic (PID 1 dying), so a broken boot is counted
+// and retried rather than left hanging.
 func EntryConf(name, title string) string {
-	return fmt.Sprintf("title %s\nlinux /vmlinuz\ninitrd /initrd.gz\noptions console=ttyS0 rayos.entry=%s rayos.data=LABEL=%s\n", title, name, DataLabel)
+	entry := ""
+	if name != "normal" {
+		entry = " rayos.entry=" + name
+	}
+	return fmt.Sprintf("title %s\nlinux /vmlinuz\ninitrd /initrd.gz\noptions console=ttyS0 loglevel=4 panic=10%s rayos.data=LABEL=%s\n", title, entry, DataLabel)
 }
 
 // buildESP makes the FAT file system on esp and fills it; it returns the
@@ -345,8 +376,12 @@ func copyAt(dst, src string, offset int64) error {
 
 // WriteInitramfs writes a gzip'd newc cpio to dst: the binary as /init,
 // the shared libraries ldd reports for it (and the dynamic loader) at
-// their paths, and the empty mount points /proc, /sys, /dev, /var/rayos.
-func WriteInitramfs(dst, binary string) error {
+// their paths, the kernel modules (paths relative to moduleDir, in load
+// order) under lib/modules with the list /init loads them from
+// (ModuleLoadList), /dev/console (the kernel opens it for init's standard
+// streams before /dev is mounted), and the empty mount points /proc,
+// /sys, /dev, /run, /tmp, /var/rayos.
+func WriteInitramfs(dst, binary, moduleDir string, modules []string) error {
 	exe, err := os.ReadFile(binary)
 	if err != nil {
 		return fmt.Errorf("image: --binary: %w", err)
@@ -376,10 +411,31 @@ func WriteInitramfs(dst, binary string) error {
 		return nil
 	}
 	werr := func() error {
-		for _, d := range []string{"dev", "proc", "sys", "var/rayos"} {
+		for _, d := range []string{"dev", "proc", "sys", "run", "tmp", "var/rayos", "lib/modules"} {
 			if err := mkdir(d); err != nil {
 				return err
 			}
+		}
+		if err := cw.Write(Entry{Name: "dev/console", Mode: ModeCharDev | 0o600, Major: 5, Minor: 1}); err != nil {
+			return err
+		}
+		var list strings.Builder
+		for _, m := range modules {
+			if !strings.HasSuffix(m, ".ko") {
+				return fmt.Errorf("kernel module %s: compressed modules are not supported (the kernel must load them as plain .ko files)", m)
+			}
+			b, err := os.ReadFile(filepath.Join(moduleDir, m))
+			if err != nil {
+				return fmt.Errorf("kernel module: %w", err)
+			}
+			name := path.Join("lib/modules", path.Base(m))
+			if err := cw.Write(Entry{Name: name, Mode: ModeRegular | 0o644, Data: b}); err != nil {
+				return err
+			}
+			fmt.Fprintf(&list, "/%s\n", name)
+		}
+		if err := cw.Write(Entry{Name: ModuleLoadList, Mode: ModeRegular | 0o644, Data: []byte(list.String())}); err != nil {
+			return err
 		}
 		if err := cw.Write(Entry{Name: "init", Mode: ModeRegular | 0o755, Data: exe}); err != nil {
 			return err

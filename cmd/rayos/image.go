@@ -3,6 +3,9 @@ package main
 import (
 	"fmt"
 	"os"
+	"os/signal"
+	"slices"
+	"syscall"
 	"time"
 
 	"github.com/rayos/engine/boot/image"
@@ -13,11 +16,11 @@ import (
 func newImageCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "image",
-		Short: "Build RayOS's bootable UEFI disk image",
-		Args:  exactArgs(0, "a subcommand: build"),
+		Short: "Build RayOS's bootable UEFI disk image and boot it in QEMU",
+		Args:  exactArgs(0, "a subcommand: build or boot"),
 		RunE:  func(cmd *cobra.Command, args []string) error { return cmd.Help() },
 	}
-	cmd.AddCommand(newImageBuildCmd())
+	cmd.AddCommand(newImageBuildCmd(), newImageBootCmd())
 	return cmd
 }
 
@@ -42,6 +45,7 @@ dosfstools, gdisk, e2fsprogs, systemd-boot-efi and linux-image-amd64.`,
 				return usageError{fmt.Errorf("--data-size %d: want at least 16 (MiB)", o.DataSizeMiB)}
 			}
 			start := time.Now()
+			o.Warn = func(msg string) { fmt.Fprintln(cmd.ErrOrStderr(), "rayos image build: "+msg) }
 			bar := imageProgress(cmd.ErrOrStderr())
 			if bar != nil {
 				o.Step = func(name string, done, total int) {
@@ -70,6 +74,67 @@ dosfstools, gdisk, e2fsprogs, systemd-boot-efi and linux-image-amd64.`,
 	f.StringVar(&o.Binary, "binary", "", "the binary that becomes /init (default: this rayos)")
 	f.StringVar(&o.Bootloader, "bootloader", "", "the EFI boot manager (default: "+image.DefaultBootloader+")")
 	f.IntVar(&o.DataSizeMiB, "data-size", image.DefaultDataSizeMiB, "size of the RayOS Data partition in MiB")
+	return cmd
+}
+
+func newImageBootCmd() *cobra.Command {
+	var o image.BootOptions
+	cmd := &cobra.Command{
+		Use:   "boot IMAGE",
+		Short: "Boot a RayOS disk image in QEMU (software emulation, OVMF): serial console on stdout, exit with the runtime's status",
+		Long: `Boot runs the image in qemu-system-x86_64 (q35, software emulation, OVMF
+UEFI firmware, the image as a virtio disk) with the serial console on
+stdout and in a log file (--log, default IMAGE.log). The machine's EFI
+variables live in IMAGE.vars (made from OVMF_VARS.fd on first use), like a
+real machine's NVRAM.
+
+Reboots are real: a boot that fails restarts the machine, and boot
+counting on the data partition falls back to "previous" after three
+failures. The command ends when the machine powers off — RayOS shutting
+down cleanly — and exits with the runtime's exit status, read from its
+last marker RAYOS_BOOT:halt:status=N. Ctrl+C presses the machine's power
+button (an orderly shutdown); a second Ctrl+C kills it. --timeout kills it
+after that long (exit 1). Needs the Debian packages qemu-system-x86 and
+ovmf.`,
+		Example: `  rayos image build --out rayos.img && rayos image boot rayos.img
+  # boot the recovery entry once (systemd-boot's one-shot EFI variable)
+  rayos image boot rayos.img --entry recovery
+  # let a test drive the machine: keys, screendumps, the power button (QMP)
+  rayos image boot rayos.img --qmp /tmp/rayos-qmp.sock --timeout 10m`,
+		Args: exactArgs(1, "the disk image"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			o.Image = args[0]
+			if o.Entry != "" && !slices.Contains([]string{"normal", "recovery", "previous"}, o.Entry) {
+				return usageError{fmt.Errorf("--entry %q: want normal, recovery or previous", o.Entry)}
+			}
+			if o.MemoryMiB < 256 || o.CPUs < 1 || o.Timeout < 0 {
+				return usageError{fmt.Errorf("--memory %d (at least 256), --cpus %d (at least 1), --timeout %s (not negative)", o.MemoryMiB, o.CPUs, o.Timeout)}
+			}
+			sigs := make(chan os.Signal, 2)
+			signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+			defer signal.Stop(sigs)
+			o.Stdout, o.Interrupt = cmd.OutOrStdout(), sigs
+			res, err := image.BootImage(o)
+			fmt.Fprintf(cmd.ErrOrStderr(), "rayos image boot: %d boot(s), ready %d time(s), first ready after %s, ran %s, runtime status %d\n",
+				res.Boots, res.Ready, res.FirstReady.Round(time.Millisecond), res.Elapsed.Round(time.Millisecond), res.Status)
+			if err != nil {
+				return err
+			}
+			if res.Status != 0 {
+				return exitStatus{res.Status}
+			}
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.Entry, "entry", "", "boot this entry once: normal, recovery or previous (default: systemd-boot's default, RayOS)")
+	f.StringVar(&o.Log, "log", "", "also write the serial console to this file (default IMAGE.log)")
+	f.StringVar(&o.Vars, "vars", "", "the machine's EFI variable store (default IMAGE.vars, made from "+image.DefaultVarsTemplate+")")
+	f.StringVar(&o.QMP, "qmp", "", "open a QMP socket here for tools and tests (keys, screendumps, power button)")
+	f.IntVar(&o.MemoryMiB, "memory", 1024, "the machine's memory in MiB")
+	f.IntVar(&o.CPUs, "cpus", 2, "the machine's CPUs")
+	f.BoolVar(&o.NoReboot, "no-reboot", false, "end at the first restart instead of booting again")
+	f.DurationVar(&o.Timeout, "timeout", 0, "kill the machine after this long (0: never)")
 	return cmd
 }
 

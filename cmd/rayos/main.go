@@ -7,15 +7,31 @@ import (
 	"os"
 	"strings"
 
+	"github.com/rayos/engine/boot/pid1"
 	"github.com/spf13/cobra"
 )
 
 // usageError marks errors in how rayos was called (exit status 2).
 type usageError struct{ error }
 
+// exitStatus makes rayos exit with the status of what it ran (rayos
+// image boot: the runtime's inside the machine).
+type exitStatus struct{ code int }
+
+func (e exitStatus) Error() string { return fmt.Sprintf("exit status %d", e.code) }
+
 func main() {
+	if os.Getpid() == 1 {
+		// The initramfs's /init: set up the machine and run the runtime
+		// as a child (boot/pid1); never returns.
+		pid1.Main()
+	}
 	root := newRoot()
 	if err := root.Execute(); err != nil {
+		var st exitStatus
+		if errors.As(err, &st) {
+			os.Exit(st.code) // the status of something rayos ran, already reported
+		}
 		fmt.Fprintf(os.Stderr, "rayos: %v\n", err)
 		var u usageError
 		if errors.As(err, &u) {
