@@ -3,6 +3,9 @@
 //   - input: turns the inputs fed before a tick into Input entities.
 //   - attention: ages attention rays, points them at fresh gaze, and finds
 //     the surface the user is looking at (Focus).
+//   - prompt: makes RayOS's shell bar a command line at the keyboard: it
+//     has the keyboard when nothing else does, edits a line from its keys
+//     and submits it as a text utterance on Enter.
 //   - intent: resolves text and voice commands into IntentEnvelopes,
 //     filling in an unnamed target from Focus.
 //   - bridge: turns control-socket requests into host events and intents,

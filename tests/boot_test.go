@@ -34,7 +34,7 @@ var bootOrder = []string{
 	`^RAYOS_BOOT:fabric:source=file cpus=2 packages=1 numa=1 gpus=0 thermal=model$`,
 	`^RAYOS_GUEST:linux:defined$`,
 	`^RAYOS_GUEST:windows:defined$`,
-	`^RAYOS_BOOT:systems:input,attention-decay,attention,input-broker,intent,host-bridge,policy,effects,host-ack,workload,vcpu,schedule,compose,gpu-submit$`,
+	`^RAYOS_BOOT:systems:input,attention-decay,attention,prompt-focus,input-broker,prompt,intent,host-bridge,policy,effects,host-ack,workload,vcpu,schedule,compose,gpu-submit$`,
 	`^RAYOS_BOOT:services-started:entry=normal policy=valid$`,
 	`^RAYOS_BOOT:ready:tick=0$`,
 	// The autostart guests start in the first tick, as intents (said as

@@ -203,7 +203,7 @@ func (s *System) key(w *world.World, ev *components.SurfaceInput) {
 		if len(p.Line)+1 > MaxLine {
 			p.Refused++
 			if p.Refused == 1 {
-				w.Log().Info("prompt: line full, key refused", "max_bytes", MaxLine, "seq", ev.Seq)
+				w.Log().Debug("prompt: line full, key refused", "max_bytes", MaxLine, "seq", ev.Seq)
 			}
 			return
 		}

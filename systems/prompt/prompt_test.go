@@ -44,7 +44,14 @@ present = true
 inputs = ["press", "mouse", "click"]
 `
 
-func newPromptWorld(t testing.TB) *promptWorld {
+// tb is what the helpers need of a test: a *testing.T or a *rapid.T.
+type tb interface {
+	Helper()
+	Fatal(args ...any)
+	Fatalf(format string, args ...any)
+}
+
+func newPromptWorld(t tb) *promptWorld {
 	t.Helper()
 	p := &promptWorld{markers: &bytes.Buffer{}}
 	p.w = world.New(world.Config{Hz: 60}, marker.NewBus(p.markers))
@@ -94,7 +101,7 @@ func (p *promptWorld) tap(code uint32) uint64 {
 // typeText feeds the key presses and releases that type text on a US
 // keyboard (shift held for capitals and shifted signs), the way a person
 // types it: world/keys' own keymap, the one "type" injects with.
-func (p *promptWorld) typeText(t testing.TB, text string) {
+func (p *promptWorld) typeText(t tb, text string) {
 	t.Helper()
 	chords, ok := keys.Text(text)
 	if !ok {
