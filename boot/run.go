@@ -209,6 +209,8 @@ type runtime struct {
 	fabric fabricState
 	// volume is the staged Volume and its retrieval (boot/volume.go).
 	volume volumeStage
+	// display is the framebuffer the frame is shown on (boot/display.go).
+	display displayStage
 }
 
 // Run boots RayOS (or replays a journal) and ticks until Ticks, a signal
@@ -330,6 +332,7 @@ func (rt *runtime) run() (err error) {
 	info := backend.Info()
 	rt.bus.Emit(marker.Boot("gpu", fmt.Sprintf("backend=%s type=%s device=%q memory=%q why=%q", info.Backend, info.Type, info.Device, info.Memory, rt.backendWhy)))
 	rt.announceViewer()
+	rt.announceDisplay() // boot/display.go
 
 	w := world.New(world.Config{Seed: o.Seed, Hz: o.Hz, Scene: o.Scene}, rt.bus)
 	w.Logger = rt.log
