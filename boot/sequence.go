@@ -278,6 +278,11 @@ func (rt *runtime) bootInfo() (BootInfo, error) {
 	case path != "":
 		bi, err = ReadBootInfoFile(path)
 		bi.Source = "cmdline:" + path
+	case strings.Contains(o.Cmdline, "rayos."):
+		// An installed system (the disk image's entries) hands over on
+		// the command line alone: the entry, and the data partition
+		// that PID 1 mounted at --data.
+		bi = BootInfo{Version: BootInfoVersion, Data: o.DataDir, Source: "cmdline"}
 	default:
 		bi = BootInfo{Version: BootInfoVersion, Data: o.DataDir, Source: "harness"}
 	}

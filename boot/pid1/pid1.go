@@ -29,7 +29,7 @@ var (
 	findTimeout   = 15 * time.Second
 	stopGrace     = 3 * time.Second
 	tailLines     = 200
-	runtimeArgs   = []string{"boot", "--data", DataDir}
+	runtimeArgs   = []string{"boot", "--data", DataDir, "--display", "/dev/fb0", "--input-devices", "/dev/input"}
 	rebootSyscall = unix.Reboot
 )
 
