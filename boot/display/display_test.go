@@ -174,6 +174,17 @@ func TestScaleToFit(t *testing.T) {
 				t.Fatalf("%dx%d: bar pixel %v is %08x, want black", c.w, c.h, p, at(p.X, p.Y))
 			}
 		}
+		// A pointer at a screen pixel lands on a frame pixel that pixel
+		// shows: the corners' at the corners.
+		for screen, corner := range map[image.Point]image.Point{r.Min: {0, 0}, r.Max.Sub(image.Pt(1, 1)): {fw - 1, fh - 1}} {
+			got, in := fb.FramePoint(screen)
+			if !in || !screen.In(fb.ScreenRect(image.Rectangle{got, got.Add(image.Pt(1, 1))})) || c.filter == display.FilterNearest && got != corner {
+				t.Fatalf("%dx%d: screen %v points at frame %v (in %v), corner %v", c.w, c.h, screen, got, in, corner)
+			}
+		}
+		if got, in := fb.FramePoint(image.Pt(0, 0)); in && !image.Pt(0, 0).In(r) || got != func() image.Point { p, _ := fb.FramePoint(r.Min); return p }() {
+			t.Fatalf("%dx%d: the screen's corner points at frame %v (in %v)", c.w, c.h, got, in)
+		}
 		if mid := at(r.Min.X+r.Dx()/2, r.Min.Y+r.Dy()/2); mid != rgba(40, 40, 40) {
 			t.Fatalf("%dx%d: the middle shows %08x", c.w, c.h, mid)
 		}

@@ -135,6 +135,20 @@ func (fb *Framebuffer) ScreenRect(r image.Rectangle) image.Rectangle {
 	return out.Add(f.rect.Min).Intersect(f.rect)
 }
 
+// FramePoint is the frame pixel shown at screen pixel p (the one nearest
+// filtering samples), for an absolute pointer on the screen; false when p
+// is on a bar, with the nearest frame pixel at the frame's edge.
+func (fb *Framebuffer) FramePoint(p image.Point) (image.Point, bool) {
+	f := &fb.fit
+	if !fb.fitted {
+		return image.Point{}, false
+	}
+	in := p.In(f.rect)
+	o := p.Sub(f.rect.Min)
+	o.X, o.Y = min(max(o.X, 0), f.rect.Dx()-1), min(max(o.Y, 0), f.rect.Dy()-1)
+	return image.Pt((2*o.X+1)*f.srcW/(2*f.rect.Dx()), (2*o.Y+1)*f.srcH/(2*f.rect.Dy())), in
+}
+
 // Draw redraws the screen rectangles that the frame's rectangles damage
 // map to (ScreenRect), from frame: SetSource's width × height RGBA texels
 // (bytes R, G, B, A in memory), row by row.

@@ -130,6 +130,7 @@ Every input fed into the world can be recorded (--record) and replayed
 	f.StringVar(&o.Fabric, "fabric", o.Fabric, "where the demo world's devices come from: auto (this machine's /sys and GPU), scene (the scene's synthetic devices) or a fabric file (docs/fabric.md); bench scenes keep theirs")
 	f.DurationVar(&o.ThermalSample, "thermal-sample", o.ThermalSample, "how often the host's temperature sensors are read into thermal inputs (0 disables)")
 	f.StringVar(&o.FramePath, "frame", "", "write the last composed frame (1920×1080) to this PNG file")
+	f.StringVar(&o.Display, "display", "", "show the composed frame on this Linux framebuffer device (/dev/fb0), updated from the compositor's damage; one that cannot be opened is a warning (docs/display.md)")
 	f.StringVar(&o.InputDevices, "input-devices", "", "read keys, pointer motion and the power button from the Linux evdev devices (event*) of this folder, e.g. /dev/input (docs/input.md)")
 	f.StringVar(&o.GPU, "gpu", gpu.ModeAuto, "compute backend: auto (a real GPU through Vulkan, else the Go CPU backend), vulkan (any Vulkan device, lavapipe too; refused, exit 1, when none opens), cpu")
 	f.BoolVar(&explain, "explain", false, "print the tick pipeline, in order, and exit")
