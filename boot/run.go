@@ -203,6 +203,8 @@ type runtime struct {
 	// unavailable at boot, is first reconciled.
 	deferAutostart bool
 	closers        []func()
+	// physical delivers the input devices' inputs (boot/physinput.go).
+	physical <-chan components.Input
 	// shots are the screenshot requests waiting for a frame.
 	shots screenshots
 	// fabric is what the devices were built from (boot/fabric.go).
@@ -417,6 +419,10 @@ func (rt *runtime) run() (err error) {
 		requests = ctl.Requests()
 		rt.log.Info("control socket open", "path", path)
 	}
+	// The keyboard, pointer and power button are services too: open
+	// before ready, so a key or the power button pressed the moment the
+	// system says it is up is not lost.
+	rt.physical = rt.startInputDevices() // boot/physinput.go
 	state := "valid"
 	if rt.policy.Restricted {
 		state = "restricted"
@@ -502,8 +508,8 @@ func (rt *runtime) tick(sched *world.Scheduler, policyUpdates <-chan string, req
 	// tick (--debug, or a replay in rayos view).
 	v := o.Viewer
 	thermal := rt.startThermal()
-	physical := rt.startInputDevices() // boot/physinput.go
-	rt.startDisplay()                  // boot/display.go
+	physical := rt.physical
+	rt.startDisplay() // boot/display.go
 	var viewerRequests <-chan guests.ControlRequest
 	var viewerWake <-chan struct{}
 	var retrievals <-chan RetrievalAnswer // the Volume's answers to recalls (boot/volume.go)
