@@ -17,12 +17,22 @@ const DefaultDataSpec = "LABEL=RAYOS_DATA"
 
 // dataSpec is rayos.data= from the kernel command line.
 func dataSpec(cmdline string) string {
-	for _, w := range strings.Fields(cmdline) {
-		if v, ok := strings.CutPrefix(w, "rayos.data="); ok && v != "" {
-			return v
-		}
+	if v := cmdlineValue(cmdline, "rayos.data"); v != "" {
+		return v
 	}
 	return DefaultDataSpec
+}
+
+// cmdlineValue is the last key=value word's value for key on a kernel
+// command line ("" when absent).
+func cmdlineValue(cmdline, key string) string {
+	v := ""
+	for _, w := range strings.Fields(cmdline) {
+		if val, ok := strings.CutPrefix(w, key+"="); ok {
+			v = val
+		}
+	}
+	return v
 }
 
 // findDevice waits for the block device spec names — a path (/dev/vda2)

@@ -88,6 +88,12 @@ func run(console *os.File, log func(string, ...any)) int {
 	log("loaded %d kernel modules", loaded)
 	_ = unix.Mount("efivarfs", "/sys/firmware/efi/efivars", "efivarfs", 0, "")
 
+	if v := cmdlineValue(string(cmdline), "rayos.debug-panic"); v != "" {
+		// The runtime's test hook (--debug-panic), for the image's own
+		// end-to-end test of crash reports; a boot entry cannot be edited
+		// at the boot menu (editor no).
+		runtimeArgs = append(runtimeArgs, "--debug-panic", v)
+	}
 	spec := dataSpec(string(cmdline))
 	dev, err := findDevice(spec, findTimeout)
 	if err == nil {
