@@ -36,11 +36,12 @@ demo: deps build
 # libvirt's daemon with its QEMU driver, QEMU and busybox (private libvirtd
 # and the tiny test guest); Chromium (the viewer's tests in a real headless
 # browser, tests/viewer_browser_test.go); mtools, dosfstools, gdisk,
-# e2fsprogs, systemd-boot and a kernel (rayos image build, tests/image_test.go).
+# e2fsprogs, systemd-boot and a kernel (rayos image build, tests/image_test.go);
+# OVMF, the UEFI firmware rayos image boot runs the image on (tests/imageboot_test.go).
 APT_PACKAGES := libvulkan-dev mesa-vulkan-drivers glslc \
 	libvirt-daemon libvirt-clients libvirt-daemon-driver-qemu qemu-system-x86 busybox-static \
 	chromium \
-	mtools dosfstools gdisk e2fsprogs systemd-boot-efi linux-image-amd64
+	mtools dosfstools gdisk e2fsprogs systemd-boot-efi linux-image-amd64 ovmf
 
 # deps installs what the tests need that Go modules do not bring, only
 # when it is missing.

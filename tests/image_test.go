@@ -245,3 +245,39 @@ func TestImageBuildBadInput(t *testing.T) {
 		t.Errorf("failed builds left %q", left)
 	}
 }
+
+// TestImageBootRefusals: what a careless call of rayos image boot gets —
+// a usage error (exit 2) or an error naming the file (exit 1) — before
+// QEMU starts, with nothing changed on disk.
+func TestImageBootRefusals(t *testing.T) {
+	dir := t.TempDir()
+	img := filepath.Join(dir, "disk.img")
+	os.WriteFile(img, make([]byte, 1<<20), 0o644)
+	garbage := filepath.Join(dir, "garbage.vars")
+	os.WriteFile(garbage, []byte("not EFI variables"), 0o644)
+	for _, c := range []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"image", "boot"}, 2, "the disk image"},
+		{[]string{"image", "boot", img, "--entry", "sideways"}, 2, `--entry "sideways"`},
+		{[]string{"image", "boot", img, "--memory", "10"}, 2, "--memory 10"},
+		{[]string{"image", "boot", img, "--timeout", "-1s"}, 2, "--timeout"},
+		{[]string{"image", "boot", filepath.Join(dir, "missing.img")}, 1, "missing.img"},
+		{[]string{"image", "boot", dir}, 1, "not a regular file"},
+		{[]string{"image", "boot", img, "--vars", garbage}, 1, "garbage.vars: not an OVMF variable file"},
+		{[]string{"image", "boot", img, "--vars", garbage, "--entry", "recovery"}, 1, "not an OVMF variable file"},
+	} {
+		r := rayos(t, dir, c.args...)
+		if r.code != c.code || !strings.Contains(r.stderr, c.want) {
+			t.Errorf("rayos %s: exit %d, stderr %q; want exit %d naming %q", strings.Join(c.args, " "), r.code, r.stderr, c.code, c.want)
+		}
+	}
+	if b, _ := os.ReadFile(garbage); string(b) != "not EFI variables" {
+		t.Error("a refused variable file was changed")
+	}
+	if _, err := os.Stat(img + ".vars"); err == nil {
+		t.Error("a refused boot made a variable store")
+	}
+}

@@ -252,7 +252,9 @@ func near(p color.RGBA, c [3]uint8, tol int) bool {
 //     variable, boots in recovery on the data the first boot left;
 //  3. a broken registry on the data partition makes the default entry
 //     fail: the machine restarts by itself, and after three failures the
-//     fourth boot falls back to previous and comes up.
+//     fourth boot falls back to previous and comes up;
+//  4. a runtime that panics leaves its crash report on the data partition
+//     and the harness exits with the runtime's status.
 func TestImageBootsInQEMU(t *testing.T) {
 	needImageTools(t)
 	for _, c := range []struct{ path, pkg string }{
@@ -295,7 +297,6 @@ func TestImageBootsInQEMU(t *testing.T) {
 		typeText(t, q, "show the linux desktop\n")
 		m.waitFor(`^RAYOS_INTENT:\d+:present:linux:`, ready, time.Minute)
 		m.waitFor(`^RAYOS_GUEST:linux:presented`, ready, time.Minute)
-		time.Sleep(2 * time.Second) // the next compositions reach the framebuffer
 		checkScreen(t, q, filepath.Join(dir, "screen-linux.ppm"), ref, true)
 
 		if err := q.PowerDown(); err != nil {
@@ -367,17 +368,76 @@ func TestImageBootsInQEMU(t *testing.T) {
 			t.Fatalf("exit %d", code)
 		}
 	})
+	if t.Failed() {
+		return
+	}
+	t.Run("crash", func(t *testing.T) {
+		// The recovery entry, once, with the runtime's panic hook on its
+		// command line (written into the ESP like an update would): the
+		// runtime panics before ready, its crash report lands on the data
+		// partition, PID 1 restarts the machine (--no-reboot ends the run
+		// there) and the harness exits with the runtime's status.
+		entry := filepath.Join(dir, "recovery.conf")
+		orig := espFile(t, img, "loader/entries/recovery.conf")
+		os.WriteFile(entry, bytes.Replace(orig, []byte("rayos.entry=recovery"), []byte("rayos.entry=recovery rayos.debug-panic=before-ready"), 1), 0o644)
+		putESPFile(t, img, entry, "loader/entries/recovery.conf")
+		defer func() {
+			os.WriteFile(entry, orig, 0o644)
+			putESPFile(t, img, entry, "loader/entries/recovery.conf")
+		}()
+		m := bootImage(t, img, "--entry", "recovery", "--no-reboot")
+		at := m.waitFor(`^RAYOS_BOOT:crash:crash/\S+\.txt$`, 0, 3*time.Minute)
+		m.waitFor(`^RAYOS_BOOT:halt:status=1 action=reboot`, at, time.Minute)
+		if code := m.wait(time.Minute); code != 1 {
+			t.Fatalf("rayos image boot exited %d, want the runtime's status 1", code)
+		}
+		if m.count(`^RAYOS_BOOT:ready:`) != 0 {
+			t.Error("the panicking boot reached ready")
+		}
+		listing := dataPartition(t, img, "ls -l /crash")
+		name := regexp.MustCompile(`\d{8}T\d{6}\.\d{9}Z\.txt`).FindString(listing)
+		if name == "" {
+			t.Fatalf("no crash report on the data partition:\n%s", listing)
+		}
+		report := dataPartition(t, img, "cat /crash/"+name)
+		for _, want := range []string{"RayOS crash report", "entry:   recovery", "debug panic before ready", "RAYOS_BOOT:services-started"} {
+			if !strings.Contains(report, want) {
+				t.Errorf("crash report lacks %q:\n%s", want, report)
+			}
+		}
+	})
 }
 
-// checkScreen takes a screendump and checks that it shows RayOS's frame:
-// the background and the top bar in the reference frame's colours, and,
-// when presented, the linux guest's orange trust border around a window.
+// espFile reads a file of the image's EFI system partition with mtools
+// (at the partition's offset: no mount).
+func espFile(t *testing.T, img, name string) []byte {
+	t.Helper()
+	cmd := exec.Command("mtype", "-i", fmt.Sprintf("%s@@%d", img, rimage.ESPOffset), "::"+name)
+	cmd.Env = append(os.Environ(), "MTOOLS_SKIP_CHECK=1")
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("mtype %s: %v", name, err)
+	}
+	return out
+}
+
+// putESPFile replaces a file of the image's EFI system partition.
+func putESPFile(t *testing.T, img, src, name string) {
+	t.Helper()
+	cmd := exec.Command("mcopy", "-o", "-i", fmt.Sprintf("%s@@%d", img, rimage.ESPOffset), src, "::"+name)
+	cmd.Env = append(os.Environ(), "MTOOLS_SKIP_CHECK=1")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("mcopy %s: %v: %s", name, err, out)
+	}
+}
+
+// checkScreen takes screendumps until one shows RayOS's frame (the first
+// compositions reach the framebuffer a moment after ready), for at most a
+// minute: the background and the top bar in the reference frame's
+// colours, and, when presented, the linux guest's orange trust border
+// around a window.
 func checkScreen(t *testing.T, q *rimage.QMP, path, refPNG string, linuxShown bool) {
 	t.Helper()
-	if err := q.Screendump(path); err != nil {
-		t.Fatal(err)
-	}
-	screen := readPPM(t, path)
 	f, err := os.Open(refPNG)
 	if err != nil {
 		t.Fatal(err)
@@ -387,7 +447,27 @@ func checkScreen(t *testing.T, q *rimage.QMP, path, refPNG string, linuxShown bo
 	if err != nil {
 		t.Fatal(err)
 	}
-	png.Encode(mustCreate(t, strings.TrimSuffix(path, ".ppm")+".png"), screen) // for a person looking at a failure
+	deadline := time.Now().Add(time.Minute)
+	for {
+		if err := q.Screendump(path); err != nil {
+			t.Fatal(err)
+		}
+		screen := readPPM(t, path)
+		problems := screenProblems(screen, refImg, linuxShown)
+		if len(problems) == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			png.Encode(mustCreate(t, strings.TrimSuffix(path, ".ppm")+".png"), screen) // for a person looking at the failure
+			t.Fatalf("%s after a minute:\n%s", path, strings.Join(problems, "\n"))
+		}
+		time.Sleep(time.Second)
+	}
+}
+
+// screenProblems lists what the screen lacks of the frame.
+func screenProblems(screen *image.RGBA, refImg image.Image, linuxShown bool) []string {
+	var problems []string
 	sw, sh := screen.Bounds().Dx(), screen.Bounds().Dy()
 	fw, fh := refImg.Bounds().Dx(), refImg.Bounds().Dy()
 	// The frame is scaled to fit, centred, aspect kept.
@@ -401,15 +481,16 @@ func checkScreen(t *testing.T, q *rimage.QMP, path, refPNG string, linuxShown bo
 		return [3]uint8{uint8(r >> 8), uint8(g >> 8), uint8(b >> 8)}
 	}
 	// Points of the frame that only RayOS draws: the top bar (its middle,
-	// away from the title text) and the background near the bottom corners.
+	// away from the prompt's text) and the background near the bottom
+	// corners.
 	for _, p := range [][2]int{{fw / 2, 20}, {fw - 200, 12}, {10, fh - 10}, {fw - 10, fh - 10}} {
 		want := rgb(refImg.At(p[0], p[1]))
 		if got := at(p[0], p[1]); !near(got, want, 6) {
-			t.Errorf("%s: frame point %v shows %v, the compositor draws %v there", path, p, got, want)
+			problems = append(problems, fmt.Sprintf("frame point %v shows %v, the compositor draws %v there", p, got, want))
 		}
 	}
 	if !linuxShown {
-		return
+		return problems
 	}
 	orange := [3]uint8{251, 140, 0}
 	minX, minY, maxX, maxY, n := sw, sh, -1, -1, 0
@@ -422,7 +503,7 @@ func checkScreen(t *testing.T, q *rimage.QMP, path, refPNG string, linuxShown bo
 		}
 	}
 	if n == 0 || maxX-minX < 100 || maxY-minY < 80 {
-		t.Fatalf("%s: no orange trust border of a window (%d orange pixels in %d,%d–%d,%d)", path, n, minX, minY, maxX, maxY)
+		return append(problems, fmt.Sprintf("no orange trust border of a window (%d orange pixels in %d,%d–%d,%d)", n, minX, minY, maxX, maxY))
 	}
 	// A border: the box's left and right columns are orange most of the way down.
 	for _, x := range []int{minX, maxX} {
@@ -433,9 +514,10 @@ func checkScreen(t *testing.T, q *rimage.QMP, path, refPNG string, linuxShown bo
 			}
 		}
 		if k < (maxY-minY)*8/10 {
-			t.Errorf("%s: column %d of the orange box is orange on %d of %d rows: not a border", path, x, k, maxY-minY+1)
+			problems = append(problems, fmt.Sprintf("column %d of the orange box is orange on %d of %d rows: not a border", x, k, maxY-minY+1))
 		}
 	}
+	return problems
 }
 
 func mustCreate(t *testing.T, path string) *os.File {
