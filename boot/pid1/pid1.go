@@ -108,7 +108,11 @@ func run(console *os.File, log func(string, ...any)) int {
 	} else {
 		log("data partition %s (%s) mounted at %s", spec, dev, DataDir)
 	}
-	return supervise(console, log)
+	exe, err := os.Executable()
+	if err != nil {
+		exe = "/init"
+	}
+	return supervise(console, log, exe, runtimeArgs)
 }
 
 // mountEarly mounts the kernel's file systems. /dev may already be
@@ -191,20 +195,17 @@ func mountData(dev string) error {
 // every child and returns the runtime's exit status. The runtime's
 // output goes to the console through a pipe so that the last lines are
 // at hand for a crash report if it dies without writing one.
-func supervise(console *os.File, log func(string, ...any)) int {
+func supervise(console *os.File, log func(string, ...any), exe string, args []string) int {
 	sigs := make(chan os.Signal, 8)
 	signal.Notify(sigs, unix.SIGCHLD, unix.SIGTERM, unix.SIGINT, unix.SIGPWR)
+	defer signal.Stop(sigs)
 	r, w, err := os.Pipe()
 	if err != nil {
 		log("pipe: %v", err)
 		return 1
 	}
-	exe, err := os.Executable()
-	if err != nil {
-		exe = "/init"
-	}
 	env := append(os.Environ(), "TMPDIR=/tmp", "HOME="+DataDir, "PATH=/usr/sbin:/usr/bin:/sbin:/bin")
-	proc, err := os.StartProcess(exe, append([]string{"rayos"}, runtimeArgs...), &os.ProcAttr{
+	proc, err := os.StartProcess(exe, append([]string{"rayos"}, args...), &os.ProcAttr{
 		Dir: "/", Env: env, Files: []*os.File{nil, w, w},
 	})
 	w.Close()
@@ -226,17 +227,18 @@ func supervise(console *os.File, log func(string, ...any)) int {
 		}
 	}()
 	status := -1
-	var ws unix.WaitStatus
+	var runtimeWS unix.WaitStatus
 	for status < 0 {
 		switch <-sigs {
 		case unix.SIGCHLD:
 			for {
+				var ws unix.WaitStatus
 				pid, err := unix.Wait4(-1, &ws, unix.WNOHANG, nil)
 				if pid <= 0 || err != nil {
 					break
 				}
 				if pid == proc.Pid {
-					status = exitStatus(ws)
+					runtimeWS, status = ws, exitStatus(ws)
 				}
 			}
 		case unix.SIGTERM, unix.SIGPWR:
@@ -251,10 +253,10 @@ func supervise(console *os.File, log func(string, ...any)) int {
 	case <-copied:
 	case <-time.After(time.Second):
 	}
-	if ws.Signaled() || (status != 0 && tail.crashedWithoutReport()) {
+	if runtimeWS.Signaled() || (status != 0 && tail.crashedWithoutReport()) {
 		why := fmt.Sprintf("the runtime exited with status %d", status)
-		if ws.Signaled() {
-			why = "the runtime was killed by " + ws.Signal().String()
+		if runtimeWS.Signaled() {
+			why = fmt.Sprintf("the runtime was killed by signal %d (%s)", int(runtimeWS.Signal()), runtimeWS.Signal())
 		}
 		writeCrash(console, boot.CrashReport{Time: time.Now(), Panic: why, Stack: []byte(strings.Join(tail.lines(), "\n") + "\n"), Markers: tail.markers()})
 	}

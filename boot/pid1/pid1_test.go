@@ -1,6 +1,7 @@
 package pid1
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -122,4 +123,76 @@ func TestExitStatus(t *testing.T) {
 			t.Errorf("%s → %d, want %d", script, got, want)
 		}
 	}
+}
+
+// TestSuperviseReapsOrphans runs supervise the way PID 1 does, over a
+// "runtime" (a shell) that leaves orphans behind: this test process is
+// made a child subreaper, so orphans come to it as they would to PID 1.
+// supervise returns the runtime's status, copies its output to the
+// console, and no child is left a zombie.
+func TestSuperviseReapsOrphans(t *testing.T) {
+	if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
+		t.Fatalf("PR_SET_CHILD_SUBREAPER: %v", err)
+	}
+	t.Cleanup(func() { unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0) })
+	console, err := os.Create(filepath.Join(t.TempDir(), "console"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer console.Close()
+	// Three orphans (their parent subshells exit at once), dying while
+	// the runtime still runs; then the runtime exits 3.
+	script := "for i in 1 2 3; do (sleep 0.2 &); done; echo RAYOS_BOOT:ready:tick=0; sleep 1; exit 3"
+	var logged []string
+	status := supervise(console, func(f string, a ...any) { logged = append(logged, f) }, "/bin/sh", []string{"-c", script})
+	if status != 3 {
+		t.Fatalf("status %d, want the runtime's 3 (log %v)", status, logged)
+	}
+	out, _ := os.ReadFile(console.Name())
+	if !strings.Contains(string(out), "RAYOS_BOOT:ready:tick=0\n") {
+		t.Errorf("console = %q, want the runtime's output", out)
+	}
+	if z := zombies(t); len(z) > 0 {
+		t.Errorf("zombie children left: %v", z)
+	}
+
+	// A runtime killed by a signal: status 128+9, and the crash is said
+	// on the console (no data partition to write it to here).
+	console, err = os.Create(filepath.Join(t.TempDir(), "console"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer console.Close()
+	status = supervise(console, func(string, ...any) {}, "/bin/sh", []string{"-c", "echo started; kill -9 $$"})
+	if status != 128+9 {
+		t.Errorf("killed runtime: status %d, want 137", status)
+	}
+	out, _ = os.ReadFile(console.Name())
+	if !strings.Contains(string(out), "crash: the runtime was killed by signal 9 (killed)") {
+		t.Errorf("console after a killed runtime = %q, want the crash said", out)
+	}
+}
+
+// zombies lists this process's children that are zombies.
+func zombies(t *testing.T) []string {
+	t.Helper()
+	me := os.Getpid()
+	entries, _ := os.ReadDir("/proc")
+	var out []string
+	for _, e := range entries {
+		b, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
+		if err != nil {
+			continue
+		}
+		s := string(b)
+		i := strings.LastIndexByte(s, ')')
+		if i < 0 {
+			continue
+		}
+		f := strings.Fields(s[i+1:])
+		if len(f) > 2 && f[0] == "Z" && f[1] == fmt.Sprint(me) {
+			out = append(out, e.Name())
+		}
+	}
+	return out
 }
