@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"unicode/utf16"
 
@@ -224,6 +225,22 @@ func TestImageBuildBadInput(t *testing.T) {
 	if r.code != 1 || !strings.Contains(r.stderr, "--kernel "+filepath.Join(dir, "no-vmlinuz")) || !strings.Contains(r.stderr, "linux-image-amd64") {
 		t.Errorf("missing kernel: exit %d, want 1 naming the kernel and its package\n%s", r.code, r.stderr)
 	}
+	// A kernel whose modules cannot be found: named, with --modules.
+	odd := filepath.Join(dir, "my-kernel")
+	os.WriteFile(odd, []byte("not really a kernel"), 0o644)
+	r = rayos(t, dir, "image", "build", "--out", out, "--kernel", odd)
+	if r.code != 1 || !strings.Contains(r.stderr, "not named vmlinuz-<release>") || !strings.Contains(r.stderr, "--modules") {
+		t.Errorf("kernel without a release in its name: exit %d, want 1 pointing at --modules\n%s", r.code, r.stderr)
+	}
+	r = rayos(t, dir, "image", "build", "--out", out, "--kernel", odd, "--modules", filepath.Join(dir, "no-modules"))
+	if r.code != 1 || !strings.Contains(r.stderr, "--modules "+filepath.Join(dir, "no-modules")) {
+		t.Errorf("missing module folder: exit %d, want 1 naming it\n%s", r.code, r.stderr)
+	}
+	empty := t.TempDir()
+	r = rayos(t, dir, "image", "build", "--out", out, "--kernel", odd, "--modules", empty)
+	if r.code != 1 || !strings.Contains(r.stderr, "modules.dep") {
+		t.Errorf("module folder without modules.dep: exit %d, want 1 naming it\n%s", r.code, r.stderr)
+	}
 	r = rayos(t, dir, "image", "build", "--out", filepath.Join(dir, "no-folder", "rayos.img"))
 	if r.code != 1 || !strings.Contains(r.stderr, "no-folder") {
 		t.Errorf("missing folder: exit %d, want 1 naming it\n%s", r.code, r.stderr)
@@ -279,5 +296,51 @@ func TestImageBootRefusals(t *testing.T) {
 	}
 	if _, err := os.Stat(img + ".vars"); err == nil {
 		t.Error("a refused boot made a variable store")
+	}
+}
+
+// TestImageBootStdoutClosed: `rayos image boot IMG | head -1` — stdout
+// closed while the machine runs — is not SIGPIPE killing the harness
+// (which would leave the machine running, or cut its power): the harness
+// says so, tries the power button, and exits with an error of its own.
+// QEMU is a stand-in here, a script that prints console lines and has no
+// QMP, so the power button fails and the harness stops it.
+func TestImageBootStdoutClosed(t *testing.T) {
+	if _, err := os.Stat(image.DefaultVarsTemplate); err != nil {
+		t.Fatalf("%s: %v (install Debian package ovmf: make deps)", image.DefaultVarsTemplate, err)
+	}
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "bin")
+	os.Mkdir(bin, 0o755)
+	fake := "#!/bin/sh\necho $$ > " + filepath.Join(dir, "qemu.pid") + "\nwhile :; do echo RAYOS_BOOT:start:entry=normal; sleep 0.05; done\n"
+	if err := os.WriteFile(filepath.Join(bin, "qemu-system-x86_64"), []byte(fake), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	img := filepath.Join(dir, "disk.img")
+	disk := make([]byte, 1<<20)
+	copy(disk[512:], "EFI PART")
+	os.WriteFile(img, disk, 0o644)
+
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Close() // the reader is gone before the first line
+	cmd := exec.Command(rayosBin, "image", "boot", img, "--timeout", "1m")
+	cmd.Env = append(withoutRayosData(), "PATH="+bin+string(os.PathListSeparator)+os.Getenv("PATH"))
+	cmd.Stdout = w
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	err = cmd.Run()
+	w.Close()
+	ws, _ := cmd.ProcessState.Sys().(syscall.WaitStatus)
+	if ws.Signaled() {
+		t.Fatalf("the harness died of signal %v; stderr %q", ws.Signal(), stderr.String())
+	}
+	if err == nil || !strings.Contains(stderr.String(), "stdout closed") {
+		t.Errorf("exit %v, stderr %q; want an error saying stdout closed", err, stderr.String())
+	}
+	if log, _ := os.ReadFile(img + ".log"); !strings.Contains(string(log), "RAYOS_BOOT:start:") {
+		t.Errorf("log %q: want the console in the log", log)
 	}
 }

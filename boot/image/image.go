@@ -185,13 +185,6 @@ func (o *Options) fill() error {
 		}
 		o.Kernel = k
 	}
-	if o.Modules == "" {
-		rel := KernelRelease(o.Kernel)
-		if rel == "" {
-			return fmt.Errorf("image: --kernel %s: not named vmlinuz-<release>; say where its modules are with --modules DIR", o.Kernel)
-		}
-		o.Modules = filepath.Join("/lib/modules", rel)
-	}
 	for _, f := range []struct{ flag, path, pkg string }{
 		{"--binary", o.Binary, ""},
 		{"--kernel", o.Kernel, "linux-image-amd64"},
@@ -208,6 +201,16 @@ func (o *Options) fill() error {
 			}
 			return fmt.Errorf("image: %s %s: %v%s", f.flag, f.path, unwrapPath(err), hint)
 		}
+	}
+	if o.Modules == "" {
+		rel := KernelRelease(o.Kernel)
+		if rel == "" {
+			return fmt.Errorf("image: --kernel %s: not named vmlinuz-<release>; say where its modules are with --modules DIR", o.Kernel)
+		}
+		o.Modules = filepath.Join("/lib/modules", rel)
+	}
+	if st, err := os.Stat(o.Modules); err != nil || !st.IsDir() {
+		return fmt.Errorf("image: --modules %s: not a folder of kernel modules (Debian package linux-image-amd64 brings /lib/modules/<release>)", o.Modules)
 	}
 	return nil
 }

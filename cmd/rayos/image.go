@@ -73,6 +73,7 @@ dosfstools, gdisk, e2fsprogs, systemd-boot-efi and linux-image-amd64.`,
 	f.StringVar(&o.Kernel, "kernel", "", "Linux kernel (default: the newest /boot/vmlinuz-*)")
 	f.StringVar(&o.Binary, "binary", "", "the binary that becomes /init (default: this rayos)")
 	f.StringVar(&o.Bootloader, "bootloader", "", "the EFI boot manager (default: "+image.DefaultBootloader+")")
+	f.StringVar(&o.Modules, "modules", "", "the kernel's module tree, whose disk, ext4 and input modules go into the initramfs (default: /lib/modules/<release> for --kernel vmlinuz-<release>)")
 	f.IntVar(&o.DataSizeMiB, "data-size", image.DefaultDataSizeMiB, "size of the RayOS Data partition in MiB")
 	return cmd
 }
