@@ -5,7 +5,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"os"
 	"unicode/utf16"
 
 	"github.com/rayos/engine/world/atomicfile"
@@ -53,8 +52,12 @@ func parseGUID(s string) []byte {
 	return b
 }
 
+// maxVarStore bounds a variable file: OVMF's are 128 KiB or 528 KiB. A
+// device or a disk image given as --vars is refused, not read whole.
+const maxVarStore = 16 << 20
+
 func readVarStore(path string) (*varStore, error) {
-	data, err := os.ReadFile(path)
+	data, err := atomicfile.ReadRegular(path, maxVarStore)
 	if err != nil {
 		return nil, fmt.Errorf("EFI variables: %w", err)
 	}

@@ -2,10 +2,13 @@ package image
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,9 +16,11 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/rayos/engine/world/atomicfile"
+	"golang.org/x/sys/unix"
 )
 
 // Firmware defaults: Debian's ovmf package.
@@ -75,9 +80,30 @@ var haltRE = regexp.MustCompile(`^RAYOS_BOOT:halt:status=(-?\d+) action=(\w+)`)
 // a virtio disk) with the serial console on Stdout and in Log, until the
 // machine powers off (or restarts, with NoReboot), Timeout passes or a
 // second interrupt. Reboots in between are real reboots of the machine.
+//
+// Everything that can be refused is refused before a file is changed or
+// QEMU started. The image is locked for the run (flock, held by QEMU too),
+// so a second harness on it is refused instead of truncating the first's
+// log and rewriting its variable store under it.
 func BootImage(o BootOptions) (BootResult, error) {
 	res := BootResult{Status: -1}
 	if err := o.fill(); err != nil {
+		return res, err
+	}
+	lock, err := lockImage(o.Image, o.Vars)
+	if err != nil {
+		return res, err
+	}
+	defer lock.Close()
+	// Opened before the variables are touched (a --log that cannot be
+	// written refuses the boot with nothing changed), truncated only once
+	// the boot is sure to run.
+	logFile, err := os.OpenFile(o.Log, os.O_WRONLY|os.O_CREATE, 0o644)
+	if err != nil {
+		return res, fmt.Errorf("image boot: --log: %w", err)
+	}
+	defer logFile.Close()
+	if err := o.makeVars(); err != nil {
 		return res, err
 	}
 	if o.Entry != "" {
@@ -85,32 +111,38 @@ func BootImage(o BootOptions) (BootResult, error) {
 			return res, err
 		}
 	}
-	logFile, err := os.OpenFile(o.Log, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
-	if err != nil {
+	if err := logFile.Truncate(0); err != nil {
 		return res, fmt.Errorf("image boot: --log: %w", err)
 	}
-	defer logFile.Close()
 
-	// PID 1's own QMP socket, for the power button on an interrupt; the
-	// caller's (QMP) is a second one.
+	// The harness's own QMP socket, for the power button on an interrupt;
+	// the caller's (QMP) is a second one. In /tmp when TMPDIR is too deep
+	// for a socket path.
 	ctlDir, err := os.MkdirTemp("", "rayos-qemu-")
+	if err == nil && len(ctlDir)+len("/qmp.sock") > maxSocketPath {
+		os.Remove(ctlDir)
+		ctlDir, err = os.MkdirTemp("/tmp", "rayos-qemu-")
+	}
 	if err != nil {
 		return res, fmt.Errorf("image boot: %w", err)
 	}
 	defer os.RemoveAll(ctlDir)
 	ownQMP := filepath.Join(ctlDir, "qmp.sock")
+	// Paths are absolute (a "name:" prefix would be a QEMU protocol) and
+	// their commas doubled (QEMU's escape: a single comma starts the next
+	// option).
 	args := []string{
 		"-machine", "q35", "-accel", "tcg",
 		"-m", strconv.Itoa(o.MemoryMiB), "-smp", strconv.Itoa(o.CPUs),
 		"-display", "none", "-serial", "stdio", "-monitor", "none",
-		"-drive", "if=pflash,format=raw,unit=0,readonly=on,file=" + o.Firmware,
-		"-drive", "if=pflash,format=raw,unit=1,file=" + o.Vars,
-		"-drive", "file=" + o.Image + ",format=raw,if=none,id=disk0",
+		"-drive", "if=pflash,format=raw,unit=0,readonly=on,file=" + qemuOpt(o.Firmware),
+		"-drive", "if=pflash,format=raw,unit=1,file=" + qemuOpt(o.Vars),
+		"-drive", "file=" + qemuOpt(o.Image) + ",format=raw,if=none,id=disk0",
 		"-device", "virtio-blk-pci,drive=disk0",
-		"-qmp", "unix:" + ownQMP + ",server=on,wait=off",
+		"-qmp", "unix:" + qemuOpt(ownQMP) + ",server=on,wait=off",
 	}
 	if o.QMP != "" {
-		args = append(args, "-qmp", "unix:"+o.QMP+",server=on,wait=off")
+		args = append(args, "-qmp", "unix:"+qemuOpt(o.QMP)+",server=on,wait=off")
 	}
 	if o.NoReboot {
 		args = append(args, "-no-reboot")
@@ -118,6 +150,17 @@ func BootImage(o BootOptions) (BootResult, error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "qemu-system-x86_64", args...)
+	cmd.SysProcAttr = &syscall.SysProcAttr{
+		// Its own process group: Ctrl+C at a terminal signals the whole
+		// foreground group, and QEMU quits at once on SIGINT — a power
+		// cut. The harness alone hears it and presses the power button.
+		Setpgid: true,
+		// A harness killed outright (SIGKILL) takes the machine with it
+		// rather than leave it running with nobody to stop it.
+		Pdeathsig: syscall.SIGKILL,
+	}
+	// QEMU holds the image's lock too, so it lasts as long as the machine.
+	cmd.ExtraFiles = []*os.File{lock}
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		return res, err
@@ -131,16 +174,26 @@ func BootImage(o BootOptions) (BootResult, error) {
 
 	var mu sync.Mutex
 	scanned := make(chan struct{})
+	stdoutGone := make(chan error, 1)
+	out := &console{w: o.Stdout, gone: stdoutGone}
+	lastHalt := -1 // the boot (res.Boots) that the last halt marker ended
 	go func() {
 		defer close(scanned)
-		sc := bufio.NewScanner(stdout)
-		sc.Buffer(make([]byte, 64<<10), 1<<20)
-		for sc.Scan() {
-			line := strings.TrimRight(sc.Text(), "\r")
-			fmt.Fprintln(o.Stdout, line)
-			fmt.Fprintln(logFile, line)
-			clean := stripEscapes(line)
+		serialLines(stdout, maxMarkerLine, func(line []byte, end, whole bool) {
+			if end {
+				line = bytes.TrimRight(line, "\r")
+			}
+			out.write(line, end)
+			logFile.Write(line)
+			if end {
+				logFile.Write([]byte{'\n'})
+			}
+			if !whole {
+				return
+			}
+			clean := stripEscapes(string(line))
 			mu.Lock()
+			defer mu.Unlock()
 			switch {
 			case strings.HasPrefix(clean, "RAYOS_BOOT:start:"):
 				res.Boots++
@@ -153,9 +206,9 @@ func BootImage(o BootOptions) (BootResult, error) {
 			if m := haltRE.FindStringSubmatch(clean); m != nil {
 				res.Status, _ = strconv.Atoi(m[1])
 				res.Action = m[2]
+				lastHalt = res.Boots
 			}
-			mu.Unlock()
-		}
+		})
 	}()
 
 	exited := make(chan error, 1)
@@ -169,6 +222,17 @@ func BootImage(o BootOptions) (BootResult, error) {
 		defer t.Stop()
 		timeout = t.C
 	}
+	powerButton := func() {
+		if q, err := DialQMP(ownQMP, 2*time.Second); err == nil {
+			err = q.PowerDown()
+			q.Close()
+			if err != nil {
+				cancel()
+			}
+		} else {
+			cancel()
+		}
+	}
 	interrupts := 0
 	var waitErr error
 	for done := false; !done; {
@@ -180,21 +244,18 @@ func BootImage(o BootOptions) (BootResult, error) {
 			res.TimedOut = true
 			mu.Unlock()
 			cancel()
+		case err := <-stdoutGone:
+			// Nobody reads the console any more (`| head -1`): shut the
+			// machine down in order; the log keeps the rest.
+			slog.Warn("image boot: stdout closed; pressing the power button, the console goes on in the log", "err", err, "log", o.Log)
+			powerButton()
 		case <-o.Interrupt:
 			interrupts++
 			if interrupts > 1 {
 				cancel()
 				continue
 			}
-			if q, err := DialQMP(ownQMP, 2*time.Second); err == nil {
-				err = q.PowerDown()
-				q.Close()
-				if err != nil {
-					cancel()
-				}
-			} else {
-				cancel()
-			}
+			powerButton()
 		}
 	}
 	mu.Lock()
@@ -209,10 +270,138 @@ func BootImage(o BootOptions) (BootResult, error) {
 		return res, fmt.Errorf("image boot: qemu-system-x86_64: %v: %s", waitErr, strings.TrimSpace(stderr.String()))
 	case res.Status < 0:
 		return res, fmt.Errorf("image boot: the machine stopped without RayOS's halt marker; serial log %s", o.Log)
+	case lastHalt < res.Boots:
+		return res, fmt.Errorf("image boot: the machine stopped during boot %d without RayOS's halt marker (boot %d's said status %d); serial log %s", res.Boots, lastHalt, res.Status, o.Log)
 	}
 	return res, nil
 }
 
+// maxSocketPath is the longest unix socket path (sun_path is 108 bytes
+// with its NUL).
+const maxSocketPath = 107
+
+// maxMarkerLine is the longest console line read as a whole (and so
+// parsed for markers); longer lines are passed on in pieces.
+const maxMarkerLine = 64 << 10
+
+// qemuOpt escapes a value for QEMU's key=value,… options.
+func qemuOpt(s string) string { return strings.ReplaceAll(s, ",", ",,") }
+
+// serialLines reads r to its end and calls fn with each line without its
+// newline: end is true for a line's last piece, whole for a line that
+// came in one piece. A line longer than max comes in several pieces, so
+// no line, however long, stops the reading: a reader that gave up would
+// leave QEMU blocked on a full pipe and the machine frozen at its next
+// console write.
+func serialLines(r io.Reader, max int, fn func(line []byte, end, whole bool)) {
+	br := bufio.NewReaderSize(r, max)
+	long := false
+	for {
+		b, err := br.ReadSlice('\n')
+		switch {
+		case errors.Is(err, bufio.ErrBufferFull):
+			fn(b, false, false)
+			long = true
+			continue
+		case len(b) > 0:
+			fn(bytes.TrimSuffix(b, []byte{'\n'}), true, !long)
+		}
+		long = false
+		if err != nil {
+			return
+		}
+	}
+}
+
+// console writes the serial console to the caller's stdout until a write
+// fails (a closed pipe), and says so once on gone.
+type console struct {
+	w    io.Writer
+	gone chan<- error
+	dead bool
+}
+
+func (c *console) write(line []byte, end bool) {
+	if c.dead {
+		return
+	}
+	buf := line
+	if end {
+		buf = append(line[:len(line):len(line)], '\n')
+	}
+	if _, err := c.w.Write(buf); err != nil {
+		c.dead = true
+		c.gone <- err
+	}
+}
+
+// lockImage takes the image's lock for the run (flock: QEMU's own locks
+// are fcntl locks, which do not conflict with it). A QEMU started some
+// other way is found by its locks on the image or the variable store
+// (QEMU locks bytes 100-299 of every image it opens).
+func lockImage(img, vars string) (*os.File, error) {
+	for _, p := range []string{img, vars} {
+		if busy, err := qemuHolds(p); err == nil && busy {
+			return nil, fmt.Errorf("image boot: %s is in use by a running QEMU (another machine has it open)", p)
+		}
+	}
+	f, err := os.Open(img)
+	if err != nil {
+		return nil, fmt.Errorf("image boot: %w", err)
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		f.Close()
+		if errors.Is(err, syscall.EWOULDBLOCK) {
+			return nil, fmt.Errorf("image boot: %s is in use by another `rayos image boot` (one machine per image: its disk and variable store are written)", img)
+		}
+		return nil, fmt.Errorf("image boot: lock %s: %w", img, err)
+	}
+	return f, nil
+}
+
+// qemuHolds says whether a process holds a QEMU image lock on path.
+func qemuHolds(path string) (bool, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return false, err
+	}
+	defer f.Close()
+	lk := unix.Flock_t{Type: unix.F_WRLCK, Whence: 0, Start: 100, Len: 200}
+	if err := unix.FcntlFlock(f.Fd(), unix.F_OFD_GETLK, &lk); err != nil {
+		return false, err
+	}
+	return lk.Type != unix.F_UNLCK, nil
+}
+
+// checkQMP refuses a --qmp path QEMU could not use or would destroy: QEMU
+// unlinks whatever is at the path before it listens there, so a file, or
+// another program's live socket, would be lost.
+func checkQMP(p string) error {
+	if len(p) > maxSocketPath {
+		return fmt.Errorf("image boot: --qmp %s: %d bytes is too long for a unix socket path (at most %d)", p, len(p), maxSocketPath)
+	}
+	st, err := os.Lstat(p)
+	if errors.Is(err, os.ErrNotExist) {
+		if d, err := os.Stat(filepath.Dir(p)); err != nil || !d.IsDir() {
+			return fmt.Errorf("image boot: --qmp %s: no folder %s", p, filepath.Dir(p))
+		}
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("image boot: --qmp: %w", err)
+	}
+	if st.Mode()&os.ModeSocket == 0 {
+		return fmt.Errorf("image boot: --qmp %s: exists and is not a socket (%s); QEMU would delete it", p, atomicfile.Kind(st.Mode()))
+	}
+	if c, err := net.DialTimeout("unix", p, time.Second); err == nil {
+		c.Close()
+		return fmt.Errorf("image boot: --qmp %s: in use (a program is listening there)", p)
+	}
+	return nil // a stale socket: QEMU replaces it
+}
+
+// fill sets the defaults and checks everything it can without changing a
+// file.
 func (o *BootOptions) fill() error {
 	if o.Image == "" {
 		return errors.New("image boot: no image")
@@ -248,22 +437,64 @@ func (o *BootOptions) fill() error {
 	if o.Stdout == nil {
 		o.Stdout = io.Discard
 	}
+	for _, p := range []*string{&o.Image, &o.Vars, &o.Firmware, &o.Log} {
+		if abs, err := filepath.Abs(*p); err == nil {
+			*p = abs
+		}
+	}
 	if _, err := os.Stat(o.Firmware); err != nil {
 		return fmt.Errorf("image boot: firmware %s: %v (Debian package ovmf)", o.Firmware, unwrapPath(err))
 	}
 	if _, err := os.Stat(o.Vars); errors.Is(err, os.ErrNotExist) {
-		tmpl, err := os.ReadFile(o.VarsTemplate)
-		if err != nil {
+		if _, err := os.Stat(o.VarsTemplate); err != nil {
 			return fmt.Errorf("image boot: EFI variable template %s: %v (Debian package ovmf)", o.VarsTemplate, unwrapPath(err))
 		}
-		if err := atomicfile.WriteBytes(o.Vars, tmpl, 0o644); err != nil {
-			return fmt.Errorf("image boot: %w", err)
-		}
-	} else if err != nil {
-		return fmt.Errorf("image boot: --vars: %w", err)
-	}
-	if _, err := readVarStore(o.Vars); err != nil {
+	} else if _, err := readVarStore(o.Vars); err != nil {
 		return err
+	}
+	if err := checkGPT(o.Image); err != nil {
+		return err
+	}
+	if st, err := os.Stat(o.Log); err == nil && st.IsDir() {
+		return fmt.Errorf("image boot: --log %s is a folder", o.Log)
+	} else if d, err := os.Stat(filepath.Dir(o.Log)); err != nil || !d.IsDir() {
+		return fmt.Errorf("image boot: --log %s: no folder %s", o.Log, filepath.Dir(o.Log))
+	}
+	if o.QMP != "" {
+		if err := checkQMP(o.QMP); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// makeVars makes the variable store from the template when it is missing.
+func (o *BootOptions) makeVars() error {
+	if _, err := os.Stat(o.Vars); !errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	tmpl, err := atomicfile.ReadRegular(o.VarsTemplate, maxVarStore)
+	if err != nil {
+		return fmt.Errorf("image boot: EFI variable template %s: %v (Debian package ovmf)", o.VarsTemplate, unwrapPath(err))
+	}
+	if err := atomicfile.WriteBytes(o.Vars, tmpl, 0o644); err != nil {
+		return fmt.Errorf("image boot: %w", err)
+	}
+	return nil
+}
+
+// checkGPT refuses a file that is not a GPT disk (a log, the variable
+// store, a file of zeros): the firmware would find nothing to boot and
+// wait at its boot menu for good.
+func checkGPT(img string) error {
+	f, err := os.Open(img)
+	if err != nil {
+		return fmt.Errorf("image boot: %w", err)
+	}
+	defer f.Close()
+	sig := make([]byte, 8)
+	if _, err := f.ReadAt(sig, 512); err != nil || string(sig) != "EFI PART" {
+		return fmt.Errorf("image boot: %s: no GPT (\"EFI PART\" at byte 512): not a disk image (rayos image build makes one)", img)
 	}
 	return nil
 }

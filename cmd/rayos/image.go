@@ -111,9 +111,17 @@ ovmf.`,
 			if o.MemoryMiB < 256 || o.CPUs < 1 || o.Timeout < 0 {
 				return usageError{fmt.Errorf("--memory %d (at least 256), --cpus %d (at least 1), --timeout %s (not negative)", o.MemoryMiB, o.CPUs, o.Timeout)}
 			}
+			// Ctrl+C, SIGTERM and a closed terminal (SIGHUP) press the
+			// power button: an orderly shutdown, not a power cut.
 			sigs := make(chan os.Signal, 2)
-			signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+			signal.Notify(sigs, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 			defer signal.Stop(sigs)
+			// A closed stdout (`rayos image boot x | head -1`) is then a
+			// write error the harness answers with the power button, not
+			// SIGPIPE killing the harness in the middle of the machine's run.
+			pipe := make(chan os.Signal, 1)
+			signal.Notify(pipe, syscall.SIGPIPE)
+			defer signal.Stop(pipe)
 			o.Stdout, o.Interrupt = cmd.OutOrStdout(), sigs
 			res, err := image.BootImage(o)
 			fmt.Fprintf(cmd.ErrOrStderr(), "rayos image boot: %d boot(s), ready %d time(s), first ready after %s, ran %s, runtime status %d\n",
