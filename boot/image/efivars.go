@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"slices"
 	"unicode/utf16"
 
 	"github.com/rayos/engine/world/atomicfile"
@@ -167,6 +168,14 @@ func SetVariable(path, name string, guid [16]byte, attrs uint32, value []byte) e
 	}
 	copy(rec[varHeaderSize+2*len(nameUTF16):], value)
 	if free+len(rec) > s.end {
+		// Deleted records hold the space: compact the store as the
+		// firmware would (it reclaims only when it needs room itself).
+		if free, err = s.reclaim(old); err != nil {
+			return fmt.Errorf("%s: %w", path, err)
+		}
+		old = nil
+	}
+	if free+len(rec) > s.end {
 		return fmt.Errorf("EFI variables %s: no room for %s (%d bytes free)", path, name, s.end-free)
 	}
 	for i := free; i < free+len(rec); i++ {
@@ -179,6 +188,46 @@ func SetVariable(path, name string, guid [16]byte, attrs uint32, value []byte) e
 	}
 	copy(s.data[free:], rec)
 	return atomicfile.WriteBytes(path, s.data, 0o644)
+}
+
+// reclaim compacts the store the way EDK II's Reclaim does: the live
+// records, in their order and 4-byte aligned, less the records at drop
+// (about to be replaced); a record caught mid-update (added, in deleted
+// transition) is kept as added unless the variable has a newer added
+// record; the rest of the store erased. It returns the new free offset.
+func (s *varStore) reclaim(drop []int) (int, error) {
+	type key struct {
+		name string
+		guid [16]byte
+	}
+	added := map[key]bool{}
+	var recs []efiVar
+	if _, err := s.each(func(v efiVar) {
+		if v.state == varAdded {
+			added[key{v.name, v.guid}] = true
+		}
+		recs = append(recs, v)
+	}); err != nil {
+		return 0, err
+	}
+	var keep [][]byte
+	for _, v := range recs {
+		if !v.live() || slices.Contains(drop, v.off) || (v.state != varAdded && added[key{v.name, v.guid}]) {
+			continue
+		}
+		r := bytes.Clone(s.data[v.off : v.off+v.recordSize])
+		r[2] = varAdded
+		keep = append(keep, r)
+	}
+	for i := s.start; i < s.end; i++ {
+		s.data[i] = 0xFF
+	}
+	off := s.start
+	for _, r := range keep {
+		copy(s.data[off:], r)
+		off = (off + len(r) + 3) &^ 3
+	}
+	return off, nil
 }
 
 // UTF16Z is s as UTF-16LE with a terminating NUL, the form systemd-boot's

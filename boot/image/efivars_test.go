@@ -141,3 +141,48 @@ func FuzzVarStore(f *testing.F) {
 		}
 	})
 }
+
+// TestSetVariableReclaims: a store whose free space is used up by deleted
+// records is compacted the way the firmware does it (live records kept in
+// order, the rest erased) instead of refusing --entry until a boot makes
+// room — a boot the store may never get, since the firmware reclaims only
+// when it needs room itself.
+func TestSetVariableReclaims(t *testing.T) {
+	p := varsCopy(t)
+	other := LoaderGUID
+	other[0] ^= 0xFF
+	keep := bytes.Repeat([]byte("keep"), 100)
+	if err := SetVariable(p, "Keep", other, VarNVBSRT, keep); err != nil {
+		t.Fatal(err)
+	}
+	filler := bytes.Repeat([]byte{7}, 30000) // two of these overflow the store
+	for i := range 2 {
+		filler[0] = byte(i)
+		if err := SetVariable(p, "Filler", other, VarNVBSRT, filler); err != nil {
+			t.Fatalf("setting a variable whose old record fills half the store: %v", err)
+		}
+	}
+	if err := SetVariable(p, OneShotVariable, LoaderGUID, VarNVBSRT, UTF16Z("recovery.conf")); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name string
+		guid [16]byte
+		want []byte
+	}{{"Keep", other, keep}, {"Filler", other, filler}, {OneShotVariable, LoaderGUID, UTF16Z("recovery.conf")}} {
+		if got, set, err := GetVariable(p, c.name, c.guid); err != nil || !set || !bytes.Equal(got, c.want) {
+			t.Errorf("%s after the reclaim: %d bytes, set=%v err=%v", c.name, len(got), set, err)
+		}
+	}
+	s, _ := readVarStore(p)
+	records := 0
+	free, _ := s.each(func(efiVar) { records++ })
+	if records != 3 {
+		t.Errorf("%d records after the reclaim, want the 3 live ones", records)
+	}
+	for i := free; i < s.end; i++ {
+		if s.data[i] != 0xFF {
+			t.Fatalf("byte %#x after the records is %#x, want erased (0xFF)", i, s.data[i])
+		}
+	}
+}
