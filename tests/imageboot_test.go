@@ -246,7 +246,8 @@ func near(p color.RGBA, c [3]uint8, tol int) bool {
 //     partition; the screen shows RayOS's composed frame; words typed on
 //     the machine's keyboard reach RayOS's prompt and are understood
 //     (RAYOS_INTENT on the console), presenting the linux guest, whose
-//     orange trust border then appears on the screen; the power button
+//     orange trust border then appears on the screen; the mouse moved onto
+//     that window and clicked reaches the guest; the power button
 //     shuts RayOS down and powers the machine off (exit status 0);
 //  2. the recovery entry, chosen once through systemd-boot's one-shot EFI
 //     variable, boots in recovery on the data the first boot left;
@@ -292,12 +293,21 @@ func TestImageBootsInQEMU(t *testing.T) {
 			}
 		}
 		q := m.dialQMP()
-		checkScreen(t, q, filepath.Join(dir, "screen-boot.ppm"), ref, false)
+		_ = checkScreen(t, q, filepath.Join(dir, "screen-boot.ppm"), ref, false)
 
 		typeText(t, q, "show the linux desktop\n")
 		m.waitFor(`^RAYOS_INTENT:\d+:present:linux:`, ready, time.Minute)
 		m.waitFor(`^RAYOS_GUEST:linux:presented`, ready, time.Minute)
-		checkScreen(t, q, filepath.Join(dir, "screen-linux.ppm"), ref, true)
+		box := checkScreen(t, q, filepath.Join(dir, "screen-linux.ppm"), ref, true)
+
+		// The mouse: to the top-left corner (the pointer stops at the
+		// frame's edge), then to the middle of linux's window, and a
+		// click — a pointer input the broker routes to the guest.
+		moveMouse(t, q, -4000, -4000)
+		fx, fy := box.frameCentre()
+		moveMouse(t, q, fx, fy)
+		clickMouse(t, q)
+		m.waitFor(`^RAYOS_AUDIT:click:guest=linux source=\d+ result=ok`, ready, time.Minute)
 
 		if err := q.PowerDown(); err != nil {
 			t.Fatal(err)
@@ -436,7 +446,7 @@ func putESPFile(t *testing.T, img, src, name string) {
 // minute: the background and the top bar in the reference frame's
 // colours, and, when presented, the linux guest's orange trust border
 // around a window.
-func checkScreen(t *testing.T, q *rimage.QMP, path, refPNG string, linuxShown bool) {
+func checkScreen(t *testing.T, q *rimage.QMP, path, refPNG string, linuxShown bool) windowBox {
 	t.Helper()
 	f, err := os.Open(refPNG)
 	if err != nil {
@@ -453,9 +463,9 @@ func checkScreen(t *testing.T, q *rimage.QMP, path, refPNG string, linuxShown bo
 			t.Fatal(err)
 		}
 		screen := readPPM(t, path)
-		problems := screenProblems(screen, refImg, linuxShown)
+		problems, box := screenProblems(screen, refImg, linuxShown)
 		if len(problems) == 0 {
-			return
+			return box
 		}
 		if time.Now().After(deadline) {
 			png.Encode(mustCreate(t, strings.TrimSuffix(path, ".ppm")+".png"), screen) // for a person looking at the failure
@@ -465,8 +475,21 @@ func checkScreen(t *testing.T, q *rimage.QMP, path, refPNG string, linuxShown bo
 	}
 }
 
-// screenProblems lists what the screen lacks of the frame.
-func screenProblems(screen *image.RGBA, refImg image.Image, linuxShown bool) []string {
+// windowBox is the orange trust border's box on the screen, and how the
+// screen maps to the frame.
+type windowBox struct {
+	minX, minY, maxX, maxY int
+	scale, ox, oy          float64
+}
+
+// frameCentre is the box's middle in frame pixels.
+func (b windowBox) frameCentre() (int, int) {
+	return int((float64(b.minX+b.maxX)/2 - b.ox) / b.scale), int((float64(b.minY+b.maxY)/2 - b.oy) / b.scale)
+}
+
+// screenProblems lists what the screen lacks of the frame, and the linux
+// window's box when it is shown.
+func screenProblems(screen *image.RGBA, refImg image.Image, linuxShown bool) ([]string, windowBox) {
 	var problems []string
 	sw, sh := screen.Bounds().Dx(), screen.Bounds().Dy()
 	fw, fh := refImg.Bounds().Dx(), refImg.Bounds().Dy()
@@ -490,7 +513,7 @@ func screenProblems(screen *image.RGBA, refImg image.Image, linuxShown bool) []s
 		}
 	}
 	if !linuxShown {
-		return problems
+		return problems, windowBox{}
 	}
 	orange := [3]uint8{251, 140, 0}
 	minX, minY, maxX, maxY, n := sw, sh, -1, -1, 0
@@ -503,7 +526,7 @@ func screenProblems(screen *image.RGBA, refImg image.Image, linuxShown bool) []s
 		}
 	}
 	if n == 0 || maxX-minX < 100 || maxY-minY < 80 {
-		return append(problems, fmt.Sprintf("no orange trust border of a window (%d orange pixels in %d,%d–%d,%d)", n, minX, minY, maxX, maxY))
+		return append(problems, fmt.Sprintf("no orange trust border of a window (%d orange pixels in %d,%d–%d,%d)", n, minX, minY, maxX, maxY)), windowBox{}
 	}
 	// A border: the box's left and right columns are orange most of the way down.
 	for _, x := range []int{minX, maxX} {
@@ -517,7 +540,38 @@ func screenProblems(screen *image.RGBA, refImg image.Image, linuxShown bool) []s
 			problems = append(problems, fmt.Sprintf("column %d of the orange box is orange on %d of %d rows: not a border", x, k, maxY-minY+1))
 		}
 	}
-	return problems
+	return problems, windowBox{minX, minY, maxX, maxY, scale, ox, oy}
+}
+
+// moveMouse moves the machine's PS/2 mouse by dx, dy (frame pixels: the
+// evdev pointer moves one pixel per count), in small steps as a hand would.
+func moveMouse(t *testing.T, q *rimage.QMP, dx, dy int) {
+	t.Helper()
+	for dx != 0 || dy != 0 {
+		sx, sy := max(-60, min(60, dx)), max(-60, min(60, dy))
+		if _, err := q.Do("input-send-event", map[string]any{"events": []map[string]any{
+			{"type": "rel", "data": map[string]any{"axis": "x", "value": sx}},
+			{"type": "rel", "data": map[string]any{"axis": "y", "value": sy}},
+		}}); err != nil {
+			t.Fatal(err)
+		}
+		dx, dy = dx-sx, dy-sy
+		time.Sleep(20 * time.Millisecond)
+	}
+	time.Sleep(300 * time.Millisecond)
+}
+
+// clickMouse presses and releases the left button.
+func clickMouse(t *testing.T, q *rimage.QMP) {
+	t.Helper()
+	for _, down := range []bool{true, false} {
+		if _, err := q.Do("input-send-event", map[string]any{"events": []map[string]any{
+			{"type": "btn", "data": map[string]any{"button": "left", "down": down}},
+		}}); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 }
 
 func mustCreate(t *testing.T, path string) *os.File {
