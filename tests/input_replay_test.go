@@ -1,6 +1,7 @@
 package tests
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -31,20 +32,8 @@ func TestGazeKeyboardAndPointerJournalReplays(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "in.jsonl"), []byte(inputJournal), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	run := func(name string) (string, string) {
-		r := rayos(t, dir, "boot", "--data", name, "--seed", "3", "--hz", "500", "--ticks", "60", "--gpu", "cpu",
-			"--journal", "in.jsonl", "--record", name+".rec", "--snapshot", name+".json")
-		if r.code != 0 {
-			t.Fatalf("%s: exit %d\n%s", name, r.code, r.stderr)
-		}
-		snap, err := os.ReadFile(filepath.Join(dir, name+".json"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		return r.stdout, string(snap)
-	}
-	outA, snapA := run("a")
-	outB, snapB := run("b")
+	outA, snapA := recordJournal(t, dir, "in.jsonl", "a", 60)
+	outB, snapB := recordJournal(t, dir, "in.jsonl", "b", 60)
 	if fromWorld(outA) != fromWorld(outB) || snapA != snapB {
 		t.Errorf("two runs of one journal differ:\n%s\n---\n%s", outA, outB)
 	}
@@ -73,4 +62,21 @@ func TestGazeKeyboardAndPointerJournalReplays(t *testing.T) {
 	if fromWorld(r.stdout) != fromWorld(outA) {
 		t.Errorf("replay markers differ:\n%s\n---\n%s", r.stdout, outA)
 	}
+}
+
+// recordJournal boots a world (seed 3, 500 Hz, the CPU backend) fed the
+// journal for ticks ticks, recording it to name.rec, and returns the
+// markers and the final snapshot (name.json), both in dir.
+func recordJournal(t *testing.T, dir, journal, name string, ticks int) (stdout, snapshot string) {
+	t.Helper()
+	r := rayos(t, dir, "boot", "--data", name, "--seed", "3", "--hz", "500", "--ticks", fmt.Sprint(ticks), "--gpu", "cpu",
+		"--journal", journal, "--record", name+".rec", "--snapshot", name+".json")
+	if r.code != 0 {
+		t.Fatalf("%s: exit %d\n%s", name, r.code, r.stderr)
+	}
+	snap, err := os.ReadFile(filepath.Join(dir, name+".json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r.stdout, string(snap)
 }

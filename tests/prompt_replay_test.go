@@ -48,20 +48,8 @@ func TestPromptLineFromJournaledKeysReplays(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "keys.jsonl"), []byte(promptJournal()), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	run := func(name string) (string, string) {
-		r := rayos(t, dir, "boot", "--data", name, "--seed", "3", "--hz", "500", "--ticks", "20", "--gpu", "cpu",
-			"--journal", "keys.jsonl", "--record", name+".rec", "--snapshot", name+".json")
-		if r.code != 0 {
-			t.Fatalf("%s: exit %d\n%s", name, r.code, r.stderr)
-		}
-		snap, err := os.ReadFile(filepath.Join(dir, name+".json"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		return r.stdout, string(snap)
-	}
-	outA, snapA := run("a")
-	outB, snapB := run("b")
+	outA, snapA := recordJournal(t, dir, "keys.jsonl", "a", 20)
+	outB, snapB := recordJournal(t, dir, "keys.jsonl", "b", 20)
 	if fromWorld(outA) != fromWorld(outB) || snapA != snapB {
 		t.Errorf("two runs of one journal differ:\n%s\n---\n%s", outA, outB)
 	}
