@@ -10,32 +10,12 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/rayos/engine/boot/display"
 	"github.com/rayos/engine/gpu"
 	"github.com/rayos/engine/world"
 )
-
-// displayBuffer is a bytes.Buffer the runtime's writers and the test can
-// share.
-type displayBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *displayBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *displayBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // efifbMode is OVMF's usual efifb mode: 1280x800, 32 bpp BGRX.
 func efifbMode() display.Geometry {
@@ -71,7 +51,7 @@ func TestBootShowsTheFrameOnTheDisplay(t *testing.T) {
 		opened = path
 		return display.OpenFile(fake, g)
 	}
-	out, logs := &displayBuffer{}, &displayBuffer{}
+	out, logs := &LockedBuffer{}, &LockedBuffer{}
 	framePath := filepath.Join(dir, "frame.png")
 	// Windows come and go during the run: the display follows partial
 	// compositions, not only the first, whole one.
@@ -161,7 +141,7 @@ func TestBootShowsTheFrameOnTheDisplay(t *testing.T) {
 func TestBootWithoutItsDisplayGoesOn(t *testing.T) {
 	dir := t.TempDir()
 	missing := filepath.Join(dir, "fb0")
-	out, logs := &displayBuffer{}, &displayBuffer{}
+	out, logs := &LockedBuffer{}, &LockedBuffer{}
 	err := Run(Options{DataDir: filepath.Join(dir, "data"), Scene: "demo", Hz: 500, Seed: 3, Ticks: 5, GPU: gpu.ModeCPU,
 		Fabric: FabricScene, Display: missing, Stdout: out, Logger: slog.New(slog.NewTextHandler(logs, nil))})
 	if err != nil {

@@ -1,13 +1,11 @@
 package boot_test
 
 import (
-	"bytes"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -19,25 +17,6 @@ import (
 	"github.com/rayos/engine/world"
 )
 
-// lockedBuffer is a bytes.Buffer safe for the runtime's writers and the
-// test's reader.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 var shutdownRe = regexp.MustCompile(`RAYOS_BOOT:shutdown:reason=(\S+) tick=(\d+)`)
 
 // runUntilStopped runs a boot and waits for it to stop by itself; after
@@ -46,7 +25,7 @@ func runUntilStopped(t *testing.T, o boot.Options) (reason, tick string) {
 	t.Helper()
 	sigs := make(chan os.Signal, 1)
 	o.Signals = sigs
-	out := &lockedBuffer{}
+	out := &boot.LockedBuffer{}
 	o.Stdout = out
 	done := make(chan error, 1)
 	go func() { done <- boot.Run(o) }()
@@ -98,7 +77,7 @@ func TestPhysicalInputPowerButtonStopsTheBootAndReplays(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	logs := &lockedBuffer{}
+	logs := &boot.LockedBuffer{}
 	journal := filepath.Join(t.TempDir(), "run.jsonl")
 	reason, tick := runUntilStopped(t, boot.Options{
 		DataDir: filepath.Join(t.TempDir(), "data"), Scene: "demo", Hz: 100, Seed: 1, Paced: true, GPU: gpu.ModeCPU,
@@ -149,7 +128,7 @@ func TestPhysicalInputPowerButtonStopsTheBootAndReplays(t *testing.T) {
 // A missing folder is logged and the boot goes on (here until its tick
 // limit).
 func TestPhysicalInputMissingFolderDoesNotFailTheBoot(t *testing.T) {
-	logs := &lockedBuffer{}
+	logs := &boot.LockedBuffer{}
 	reason, _ := runUntilStopped(t, boot.Options{
 		DataDir: filepath.Join(t.TempDir(), "data"), Scene: "demo", Hz: 100, Seed: 1, Ticks: 5, GPU: gpu.ModeCPU,
 		InputDevices: filepath.Join(t.TempDir(), "no-such-folder"), Logger: slog.New(slog.NewTextHandler(logs, nil)),
