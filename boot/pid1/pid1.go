@@ -95,8 +95,11 @@ func run(console *os.File, log func(string, ...any)) int {
 		runtimeArgs = append(runtimeArgs, "--debug-panic", v)
 	}
 	spec := dataSpec(string(cmdline))
-	dev, err := findDevice(spec, findTimeout)
+	dev, others, err := findDevice(spec, findTimeout)
 	if err == nil {
+		if len(others) > 0 {
+			log("data partition %s: also on %s; using %s (the first by name)", spec, strings.Join(others, " "), dev)
+		}
 		err = mountData(dev)
 	}
 	if err != nil {
@@ -180,8 +183,13 @@ func loadModules(list string) (int, []error) {
 	return n, errs
 }
 
-// mountData mounts the data partition's ext4 at DataDir.
+// mountData mounts the data partition's ext4 at DataDir. A device with
+// no ext4 superblock is said as such (the kernel's answer would be a bare
+// "invalid argument").
 func mountData(dev string) error {
+	if _, ok := ext4Label(dev); !ok {
+		return fmt.Errorf("%s: no ext4 file system (no superblock magic at byte 1080)", dev)
+	}
 	if err := os.MkdirAll(DataDir, 0o755); err != nil {
 		return err
 	}
@@ -218,13 +226,7 @@ func supervise(console *os.File, log func(string, ...any), exe string, args []st
 	copied := make(chan struct{})
 	go func() {
 		defer close(copied)
-		sc := bufio.NewScanner(r)
-		sc.Buffer(make([]byte, 64<<10), 1<<20)
-		for sc.Scan() {
-			line := sc.Text()
-			tail.add(line)
-			console.WriteString(line + "\n")
-		}
+		copyLines(r, console, tail)
 	}()
 	status := -1
 	var runtimeWS unix.WaitStatus
@@ -261,6 +263,34 @@ func supervise(console *os.File, log func(string, ...any), exe string, args []st
 		writeCrash(console, boot.CrashReport{Time: time.Now(), Panic: why, Stack: []byte(strings.Join(tail.lines(), "\n") + "\n"), Markers: tail.markers()})
 	}
 	return status
+}
+
+// tailLineMax is the most of one line the tail keeps.
+const tailLineMax = 64 << 10
+
+// copyLines copies the runtime's output to the console and its lines to
+// the tail until r ends. A line longer than the buffer is copied in
+// pieces (the tail keeps its start): reading must never stop while the
+// runtime lives, or it blocks on its next write to a full pipe.
+func copyLines(r io.Reader, console io.Writer, t *tail) {
+	br := bufio.NewReaderSize(r, tailLineMax)
+	long := false
+	for {
+		b, err := br.ReadSlice('\n')
+		if len(b) > 0 {
+			console.Write(b)
+			if !long {
+				t.add(strings.TrimSuffix(string(b), "\n"))
+			}
+		}
+		long = errors.Is(err, bufio.ErrBufferFull)
+		if err != nil && !long {
+			if len(b) > 0 && b[len(b)-1] != '\n' {
+				console.Write([]byte{'\n'})
+			}
+			return
+		}
+	}
 }
 
 // exitStatus is a wait status as a shell would report it.

@@ -61,28 +61,28 @@ func TestFindLabel(t *testing.T) {
 	sysBlock, devDir = sys, dev
 	t.Cleanup(func() { sysBlock, devDir = "/sys/class/block", "/dev" })
 
-	if got := findLabel("RAYOS_DATA"); got != filepath.Join(dev, "vda2") {
+	if got := findLabel("RAYOS_DATA"); len(got) != 1 || got[0] != filepath.Join(dev, "vda2") {
 		t.Errorf("findLabel(RAYOS_DATA) = %q, want vda2", got)
 	}
-	if got := findLabel("NOPE"); got != "" {
+	if got := findLabel("NOPE"); len(got) != 0 {
 		t.Errorf("findLabel(NOPE) = %q, want none", got)
 	}
 	if l, ok := ext4Label(filepath.Join(dev, "vda")); ok {
 		t.Errorf("zeros read as ext4 labelled %q", l)
 	}
 	start := time.Now()
-	_, err := findDevice("LABEL=NOPE", 300*time.Millisecond)
+	_, _, err := findDevice("LABEL=NOPE", 300*time.Millisecond)
 	if err == nil || !strings.Contains(err.Error(), "LABEL=NOPE") || !strings.Contains(err.Error(), "vda2") {
 		t.Errorf("a label that never appears: %v (the error names it and the devices seen)", err)
 	}
 	if time.Since(start) < 300*time.Millisecond {
 		t.Error("findDevice gave up before its timeout")
 	}
-	if _, err := findDevice("UUID=1234", time.Second); err == nil || !strings.Contains(err.Error(), "want LABEL=") {
+	if _, _, err := findDevice("UUID=1234", time.Second); err == nil || !strings.Contains(err.Error(), "want LABEL=") {
 		t.Errorf("an unsupported spec: %v", err)
 	}
 	// A /dev path: must be a device node, not a regular file.
-	if _, err := findDevice(filepath.Join(dev, "vda2"), 200*time.Millisecond); err == nil {
+	if _, _, err := findDevice(filepath.Join(dev, "vda2"), 200*time.Millisecond); err == nil {
 		t.Error("a regular file accepted as the data device")
 	}
 }
@@ -195,4 +195,78 @@ func zombies(t *testing.T) []string {
 		}
 	}
 	return out
+}
+
+// TestSuperviseLongLine: a runtime line longer than any buffer does not
+// stop PID 1 copying the runtime's output (the runtime would block on its
+// next write to a full pipe, the system frozen); the line reaches the
+// console whole.
+func TestSuperviseLongLine(t *testing.T) {
+	if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
+		t.Fatalf("PR_SET_CHILD_SUBREAPER: %v", err)
+	}
+	t.Cleanup(func() { unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0) })
+	console, err := os.Create(filepath.Join(t.TempDir(), "console"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer console.Close()
+	done := make(chan int, 1)
+	go func() {
+		done <- supervise(console, func(string, ...any) {}, "/bin/sh", []string{"-c", "head -c 3000000 /dev/zero | tr '\\0' x; echo; echo after; exit 0"})
+	}()
+	select {
+	case status := <-done:
+		if status != 0 {
+			t.Errorf("status %d, want 0", status)
+		}
+	case <-time.After(time.Minute):
+		t.Fatal("supervise hung: the runtime blocked writing after a long line")
+	}
+	out, _ := os.ReadFile(console.Name())
+	if !strings.Contains(string(out), strings.Repeat("x", 3000000)+"\nafter\n") {
+		t.Errorf("console (%d bytes): want the long line whole, then the next", len(out))
+	}
+}
+
+// TestDataSpecRefusals: a rayos.data= that can never match is said at
+// once, not after the 15 s wait: an empty label (which would take any
+// unlabelled ext4, a guest's disk say) or one longer than ext4's 16 bytes.
+// Two partitions with the label are both named, the first used.
+func TestDataSpecRefusals(t *testing.T) {
+	if _, err := exec.LookPath("mke2fs"); err != nil {
+		t.Fatalf("mke2fs missing: install Debian package e2fsprogs (make deps)")
+	}
+	dir := t.TempDir()
+	sys, dev := filepath.Join(dir, "sys"), filepath.Join(dir, "dev")
+	os.MkdirAll(sys, 0o755)
+	os.MkdirAll(dev, 0o755)
+	for name, label := range map[string]string{"vda1": "", "vda2": "RAYOS_DATA", "vdb2": "RAYOS_DATA"} {
+		args := []string{"-q", "-F", "-t", "ext4", filepath.Join(dev, name), "4M"}
+		if label != "" {
+			args = append([]string{"-L", label}, args...)
+		}
+		if out, err := exec.Command("mke2fs", args...).CombinedOutput(); err != nil {
+			t.Fatalf("mke2fs: %v: %s", err, out)
+		}
+		os.Mkdir(filepath.Join(sys, name), 0o755)
+	}
+	sysBlock, devDir = sys, dev
+	t.Cleanup(func() { sysBlock, devDir = "/sys/class/block", "/dev" })
+	for _, spec := range []string{"LABEL=", "LABEL=" + strings.Repeat("L", 17)} {
+		start := time.Now()
+		d, others, err := findDevice(spec, 5*time.Second)
+		if err == nil || !strings.Contains(err.Error(), spec) || time.Since(start) > 2*time.Second {
+			t.Errorf("findDevice(%q) = %q %v, %v after %s; want an error at once", spec, d, others, err, time.Since(start))
+		}
+	}
+	d, others, err := findDevice("LABEL=RAYOS_DATA", time.Second)
+	if err != nil || d != filepath.Join(dev, "vda2") || len(others) != 1 || others[0] != filepath.Join(dev, "vdb2") {
+		t.Errorf("two RAYOS_DATA: %q, others %q, %v; want vda2, vdb2 named", d, others, err)
+	}
+	// A device that is not ext4 is said as such when mounting it.
+	os.WriteFile(filepath.Join(dev, "vdc"), make([]byte, 8192), 0o644)
+	if err := mountData(filepath.Join(dev, "vdc")); err == nil || !strings.Contains(err.Error(), "no ext4 file system") {
+		t.Errorf("mounting zeros: %v", err)
+	}
 }
