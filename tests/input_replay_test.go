@@ -51,17 +51,7 @@ func TestGazeKeyboardAndPointerJournalReplays(t *testing.T) {
 	if n := strings.Count(outA, "RAYOS_AUDIT:mouse:"); n != 1 {
 		t.Errorf("%d moves for one tick's motion, want 1", n)
 	}
-	r := rayos(t, dir, "replay", "a.rec", "--snapshot", "replayed.json")
-	if r.code != 0 {
-		t.Fatalf("replay: exit %d\n%s", r.code, r.stderr)
-	}
-	replayed, _ := os.ReadFile(filepath.Join(dir, "replayed.json"))
-	if string(replayed) != snapA {
-		t.Error("the replay's snapshot differs from the recorded run's")
-	}
-	if fromWorld(r.stdout) != fromWorld(outA) {
-		t.Errorf("replay markers differ:\n%s\n---\n%s", r.stdout, outA)
-	}
+	replayMatches(t, dir, "a", outA, snapA)
 }
 
 // recordJournal boots a world (seed 3, 500 Hz, the CPU backend) fed the
@@ -79,4 +69,22 @@ func recordJournal(t *testing.T, dir, journal, name string, ticks int) (stdout, 
 		t.Fatal(err)
 	}
 	return r.stdout, string(snap)
+}
+
+// replayMatches replays name.rec (recordJournal's recording) and checks
+// that it gives the recorded run's markers, from the world on, and its
+// final snapshot.
+func replayMatches(t *testing.T, dir, name, stdout, snapshot string) {
+	t.Helper()
+	r := rayos(t, dir, "replay", name+".rec", "--snapshot", name+"-replayed.json")
+	if r.code != 0 {
+		t.Fatalf("replay: exit %d\n%s", r.code, r.stderr)
+	}
+	replayed, _ := os.ReadFile(filepath.Join(dir, name+"-replayed.json"))
+	if string(replayed) != snapshot {
+		t.Error("the replay's snapshot differs from the recorded run's")
+	}
+	if fromWorld(r.stdout) != fromWorld(stdout) {
+		t.Errorf("replay markers differ:\n%s\n---\n%s", r.stdout, stdout)
+	}
 }

@@ -81,17 +81,7 @@ func TestPromptLineFromJournaledKeysReplays(t *testing.T) {
 	if len(intents) != 1 || !strings.HasPrefix(intents[0], want) {
 		t.Fatalf("intent markers %q, want one starting %q\n%s", intents, want, outA)
 	}
-	r := rayos(t, dir, "replay", "a.rec", "--snapshot", "replayed.json")
-	if r.code != 0 {
-		t.Fatalf("replay: exit %d\n%s", r.code, r.stderr)
-	}
-	replayed, _ := os.ReadFile(filepath.Join(dir, "replayed.json"))
-	if string(replayed) != snapA {
-		t.Error("the replay's snapshot differs from the recorded run's")
-	}
-	if fromWorld(r.stdout) != fromWorld(outA) {
-		t.Errorf("replay markers differ:\n%s\n---\n%s", r.stdout, outA)
-	}
+	replayMatches(t, dir, "a", outA, snapA)
 	if !strings.Contains(snapA, `"said": "what is running?"`) {
 		t.Errorf("the snapshot's prompt does not hold the line said")
 	}
