@@ -29,6 +29,7 @@ import (
 //	long N       a console line of N bytes
 //	sleep D      a pause (time.ParseDuration)
 //	wait         wait for the power button on QMP
+//	drop         wait for the power button and ignore it (pressed too early)
 //	exit N       exit with status N
 //
 // The fake writes its pid to SCRIPT.pid and its arguments, one a line,
@@ -97,6 +98,9 @@ func fakeQEMU(script string, args []string) int {
 			fmt.Fprintln(out, "RAYOS_BOOT:halt:status=0 action=poweroff")
 			out.Flush()
 			return 0
+		case "drop":
+			out.Flush()
+			<-power
 		case "exit":
 			out.Flush()
 			n, _ := strconv.Atoi(arg)

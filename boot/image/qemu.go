@@ -177,6 +177,7 @@ func BootImage(o BootOptions) (BootResult, error) {
 	stdoutGone := make(chan error, 1)
 	out := &console{w: o.Stdout, gone: stdoutGone}
 	lastHalt := -1 // the boot (res.Boots) that the last halt marker ended
+	readySeen := make(chan struct{}, 1)
 	go func() {
 		defer close(scanned)
 		serialLines(stdout, maxMarkerLine, func(line []byte, end, whole bool) {
@@ -202,6 +203,10 @@ func BootImage(o BootOptions) (BootResult, error) {
 					res.FirstReady = time.Since(start)
 				}
 				res.Ready++
+				select {
+				case readySeen <- struct{}{}:
+				default:
+				}
 			}
 			if m := haltRE.FindStringSubmatch(clean); m != nil {
 				res.Status, _ = strconv.Atoi(m[1])
@@ -222,17 +227,21 @@ func BootImage(o BootOptions) (BootResult, error) {
 		defer t.Stop()
 		timeout = t.C
 	}
-	powerButton := func() {
-		if q, err := DialQMP(ownQMP, 2*time.Second); err == nil {
+	// powerButton presses the machine's power button; with kill, a QMP
+	// that does not answer stops the machine instead.
+	powerButton := func(kill bool) {
+		q, err := DialQMP(ownQMP, 2*time.Second)
+		if err == nil {
 			err = q.PowerDown()
 			q.Close()
-			if err != nil {
-				cancel()
-			}
-		} else {
+		}
+		if err != nil && kill {
 			cancel()
 		}
 	}
+	// A power button pressed before RayOS listens (firmware, kernel) is
+	// lost: once a shutdown is wanted it is pressed again at each ready.
+	shutdownWanted := false
 	interrupts := 0
 	var waitErr error
 	for done := false; !done; {
@@ -248,14 +257,20 @@ func BootImage(o BootOptions) (BootResult, error) {
 			// Nobody reads the console any more (`| head -1`): shut the
 			// machine down in order; the log keeps the rest.
 			slog.Warn("image boot: stdout closed; pressing the power button, the console goes on in the log", "err", err, "log", o.Log)
-			powerButton()
+			shutdownWanted = true
+			powerButton(true)
+		case <-readySeen:
+			if shutdownWanted {
+				powerButton(false) // the machine may be going off already
+			}
 		case <-o.Interrupt:
 			interrupts++
 			if interrupts > 1 {
 				cancel()
 				continue
 			}
-			powerButton()
+			shutdownWanted = true
+			powerButton(true)
 		}
 	}
 	mu.Lock()

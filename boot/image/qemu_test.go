@@ -108,6 +108,21 @@ func TestBootStdoutGone(t *testing.T) {
 	}
 }
 
+// TestBootEarlyPowerButton: a power button pressed before RayOS listens
+// (the firmware, the kernel) is lost; the harness presses it again when
+// RayOS is ready, so a Ctrl+C or a closed stdout early in the boot still
+// ends in an orderly shutdown.
+func TestBootEarlyPowerButton(t *testing.T) {
+	img, fw, _ := fakeMachine(t, "print BdsDxe: loading Boot0001", "sleep 300ms", "print RAYOS_BOOT:start:entry=normal",
+		"drop", "print RAYOS_BOOT:ready:tick=1", "wait")
+	press := make(chan os.Signal, 1)
+	press <- os.Interrupt
+	res, err := boot(t, BootOptions{Image: img, Firmware: fw, Interrupt: press, Timeout: 20 * time.Second})
+	if err != nil || res.Status != 0 || res.Ready != 1 {
+		t.Errorf("res %+v err %v; want the button pressed again at ready, status 0", res, err)
+	}
+}
+
 // TestBootKilledHarness: a harness killed with SIGKILL takes its QEMU
 // with it (no machine left running with nobody to stop it).
 func TestBootKilledHarness(t *testing.T) {
