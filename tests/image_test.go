@@ -12,6 +12,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 	"unicode/utf16"
 
 	"github.com/rayos/engine/boot/image"
@@ -343,4 +344,61 @@ func TestImageBootStdoutClosed(t *testing.T) {
 	if log, _ := os.ReadFile(img + ".log"); !strings.Contains(string(log), "RAYOS_BOOT:start:") {
 		t.Errorf("log %q: want the console in the log", log)
 	}
+}
+
+// TestImageBootHangup: the terminal closing (SIGHUP) is a request to shut
+// down, like Ctrl+C — not the harness dying and leaving QEMU behind. The
+// stand-in QEMU has no QMP, so the power button fails and the harness
+// stops it: an error exit, with QEMU gone.
+func TestImageBootHangup(t *testing.T) {
+	if _, err := os.Stat(image.DefaultVarsTemplate); err != nil {
+		t.Fatalf("%s: %v (install Debian package ovmf: make deps)", image.DefaultVarsTemplate, err)
+	}
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "bin")
+	os.Mkdir(bin, 0o755)
+	pidFile := filepath.Join(dir, "qemu.pid")
+	fake := "#!/bin/sh\necho $$ > " + pidFile + "\nwhile :; do echo RAYOS_BOOT:start:entry=normal; sleep 0.05; done\n"
+	os.WriteFile(filepath.Join(bin, "qemu-system-x86_64"), []byte(fake), 0o755)
+	img := filepath.Join(dir, "disk.img")
+	disk := make([]byte, 1<<20)
+	copy(disk[512:], "EFI PART")
+	os.WriteFile(img, disk, 0o644)
+	cmd := exec.Command(rayosBin, "image", "boot", img, "--timeout", "1m")
+	cmd.Env = append(withoutRayosData(), "PATH="+bin+string(os.PathListSeparator)+os.Getenv("PATH"))
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 500; i++ {
+		if b, _ := os.ReadFile(img + ".log"); len(b) > 0 {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	cmd.Process.Signal(syscall.SIGHUP)
+	cmd.Wait()
+	if ws, _ := cmd.ProcessState.Sys().(syscall.WaitStatus); ws.Signaled() {
+		t.Fatalf("the harness died of %v on SIGHUP; stderr %q", ws.Signal(), stderr.String())
+	}
+	b, _ := os.ReadFile(pidFile)
+	var pid int
+	fmt.Sscan(string(b), &pid)
+	if pid == 0 || syscall.Kill(pid, 0) == nil && !strings.Contains(procState(pid), "Z") {
+		t.Errorf("QEMU (pid %d) still running after the harness ended; stderr %q", pid, stderr.String())
+	}
+}
+
+// procState is the state letter of a process, "" when it is gone.
+func procState(pid int) string {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return ""
+	}
+	s := string(b)
+	if i := strings.LastIndexByte(s, ')'); i >= 0 && len(s) > i+2 {
+		return s[i+2 : i+3]
+	}
+	return ""
 }
