@@ -227,6 +227,7 @@ func BootImage(o BootOptions) (BootResult, error) {
 		defer t.Stop()
 		timeout = t.C
 	}
+	pressKilled := false
 	// powerButton presses the machine's power button; with kill, a QMP
 	// that does not answer stops the machine instead.
 	powerButton := func(kill bool) {
@@ -236,6 +237,7 @@ func BootImage(o BootOptions) (BootResult, error) {
 			q.Close()
 		}
 		if err != nil && kill {
+			pressKilled = true
 			cancel()
 		}
 	}
@@ -281,7 +283,9 @@ func BootImage(o BootOptions) (BootResult, error) {
 		return res, fmt.Errorf("image boot: stopped after %s (--timeout); last runtime status %d; serial log %s", o.Timeout, res.Status, o.Log)
 	case interrupts > 1:
 		return res, fmt.Errorf("image boot: killed by a second interrupt; serial log %s", o.Log)
-	case waitErr != nil:
+	case waitErr != nil && !(pressKilled && res.Status >= 0 && lastHalt == res.Boots):
+		// (A machine that halted as the button was pressed, its QMP gone
+		// with it, ended well: the kill found it already off.)
 		return res, fmt.Errorf("image boot: qemu-system-x86_64: %v: %s", waitErr, strings.TrimSpace(stderr.String()))
 	case res.Status < 0:
 		return res, fmt.Errorf("image boot: the machine stopped without RayOS's halt marker; serial log %s", o.Log)
