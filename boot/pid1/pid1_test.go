@@ -131,15 +131,8 @@ func TestExitStatus(t *testing.T) {
 // supervise returns the runtime's status, copies its output to the
 // console, and no child is left a zombie.
 func TestSuperviseReapsOrphans(t *testing.T) {
-	if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
-		t.Fatalf("PR_SET_CHILD_SUBREAPER: %v", err)
-	}
-	t.Cleanup(func() { unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0) })
-	console, err := os.Create(filepath.Join(t.TempDir(), "console"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer console.Close()
+	subreaper(t)
+	console := consoleFile(t)
 	// Three orphans (their parent subshells exit at once), dying while
 	// the runtime still runs; then the runtime exits 3.
 	script := "for i in 1 2 3; do (sleep 0.2 &); done; echo RAYOS_BOOT:ready:tick=0; sleep 1; exit 3"
@@ -158,11 +151,7 @@ func TestSuperviseReapsOrphans(t *testing.T) {
 
 	// A runtime killed by a signal: status 128+9, and the crash is said
 	// on the console (no data partition to write it to here).
-	console, err = os.Create(filepath.Join(t.TempDir(), "console"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer console.Close()
+	console = consoleFile(t)
 	status = supervise(console, func(string, ...any) {}, "/bin/sh", []string{"-c", "echo started; kill -9 $$"})
 	if status != 128+9 {
 		t.Errorf("killed runtime: status %d, want 137", status)
@@ -202,15 +191,8 @@ func zombies(t *testing.T) []string {
 // next write to a full pipe, the system frozen); the line reaches the
 // console whole.
 func TestSuperviseLongLine(t *testing.T) {
-	if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
-		t.Fatalf("PR_SET_CHILD_SUBREAPER: %v", err)
-	}
-	t.Cleanup(func() { unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0) })
-	console, err := os.Create(filepath.Join(t.TempDir(), "console"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer console.Close()
+	subreaper(t)
+	console := consoleFile(t)
 	done := make(chan int, 1)
 	go func() {
 		done <- supervise(console, func(string, ...any) {}, "/bin/sh", []string{"-c", "head -c 3000000 /dev/zero | tr '\\0' x; echo; echo after; exit 0"})
@@ -269,4 +251,25 @@ func TestDataSpecRefusals(t *testing.T) {
 	if err := mountData(filepath.Join(dev, "vdc")); err == nil || !strings.Contains(err.Error(), "no ext4 file system") {
 		t.Errorf("mounting zeros: %v", err)
 	}
+}
+
+// subreaper makes this test process a child subreaper for the test, so
+// that orphans come to it as they would to PID 1.
+func subreaper(t *testing.T) {
+	t.Helper()
+	if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
+		t.Fatalf("PR_SET_CHILD_SUBREAPER: %v", err)
+	}
+	t.Cleanup(func() { unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0) })
+}
+
+// consoleFile is a fresh file standing in for /dev/console.
+func consoleFile(t *testing.T) *os.File {
+	t.Helper()
+	f, err := os.Create(filepath.Join(t.TempDir(), "console"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.Close() })
+	return f
 }
