@@ -250,11 +250,15 @@ func supervise(console *os.File, log func(string, ...any), exe string, args []st
 			log("Ctrl+Alt+Delete: ignored (the keys go to the focused surface)")
 		}
 	}
-	r.Close() // the runtime is gone; a grandchild holding the pipe must not hold PID 1
+	// The runtime is gone: what it wrote last (its shutdown marker) is
+	// still in the pipe, so the copy runs to the end — unless a process
+	// it left behind holds the pipe open, which must not hold PID 1: after
+	// a second the pipe is closed under it.
 	select {
 	case <-copied:
 	case <-time.After(time.Second):
 	}
+	r.Close()
 	if runtimeWS.Signaled() || (status != 0 && tail.crashedWithoutReport()) {
 		why := fmt.Sprintf("the runtime exited with status %d", status)
 		if runtimeWS.Signaled() {
