@@ -65,10 +65,13 @@ fmt-check:
 	if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 
 # -count=1: tests/ builds the binary itself, which Go's test cache cannot
-# see. The gpu tests run once more with cgocheck2, which catches Go
-# pointers left in C memory by the Vulkan binding.
+# see. -timeout 20m: tests/ boots real machines (libvirt guests, the disk
+# image in QEMU under software emulation) and takes about 4 minutes here;
+# Go's default of 10 minutes per package leaves too little room on a
+# slower CI machine. The gpu tests run once more with cgocheck2, which
+# catches Go pointers left in C memory by the Vulkan binding.
 test: deps vet fmt-check
-	$(GO) test -count=1 $(PKGS)
+	$(GO) test -count=1 -timeout 20m $(PKGS)
 	GOEXPERIMENT=cgocheck2 $(GO) test -count=1 ./gpu/
 	$(MAKE) fuzz
 
