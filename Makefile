@@ -83,6 +83,8 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzParseBootInfo$$' -fuzztime $(FUZZTIME) ./boot/
 	$(GO) test -run '^$$' -fuzz '^FuzzReadJournal$$' -fuzztime $(FUZZTIME) ./world/
 	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./world/marker/
+	$(GO) test -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(FUZZTIME) ./boot/evdev/
+	$(GO) test -run '^$$' -fuzz '^FuzzVarStore$$' -fuzztime $(FUZZTIME) ./boot/image/
 
 # Benchmarks with their hand-written baselines, run side by side; the
 # report prints medians and ratios to the baseline (bench/RESULTS.md).
