@@ -1,7 +1,6 @@
 package image
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"errors"
@@ -19,6 +18,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/rayos/engine/boot/lines"
 	"github.com/rayos/engine/world/atomicfile"
 	"golang.org/x/sys/unix"
 )
@@ -180,7 +180,7 @@ func BootImage(o BootOptions) (BootResult, error) {
 	readySeen := make(chan struct{}, 1)
 	go func() {
 		defer close(scanned)
-		serialLines(stdout, maxMarkerLine, func(line []byte, end, whole bool) {
+		lines.Each(stdout, maxMarkerLine, func(line []byte, end, whole bool) {
 			if end {
 				line = bytes.TrimRight(line, "\r")
 			}
@@ -305,32 +305,6 @@ const maxMarkerLine = 64 << 10
 
 // qemuOpt escapes a value for QEMU's key=value,… options.
 func qemuOpt(s string) string { return strings.ReplaceAll(s, ",", ",,") }
-
-// serialLines reads r to its end and calls fn with each line without its
-// newline: end is true for a line's last piece, whole for a line that
-// came in one piece. A line longer than max comes in several pieces, so
-// no line, however long, stops the reading: a reader that gave up would
-// leave QEMU blocked on a full pipe and the machine frozen at its next
-// console write.
-func serialLines(r io.Reader, max int, fn func(line []byte, end, whole bool)) {
-	br := bufio.NewReaderSize(r, max)
-	long := false
-	for {
-		b, err := br.ReadSlice('\n')
-		switch {
-		case errors.Is(err, bufio.ErrBufferFull):
-			fn(b, false, false)
-			long = true
-			continue
-		case len(b) > 0:
-			fn(bytes.TrimSuffix(b, []byte{'\n'}), true, !long)
-		}
-		long = false
-		if err != nil {
-			return
-		}
-	}
-}
 
 // console writes the serial console to the caller's stdout until a write
 // fails (a closed pipe), and says so once on gone.

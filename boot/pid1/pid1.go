@@ -1,7 +1,6 @@
 package pid1
 
 import (
-	"bufio"
 	"errors"
 	"fmt"
 	"io"
@@ -13,6 +12,7 @@ import (
 	"time"
 
 	"github.com/rayos/engine/boot"
+	"github.com/rayos/engine/boot/lines"
 	"github.com/rayos/engine/world/marker"
 	"golang.org/x/sys/unix"
 )
@@ -277,24 +277,17 @@ const tailLineMax = 64 << 10
 // pieces (the tail keeps its start): reading must never stop while the
 // runtime lives, or it blocks on its next write to a full pipe.
 func copyLines(r io.Reader, console io.Writer, t *tail) {
-	br := bufio.NewReaderSize(r, tailLineMax)
-	long := false
-	for {
-		b, err := br.ReadSlice('\n')
-		if len(b) > 0 {
-			console.Write(b)
-			if !long {
-				t.add(strings.TrimSuffix(string(b), "\n"))
-			}
+	first := true
+	lines.Each(r, tailLineMax, func(line []byte, end, _ bool) {
+		console.Write(line)
+		if end {
+			console.Write([]byte{'\n'})
 		}
-		long = errors.Is(err, bufio.ErrBufferFull)
-		if err != nil && !long {
-			if len(b) > 0 && b[len(b)-1] != '\n' {
-				console.Write([]byte{'\n'})
-			}
-			return
+		if first {
+			t.add(string(line))
 		}
-	}
+		first = end
+	})
 }
 
 // exitStatus is a wait status as a shell would report it.
