@@ -95,10 +95,11 @@ func run(console *os.File, log func(string, ...any)) int {
 		runtimeArgs = append(runtimeArgs, "--debug-panic", v)
 	}
 	spec := dataSpec(string(cmdline))
-	dev, others, err := findDevice(spec, findTimeout)
+	choice, err := chooseDevice(spec, findTimeout)
+	dev := choice.dev
 	if err == nil {
-		if len(others) > 0 {
-			log("data partition %s: also on %s; using %s (the first by name)", spec, strings.Join(others, " "), dev)
+		if choice.rule != "" {
+			log("data partition %s: %s", spec, choice.rule)
 		}
 		err = mountData(dev)
 	}
