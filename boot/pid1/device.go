@@ -126,12 +126,17 @@ func pickBootDisk(devs []string, guid string, guidErr error) (c dataChoice, wait
 	case guid == "":
 		why = "no LoaderDevicePartUUID: not started by systemd-boot"
 	default:
-		disk := diskWithPartUUID(guid)
-		if disk == "" {
+		disks := disksWithPartUUID(guid)
+		if len(disks) == 0 {
 			why = fmt.Sprintf("no disk has partition %s, systemd-boot's LoaderDevicePartUUID", guid)
 			wait = true
 			break
 		}
+		if len(disks) > 1 {
+			why = fmt.Sprintf("disks %s all have partition %s, systemd-boot's LoaderDevicePartUUID: copies of one image", strings.Join(disks, " "), guid)
+			break
+		}
+		disk := disks[0]
 		for i, d := range devs {
 			if onDisk(d, disk) {
 				c = dataChoice{

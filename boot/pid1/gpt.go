@@ -211,14 +211,16 @@ func diskGPT(disk string) ([]gptPartition, error) {
 	return parts, nil
 }
 
-// diskWithPartUUID is the whole disk (a name in sysBlock: an entry with
+// disksWithPartUUID are the whole disks (names in sysBlock: entries with
 // no "partition" file, not empty) whose GPT has a partition with unique
-// GUID guid; "" when none has. Disks with no readable GPT are passed by.
-func diskWithPartUUID(guid string) string {
+// GUID guid, in name order. Disks with no readable GPT are passed by.
+// More than one is two copies of one image (dd keeps the GUIDs).
+func disksWithPartUUID(guid string) []string {
 	entries, err := os.ReadDir(sysBlock)
 	if err != nil {
-		return ""
+		return nil
 	}
+	var disks []string
 	for _, e := range entries { // ReadDir sorts by name
 		n := e.Name()
 		if _, err := os.Stat(filepath.Join(sysBlock, n, "partition")); err == nil {
@@ -233,11 +235,12 @@ func diskWithPartUUID(guid string) string {
 		}
 		for _, p := range parts {
 			if strings.EqualFold(p.GUID, guid) {
-				return n
+				disks = append(disks, n)
+				break
 			}
 		}
 	}
-	return ""
+	return disks
 }
 
 // onDisk says whether the block device dev (a path in devDir) is a

@@ -187,6 +187,21 @@ func TestBootDiskFallback(t *testing.T) {
 	setLoaderVar(t, efiVar(utf16z("D5B9F2C4-1111-2222-3333-444455556666")))
 	check("a GUID on no disk", "no disk has partition D5B9F2C4-1111-2222-3333-444455556666")
 
+	// Two copies of one image (dd keeps the GUIDs): the variable names
+	// both disks, so it cannot choose.
+	img, err := os.ReadFile(filepath.Join(dev, "vdb"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	vda, err := os.ReadFile(filepath.Join(dev, "vda"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(dev, "vda"), img, 0o644)
+	setLoaderVar(t, efiVar(utf16z(esp["vdb"])))
+	check("two copies of one image", "disks vda vdb all have partition "+esp["vdb"])
+	os.WriteFile(filepath.Join(dev, "vda"), vda, 0o644)
+
 	// The boot disk without the label: the first, at once.
 	os.WriteFile(filepath.Join(dev, "vdb2"), make([]byte, 4096), 0o644)
 	setLoaderVar(t, efiVar(utf16z(esp["vdb"])))
@@ -265,12 +280,12 @@ func TestGPTHostile(t *testing.T) {
 	// A logical sector size the kernel would not give: that disk unread.
 	os.WriteFile(filepath.Join(dev, "vdb"), img, 0o644)
 	os.WriteFile(filepath.Join(sysBlock, "vdb", "queue", "logical_block_size"), []byte("12345\n"), 0o644)
-	if d := diskWithPartUUID(esp["vdb"]); d != "" {
+	if d := disksWithPartUUID(esp["vdb"]); len(d) != 0 {
 		t.Errorf("a disk with logical_block_size 12345 read as the boot disk %s", d)
 	}
 	os.WriteFile(filepath.Join(sysBlock, "vdb", "queue", "logical_block_size"), []byte("512\n"), 0o644)
-	if d := diskWithPartUUID(esp["vdb"]); d != "vdb" {
-		t.Errorf("diskWithPartUUID(vdb's ESP) = %q, want vdb", d)
+	if d := disksWithPartUUID(esp["vdb"]); len(d) != 1 || d[0] != "vdb" {
+		t.Errorf("disksWithPartUUID(vdb's ESP) = %q, want vdb", d)
 	}
 }
 
