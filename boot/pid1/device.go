@@ -54,7 +54,8 @@ type dataChoice struct {
 	rule   string   // how dev was chosen, for the console ("" for a /dev path)
 }
 
-// findDevice is chooseDevice's device and the others with its label.
+// findDevice is chooseDevice without the rule: the device and the others
+// with its label (what the older tests in pid1_test.go check).
 func findDevice(spec string, timeout time.Duration) (dev string, others []string, err error) {
 	c, err := chooseDevice(spec, timeout)
 	return c.dev, c.others, err
@@ -65,7 +66,7 @@ func findDevice(spec string, timeout time.Duration) (dev string, others []string
 // asynchronously, so it is looked for again every 100 ms until timeout.
 //
 // More than one device may carry the label (an installer USB stick and
-// the installed disk, two copies of the image). The one on the disk
+// the installed disk, a second RayOS disk). The one on the disk
 // systemd-boot started from is taken — its LoaderDevicePartUUID EFI
 // variable names the GPT partition GUID of that disk's EFI system
 // partition — else the first in name order; rule says which, and names
