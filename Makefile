@@ -85,6 +85,8 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./world/marker/
 	$(GO) test -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(FUZZTIME) ./boot/evdev/
 	$(GO) test -run '^$$' -fuzz '^FuzzVarStore$$' -fuzztime $(FUZZTIME) ./boot/image/
+	$(GO) test -run '^$$' -fuzz '^FuzzReadGPT$$' -fuzztime $(FUZZTIME) ./boot/pid1/
+	$(GO) test -run '^$$' -fuzz '^FuzzParseEFIGUIDVar$$' -fuzztime $(FUZZTIME) ./boot/pid1/
 
 # Benchmarks with their hand-written baselines, run side by side; the
 # report prints medians and ratios to the baseline (bench/RESULTS.md).
