@@ -61,17 +61,12 @@ func gptImage(t testing.TB, path string) string {
 func fakeDisks(t *testing.T) (esp map[string]string, dev string) {
 	t.Helper()
 	needTools(t)
-	dir := t.TempDir()
-	sys, dev := filepath.Join(dir, "sys"), filepath.Join(dir, "dev")
-	os.MkdirAll(sys, 0o755)
-	os.MkdirAll(dev, 0o755)
+	dir, sys, dev := fakeBlockTree(t)
 	esp = map[string]string{}
 	for _, disk := range []string{"vda", "vdb"} {
 		esp[disk] = gptImage(t, filepath.Join(dev, disk))
 		os.WriteFile(filepath.Join(dev, disk+"1"), make([]byte, 4096), 0o644)
-		if out, err := exec.Command("mke2fs", "-q", "-F", "-t", "ext4", "-L", "RAYOS_DATA", filepath.Join(dev, disk+"2"), "4M").CombinedOutput(); err != nil {
-			t.Fatalf("mke2fs: %v: %s", err, out)
-		}
+		mkext4(t, filepath.Join(dev, disk+"2"), "RAYOS_DATA")
 		os.MkdirAll(filepath.Join(sys, disk, "queue"), 0o755)
 		os.WriteFile(filepath.Join(sys, disk, "queue", "logical_block_size"), []byte("512\n"), 0o644)
 		for _, p := range []string{"1", "2"} {
@@ -83,10 +78,10 @@ func fakeDisks(t *testing.T) (esp map[string]string, dev string) {
 	if esp["vda"] == esp["vdb"] {
 		t.Fatalf("both disks' ESPs are %s", esp["vda"])
 	}
-	oldSys, oldDev, oldVar, oldWait := sysBlock, devDir, loaderPartUUIDPath, bootWait
-	sysBlock, devDir, loaderPartUUIDPath = sys, dev, filepath.Join(dir, "LoaderDevicePartUUID-4a67b082-0a4c-41cf-b6c7-440b29bb8c4f")
+	oldVar, oldWait := loaderPartUUIDPath, bootWait
+	loaderPartUUIDPath = filepath.Join(dir, "LoaderDevicePartUUID-4a67b082-0a4c-41cf-b6c7-440b29bb8c4f")
 	bootWait = 200 * time.Millisecond
-	t.Cleanup(func() { sysBlock, devDir, loaderPartUUIDPath, bootWait = oldSys, oldDev, oldVar, oldWait })
+	t.Cleanup(func() { loaderPartUUIDPath, bootWait = oldVar, oldWait })
 	return esp, dev
 }
 

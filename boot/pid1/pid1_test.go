@@ -40,26 +40,15 @@ func TestActionFor(t *testing.T) {
 // TestFindLabel finds a real ext4 file system (made by mke2fs on a file)
 // by its label among block devices listed the way /sys/class/block does.
 func TestFindLabel(t *testing.T) {
-	if _, err := exec.LookPath("mke2fs"); err != nil {
-		t.Fatalf("mke2fs missing: install Debian package e2fsprogs (make deps)")
-	}
-	dir := t.TempDir()
-	sys, dev := filepath.Join(dir, "sys"), filepath.Join(dir, "dev")
-	os.MkdirAll(sys, 0o755)
-	os.MkdirAll(dev, 0o755)
+	_, sys, dev := fakeBlockTree(t)
 	// vda: not a file system; vda1: ext4 labelled OTHER; vda2: RAYOS_DATA.
 	os.WriteFile(filepath.Join(dev, "vda"), make([]byte, 4096), 0o644)
 	for name, label := range map[string]string{"vda1": "OTHER", "vda2": "RAYOS_DATA"} {
-		img := filepath.Join(dev, name)
-		if out, err := exec.Command("mke2fs", "-q", "-F", "-t", "ext4", "-L", label, img, "4M").CombinedOutput(); err != nil {
-			t.Fatalf("mke2fs: %v: %s", err, out)
-		}
+		mkext4(t, filepath.Join(dev, name), label)
 	}
 	for _, n := range []string{"vda", "vda1", "vda2", "loop0"} { // loop0 has no node
 		os.Mkdir(filepath.Join(sys, n), 0o755)
 	}
-	sysBlock, devDir = sys, dev
-	t.Cleanup(func() { sysBlock, devDir = "/sys/class/block", "/dev" })
 
 	if got := findLabel("RAYOS_DATA"); len(got) != 1 || got[0] != filepath.Join(dev, "vda2") {
 		t.Errorf("findLabel(RAYOS_DATA) = %q, want vda2", got)
@@ -216,25 +205,11 @@ func TestSuperviseLongLine(t *testing.T) {
 // unlabelled ext4, a guest's disk say) or one longer than ext4's 16 bytes.
 // Two partitions with the label are both named, the first used.
 func TestDataSpecRefusals(t *testing.T) {
-	if _, err := exec.LookPath("mke2fs"); err != nil {
-		t.Fatalf("mke2fs missing: install Debian package e2fsprogs (make deps)")
-	}
-	dir := t.TempDir()
-	sys, dev := filepath.Join(dir, "sys"), filepath.Join(dir, "dev")
-	os.MkdirAll(sys, 0o755)
-	os.MkdirAll(dev, 0o755)
+	_, sys, dev := fakeBlockTree(t)
 	for name, label := range map[string]string{"vda1": "", "vda2": "RAYOS_DATA", "vdb2": "RAYOS_DATA"} {
-		args := []string{"-q", "-F", "-t", "ext4", filepath.Join(dev, name), "4M"}
-		if label != "" {
-			args = append([]string{"-L", label}, args...)
-		}
-		if out, err := exec.Command("mke2fs", args...).CombinedOutput(); err != nil {
-			t.Fatalf("mke2fs: %v: %s", err, out)
-		}
+		mkext4(t, filepath.Join(dev, name), label)
 		os.Mkdir(filepath.Join(sys, name), 0o755)
 	}
-	sysBlock, devDir = sys, dev
-	t.Cleanup(func() { sysBlock, devDir = "/sys/class/block", "/dev" })
 	for _, spec := range []string{"LABEL=", "LABEL=" + strings.Repeat("L", 17)} {
 		start := time.Now()
 		d, others, err := findDevice(spec, 5*time.Second)
@@ -272,4 +247,35 @@ func consoleFile(t *testing.T) *os.File {
 	}
 	t.Cleanup(func() { f.Close() })
 	return f
+}
+
+// fakeBlockTree makes empty stand-ins for /sys/class/block and /dev and
+// points sysBlock and devDir at them for the test; regular files stand in
+// for device nodes.
+func fakeBlockTree(t *testing.T) (dir, sys, dev string) {
+	t.Helper()
+	dir = t.TempDir()
+	sys, dev = filepath.Join(dir, "sys"), filepath.Join(dir, "dev")
+	os.MkdirAll(sys, 0o755)
+	os.MkdirAll(dev, 0o755)
+	oldSys, oldDev := sysBlock, devDir
+	sysBlock, devDir = sys, dev
+	t.Cleanup(func() { sysBlock, devDir = oldSys, oldDev })
+	return dir, sys, dev
+}
+
+// mkext4 makes a 4 MiB ext4 file system on the file path, labelled label
+// (none when empty), with mke2fs.
+func mkext4(t testing.TB, path, label string) {
+	t.Helper()
+	if _, err := exec.LookPath("mke2fs"); err != nil {
+		t.Fatalf("mke2fs missing: install Debian package e2fsprogs (make deps)")
+	}
+	args := []string{"-q", "-F", "-t", "ext4", path, "4M"}
+	if label != "" {
+		args = append([]string{"-L", label}, args...)
+	}
+	if out, err := exec.Command("mke2fs", args...).CombinedOutput(); err != nil {
+		t.Fatalf("mke2fs: %v: %s", err, out)
+	}
 }
