@@ -1,6 +1,7 @@
 package main
 
 import (
+	"github.com/rayos/engine/boot"
 	"os"
 	"path/filepath"
 	"slices"
@@ -15,7 +16,8 @@ import (
 
 // Shell completion of values (rayos completion bash|zsh|fish): ctl ops,
 // VM ids from the registry under --data, key names after press VM, wait's
-// conditions, watch's kinds, scene names for --scene.
+// conditions, watch's kinds, scene names for --scene, boot entries for
+// --entry, disk images (*.img) for rayos image boot.
 
 // registerCompletions adds the value completions of flags that several
 // commands share (--scene), walking every command under root.
@@ -24,6 +26,9 @@ func registerCompletions(root *cobra.Command) {
 	walk = func(c *cobra.Command) {
 		if c.Flags().Lookup("scene") != nil {
 			c.RegisterFlagCompletionFunc("scene", cobra.FixedCompletions(scene.Names(), cobra.ShellCompDirectiveNoFileComp))
+		}
+		if c.Flags().Lookup("entry") != nil { // rayos boot, rayos image boot
+			c.RegisterFlagCompletionFunc("entry", cobra.FixedCompletions(boot.Entries, cobra.ShellCompDirectiveNoFileComp))
 		}
 		for _, sub := range c.Commands() {
 			walk(sub)

@@ -103,6 +103,12 @@ ovmf.`,
   # let a test drive the machine: keys, screendumps, the power button (QMP)
   rayos image boot rayos.img --qmp /tmp/rayos-qmp.sock --timeout 10m`,
 		Args: exactArgs(1, "the disk image"),
+		ValidArgsFunction: func(cmd *cobra.Command, args []string, _ string) ([]string, cobra.ShellCompDirective) {
+			if len(args) > 0 {
+				return nil, cobra.ShellCompDirectiveNoFileComp
+			}
+			return []string{"img"}, cobra.ShellCompDirectiveFilterFileExt
+		},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.Image = args[0]
 			if o.Entry != "" && !slices.Contains([]string{"normal", "recovery", "previous"}, o.Entry) {
