@@ -25,4 +25,29 @@ type Prompt struct {
 	// submitted with (the Enter key's): its RAYOS_INTENT marker's source.
 	Said string `json:"said,omitempty"`
 	Seq  uint64 `json:"seq,omitempty"`
+	// Answering says where RayOS's answer to Said is, and Answer is that
+	// answer in a few words, as the bar shows it after the line: the
+	// prompt system takes it from the world (the envelope resolved from
+	// the line, or the intent system's Replies) and keeps looking while it
+	// is not final.
+	Answering PromptAnswer `json:"answering,omitempty"`
+	Answer    string       `json:"answer,omitempty"`
 }
+
+// PromptAnswer is where the answer to a prompt's line is.
+type PromptAnswer uint8
+
+// Prompt answer states. A key that edits the line (a character, Backspace,
+// Escape, Enter) puts the prompt back to PromptAnswerNone: the answer is
+// shown until the next key.
+const (
+	// PromptAnswerNone: nothing to show (no line said since the last key).
+	PromptAnswerNone PromptAnswer = iota
+	// PromptAnswerWaiting: the line was said and its answer is not final
+	// (not looked for yet, an effect running, a recall waiting for the
+	// Volume, a confirmation asked); Answer says so, and is replaced when
+	// the outcome comes.
+	PromptAnswerWaiting
+	// PromptAnswerFinal: Answer is the outcome; nothing more comes.
+	PromptAnswerFinal
+)

@@ -40,6 +40,10 @@ type System struct {
 	named     [1]string
 	desktops  map[uint32]int // live desktop surface id → guest index
 
+	// replies is the world's components.Replies: the answers to this
+	// tick's utterances that made no envelope.
+	replies *components.Replies
+
 	// waiting are the recalls asked of the Volume whose answer has not
 	// come back (recall.go), oldest first; answers holds this tick's.
 	waiting []waitingRecall
@@ -99,12 +103,18 @@ func (s *System) Init(w *world.World) error {
 	if ecs.GetResource[Retrievals](w.ECS) == nil {
 		ecs.AddResource(w.ECS, &Retrievals{})
 	}
+	if s.replies = ecs.GetResource[components.Replies](w.ECS); s.replies == nil {
+		s.replies = &components.Replies{}
+		ecs.AddResource(w.ECS, s.replies)
+	}
 	return nil
 }
 
 // Run implements world.System.
 func (s *System) Run(w *world.World) {
 	s.lines, s.answers, s.made = s.lines[:0], s.answers[:0], s.made[:0]
+	clear(s.replies.Replies)
+	s.replies.Replies = s.replies.Replies[:0] // read by the prompt since the last run
 	if r := ecs.GetResource[Retrievals](w.ECS); r != nil {
 		r.Asks = r.Asks[:0] // the runtime drained them after the last tick
 	}
@@ -272,12 +282,19 @@ func (s *System) answer(w *world.World, u *utterance, why string) (components.In
 	m := marker.Intent(u.seq, "none", "-", why)
 	w.Emit(m)
 	if !u.said {
+		s.reply(u.seq, 0, why)
 		return components.IntentEnvelope{}, false
 	}
 	return components.IntentEnvelope{
 		Action: components.ActionSay, Status: components.IntentDenied, Detail: why, Understood: m.String(),
 		Source: u.seq, Order: u.seq, Tick: w.Clock.Tick, Request: u.request, Client: u.client,
 	}, true
+}
+
+// reply hands the answer to a typed or spoken utterance that makes no
+// envelope to whoever shows it (RayOS's prompt): components.Replies.
+func (s *System) reply(seq uint64, action components.IntentAction, text string) {
+	s.replies.Replies = append(s.replies.Replies, components.Reply{Source: seq, Action: action, Text: text})
 }
 
 // suggest phrases the did-you-mean answers.

@@ -223,7 +223,16 @@ func (s *System) finishRecall(w *world.World, rc *waitingRecall, ps []Passage, e
 	if rc.u.said {
 		env.Understood = m.String()
 		s.made = append(s.made, env)
+		return
 	}
+	answer := env.Detail
+	switch {
+	case err != nil:
+		answer = "no passages: " + env.Detail
+	case len(ps) > 0:
+		answer = fmt.Sprintf("best source: %s (%.2f)", sourceName(ps[0], " › "), ps[0].Score)
+	}
+	s.reply(rc.u.seq, components.ActionRecall, answer)
 }
 
 // sources names where the passages come from, "file#heading", distinct,

@@ -101,6 +101,9 @@ type System struct {
 	// rewritten (and the bar redrawn) only when that changes.
 	shown map[ecs.Entity]shown
 
+	// answers finds RayOS's answer to a line said (answer.go).
+	answers answers
+
 	// Scratch reused every tick.
 	keys    []components.SurfaceInput
 	changed []ecs.Entity
@@ -120,8 +123,8 @@ func New() *System { return &System{shown: map[ecs.Entity]shown{}} }
 func (s *System) Describe() world.Description {
 	return world.Description{
 		Name:    "prompt",
-		Purpose: "edit RayOS's command line from the prompt surface's keys (US keymap, Backspace, Escape), show it on the bar, and on Enter make a text Input the intent system resolves this tick, with the Enter key's sequence number",
-		Reads:   []string{"SurfaceInput(key)", "Prompt", "Focus"},
+		Purpose: "edit RayOS's command line from the prompt surface's keys (US keymap, Backspace, Escape), show it on the bar, and on Enter make a text Input the intent system resolves this tick, with the Enter key's sequence number; show RayOS's answer to it, from the world, until the next key",
+		Reads:   []string{"SurfaceInput(key)", "Prompt", "Focus", "IntentEnvelope", "PendingConfirmation", "Guest", "Replies"},
 		Writes:  []string{"Prompt", "Title", "Input(text)"},
 	}
 }
@@ -136,12 +139,16 @@ func (s *System) Init(w *world.World) error {
 	if s.shown == nil {
 		s.shown = map[ecs.Entity]shown{}
 	}
+	s.answers.init(w)
 	return nil
 }
 
 // Run implements world.System.
 func (s *System) Run(w *world.World) {
 	s.keys, s.said = s.keys[:0], s.said[:0]
+	// Answers first: the ones made since the prompt last ran; a key typed
+	// this tick then puts them away.
+	s.look(w)
 	q := s.events.Query()
 	for q.Next() {
 		if ev := q.Get(); ev.Kind == components.InputKey && ev.Pressed {
@@ -175,21 +182,25 @@ func (s *System) key(w *world.World, ev *components.SurfaceInput) {
 	case keyEnter, keyKPEnter:
 		line := strings.TrimSpace(p.Line)
 		p.Line, p.Refused = "", 0
+		p.Answering, p.Answer = components.PromptAnswerNone, ""
 		if line == "" {
 			return // an empty line says nothing
 		}
 		p.Said, p.Seq = line, ev.Seq
+		p.Answering = components.PromptAnswerWaiting // looked for from the next tick on
 		s.said = append(s.said, components.Input{
 			Kind: components.InputText, Seq: ev.Seq, TimeNs: w.Clock.SimNs,
 			Device: ev.Device, Text: line,
 		})
 	case keyBackspace:
+		p.Answering, p.Answer = components.PromptAnswerNone, ""
 		if p.Line != "" {
 			_, n := utf8.DecodeLastRuneInString(p.Line)
 			p.Line, p.Refused = p.Line[:len(p.Line)-n], 0
 		}
 	case keyEsc:
 		p.Line, p.Refused = "", 0
+		p.Answering, p.Answer = components.PromptAnswerNone, ""
 	case keyCapsLock:
 		p.CapsLock = !p.CapsLock
 	default:
@@ -200,6 +211,7 @@ func (s *System) key(w *world.World, ev *components.SurfaceInput) {
 		if !ok {
 			return // arrows, function keys, tab: nothing to type
 		}
+		p.Answering, p.Answer = components.PromptAnswerNone, ""
 		if len(p.Line)+1 > MaxLine {
 			p.Refused++
 			if p.Refused == 1 {
@@ -248,14 +260,16 @@ func (s *System) show(w *world.World) {
 
 // Title is what a prompt surface shows: its label; with the keyboard, a
 // "> " prompt, the line and a caret; the end of a line too long to show;
-// that the line is full when a key was refused; and, until the next
-// line is typed, the line last said.
+// that the line is full when a key was refused; and, from Enter until the
+// next key, the line said and RayOS's answer to it ("…" until the world
+// holds one), focused or not.
 func Title(p *components.Prompt, focused bool) string {
 	label := p.Label
 	if label == "" {
 		label = "RayOS"
 	}
-	if !focused && p.Line == "" {
+	answered := p.Line == "" && p.Said != "" && p.Answering != components.PromptAnswerNone
+	if !focused && p.Line == "" && !answered {
 		return label
 	}
 	var b strings.Builder
@@ -275,14 +289,15 @@ func Title(p *components.Prompt, focused bool) string {
 		b.WriteString("      (line full: ")
 		b.WriteString(strconv.Itoa(MaxLine))
 		b.WriteString(" bytes)")
-	case p.Line == "" && p.Said != "":
-		said := p.Said
-		if len(said) > 60 {
-			said = "…" + said[len(said)-60:]
+	case answered:
+		b.WriteString("      ")
+		b.WriteString(cutStart(p.Said, shownSaid))
+		b.WriteString("  →  ")
+		if p.Answer == "" {
+			b.WriteString("…") // said this tick: the answer is made after the bar is
+		} else {
+			b.WriteString(cutEnd(p.Answer, shownAnswer))
 		}
-		b.WriteString("      (said: ")
-		b.WriteString(said)
-		b.WriteString(")")
 	}
 	return b.String()
 }
