@@ -127,6 +127,9 @@ func (a *answers) outcome(w *world.World, e ecs.Entity, env *components.IntentEn
 	failed := env.Status == components.IntentFailed
 	switch env.Action {
 	case components.ActionStatus:
+		if failed && env.Argument == "" {
+			return "no guests", true // effects says "no such vm " of none at all
+		}
 		if failed {
 			return env.Detail, true
 		}

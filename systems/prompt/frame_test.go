@@ -10,6 +10,7 @@ import (
 	"github.com/rayos/engine/boot"
 	"github.com/rayos/engine/components"
 	"github.com/rayos/engine/gpu"
+	"github.com/rayos/engine/systems/compose"
 	"github.com/rayos/engine/systems/policy"
 	"github.com/rayos/engine/world"
 	"github.com/rayos/engine/world/marker"
@@ -74,5 +75,30 @@ func TestTypingRedrawsTheBarInTheComposedFrame(t *testing.T) {
 	sched.Tick(w)
 	if want := "RAYOS_INTENT:" + strconv.FormatUint(enter, 10) + ":status:-:"; !strings.Contains(markers.String(), want) {
 		t.Fatalf("no %q in the markers:\n%s", want, markers.String())
+	}
+	// The answer reaches the bar's pixels: the next frame's bar is the
+	// title with the answer, drawn as the compositor draws system
+	// surfaces, and not the one that waited for it.
+	waiting := ecs.NewMap1[components.Title](w.ECS).Get(bar).Text
+	answered := frame()
+	title := ecs.NewMap1[components.Title](w.ECS).Get(bar).Text
+	if want := "RayOS  > _      what is running  →  no guests"; title != want {
+		t.Fatalf("the bar says %q, want %q", title, want)
+	}
+	draw := func(text string) []uint32 {
+		return compose.RenderText(nil, text, width, 40, 12, 0xfff4f4f4, compose.SystemFace) // light ink on the dark face
+	}
+	shown := make([]uint32, 0, 40*width)
+	for y := range 40 {
+		shown = append(shown, answered[y*width:y*width+width]...)
+	}
+	if !slices.Equal(shown, draw(title)) {
+		t.Error("the bar's pixels are not its title with the answer")
+	}
+	if slices.Equal(shown, draw(waiting)) {
+		t.Errorf("the bar's pixels are still those of %q", waiting)
+	}
+	if !slices.Equal(after[40*width:], answered[40*width:]) {
+		t.Error("the answer changed the frame below the bar")
 	}
 }

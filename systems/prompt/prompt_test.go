@@ -53,6 +53,12 @@ type tb interface {
 
 func newPromptWorld(t tb) *promptWorld {
 	t.Helper()
+	return newPromptWorldWith(t, promptPolicy)
+}
+
+// newPromptWorldWith is newPromptWorld with the policy text pol in force.
+func newPromptWorldWith(t tb, pol string) *promptWorld {
+	t.Helper()
 	p := &promptWorld{markers: &bytes.Buffer{}}
 	p.w = world.New(world.Config{Hz: 60}, marker.NewBus(p.markers))
 	gs := scene.AddGuests(p.w, []scene.GuestSpec{{ID: "linux", OS: components.OSLinux}, {ID: "windows", OS: components.OSWindows}})
@@ -69,11 +75,11 @@ func newPromptWorld(t tb) *promptWorld {
 		Rect: components.Rect{X: 40, Y: 80, W: 400, H: 900}, Layer: 1, Flags: components.SurfaceVisible}, &components.Title{Text: "Launcher"})
 	p.prompts = ecs.NewMap1[components.Prompt](p.w.ECS)
 	p.titles = ecs.NewMap1[components.Title](p.w.ECS)
-	pol, err := policy.Load("test", promptPolicy)
+	loaded, err := policy.Load("test", pol)
 	if err != nil {
 		t.Fatal(err)
 	}
-	policy.Install(p.w.ECS, pol)
+	policy.Install(p.w.ECS, loaded)
 	if _, err := gpu.Install(p.w.ECS, gpu.NewCPU(), gpu.MirrorConfig{FrameWidth: 1920, FrameHeight: 1080}); err != nil {
 		t.Fatal(err)
 	}
@@ -181,7 +187,9 @@ func TestEnterResolvesTheLineLikeTypedText(t *testing.T) {
 	if len(got) != 1 || !strings.HasPrefix(got[0], want) {
 		t.Fatalf("intent markers %q, want one starting %q; all markers:\n%s", got, want, m)
 	}
-	if p.line() != "" || p.title() != "RayOS  > _      (said: what is running?)" {
+	// The answer is made after the bar, by intent and effects: the bar
+	// says the line and waits for it.
+	if p.line() != "" || p.title() != "RayOS  > _      what is running?  →  …" {
 		t.Errorf("after Enter: line %q, bar %q", p.line(), p.title())
 	}
 	if pr := p.prompts.Get(p.bar); pr.Said != "what is running?" || pr.Seq != enter {
