@@ -78,7 +78,7 @@ func (s *System) Describe() world.Description {
 		Name:    "intent",
 		Purpose: "understand text, voice and said requests (plain words), pick the target with the attention model, and make pending IntentEnvelopes; answer what it cannot understand; ask the Volume for recalls and finish them when the answer comes back as an input",
 		Reads:   []string{"Input(text,voice,host say,retrieval)", "Guest", "Surface", "AttentionRay", "Focus"},
-		Writes:  []string{"IntentEnvelope", "Recorder", "Retrievals"},
+		Writes:  []string{"IntentEnvelope", "Recorder", "Retrievals", "Replies"},
 	}
 }
 

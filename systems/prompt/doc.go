@@ -12,7 +12,10 @@
 //     the prompt surface's key events (a US keymap with Shift and Caps
 //     Lock, Backspace, Escape), shows it in the surface's Title, and on
 //     Enter makes a text Input entity that the intent system resolves in
-//     the same tick, with the Enter key's sequence number.
+//     the same tick, with the Enter key's sequence number. From the next
+//     tick until the next key it shows RayOS's answer after the line,
+//     read from the world (answer.go): the envelope resolved from the
+//     line, or the intent system's Replies for a line that made none.
 //
 // The submitted line is made inside the world, never fed through the
 // Inbox: the journal already holds the keys that typed it, so a replay
