@@ -1,6 +1,7 @@
 package tests
 
 import (
+	"fmt"
 	"image/png"
 	"os"
 	"os/exec"
@@ -38,17 +39,7 @@ func realGuestData(t *testing.T, cache string) string {
 			t.Fatal(err)
 		}
 	}
-	write("vm/registry.toml", `version = 1
-[vm.linux]
-os = "linux"
-autostart = true
-memory_mib = 256
-vcpus = 1
-kernel = "`+filepath.Join(cache, "vmlinuz")+`"
-initrd = "`+filepath.Join(cache, "initrd.gz")+`"
-cmdline = "console=ttyS0 quiet"
-ready = "RAYOS_TESTGUEST_READY"
-`)
+	write("vm/registry.toml", testGuestRegistry(cache, 1))
 	write("policy/rayos-policy.toml", `version = 1
 [guests.linux]
 start = true
@@ -147,4 +138,21 @@ func TestRealLinuxGuest(t *testing.T) {
 		time.Sleep(200 * time.Millisecond)
 	}
 	r2.stop(t)
+}
+
+// testGuestRegistry is a VM registry with one autostart guest, linux: the
+// tiny test guest (kernel and initramfs in cache) with vcpus vCPUs, ready
+// when its console prints RAYOS_TESTGUEST_READY.
+func testGuestRegistry(cache string, vcpus int) string {
+	return fmt.Sprintf(`version = 1
+[vm.linux]
+os = "linux"
+autostart = true
+memory_mib = 256
+vcpus = %d
+kernel = %q
+initrd = %q
+cmdline = "console=ttyS0 quiet"
+ready = "RAYOS_TESTGUEST_READY"
+`, vcpus, filepath.Join(cache, "vmlinuz"), filepath.Join(cache, "initrd.gz"))
 }

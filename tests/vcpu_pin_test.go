@@ -67,17 +67,7 @@ func TestVCPUsPinnedWhereRayOSPlacesThem(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	write("data/vm/registry.toml", `version = 1
-[vm.linux]
-os = "linux"
-autostart = true
-memory_mib = 256
-vcpus = 2
-kernel = "`+filepath.Join(cache, "vmlinuz")+`"
-initrd = "`+filepath.Join(cache, "initrd.gz")+`"
-cmdline = "console=ttyS0 quiet"
-ready = "RAYOS_TESTGUEST_READY"
-`)
+	write("data/vm/registry.toml", testGuestRegistry(cache, 2))
 	write("data/policy/rayos-policy.toml", `version = 1
 [guests.linux]
 start = true
