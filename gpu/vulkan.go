@@ -30,6 +30,9 @@ type vulkanBackend struct {
 	family   uint32
 	memory   vk.PhysicalDeviceMemoryProperties
 	info     Info
+	// direct calls the entry points whose vulkan-go wrappers free their
+	// arguments under the driver (vkcall.go).
+	direct vkDirect
 
 	kernels  map[string]*vkKernel
 	buffers  []vkBuffer
@@ -53,9 +56,8 @@ type vulkanBackend struct {
 	maxStorageRange uint32
 	maxGroups       uint32
 
-	// submit is reused so that Submit does not build its arguments anew.
-	submit []vk.SubmitInfo
-	cmds   []vk.CommandBuffer
+	// fences is the one fence as the slice the fence calls take, made
+	// once so that Submit and Wait allocate nothing.
 	fences []vk.Fence
 }
 
@@ -160,6 +162,11 @@ func (v *vulkanBackend) open() error {
 	if err := vk.InitInstance(v.instance); err != nil {
 		return fmt.Errorf("vulkan: init instance: %w", err)
 	}
+	direct, err := newVKDirect(v.instance)
+	if err != nil {
+		return err
+	}
+	v.direct = direct
 	var count uint32
 	if err := vkErr("enumerate devices", vk.EnumeratePhysicalDevices(v.instance, &count, nil)); err != nil {
 		return err
@@ -177,7 +184,7 @@ func (v *vulkanBackend) open() error {
 		var props vk.PhysicalDeviceProperties
 		vk.GetPhysicalDeviceProperties(d, &props)
 		props.Deref()
-		if rank, ok := deviceTypeRank[props.DeviceType]; ok && rank < bestRank && computeFamily(d) >= 0 {
+		if rank, ok := deviceTypeRank[props.DeviceType]; ok && rank < bestRank && computeFamily(v.direct.queueFamilies(d)) >= 0 {
 			best, bestRank, bestProps = i, rank, props
 		}
 	}
@@ -185,11 +192,12 @@ func (v *vulkanBackend) open() error {
 		return errors.New("vulkan: no device with a compute queue")
 	}
 	v.phys = devices[best]
-	family := uint32(computeFamily(v.phys))
+	families := v.direct.queueFamilies(v.phys)
+	family := uint32(computeFamily(families))
 	v.family = family
 	bestProps.Limits.Deref()
 	v.maxStorageRange, v.maxGroups = bestProps.Limits.MaxStorageBufferRange, bestProps.Limits.MaxComputeWorkGroupCount[0]
-	if computeTimestampBits(v.phys, family) > 0 {
+	if families[family].timestampBits > 0 {
 		v.timestampPeriod = float64(bestProps.Limits.TimestampPeriod)
 	}
 	// On a GPU a timestamp costs next to nothing. lavapipe finishes all
@@ -199,20 +207,14 @@ func (v *vulkanBackend) open() error {
 	v.timing = v.timestampPeriod > 0 && bestProps.DeviceType != vk.PhysicalDeviceTypeCpu
 	v.info = Info{Backend: "vulkan", Device: vk.ToString(bestProps.DeviceName[:]), Type: deviceTypeNames[bestProps.DeviceType]}
 
-	var pin runtime.Pinner
-	defer pin.Unpin()
-	priorities := []float32{1}
-	pin.Pin(&priorities[0])
-	queueInfo := []vk.DeviceQueueCreateInfo{{
-		SType: vk.StructureTypeDeviceQueueCreateInfo, QueueFamilyIndex: family, QueueCount: 1, PQueuePriorities: priorities,
-	}}
-	var device vk.Device
-	if err := vkErr("create device", vk.CreateDevice(v.phys, &vk.DeviceCreateInfo{
-		SType: vk.StructureTypeDeviceCreateInfo, QueueCreateInfoCount: 1, PQueueCreateInfos: queueInfo,
-	}, nil, &device)); err != nil {
+	device, r := v.direct.createDevice(v.phys, family)
+	if err := vkErr("create device", r); err != nil {
 		return err
 	}
 	v.device = device
+	if err := v.direct.loadDevice(v.device); err != nil {
+		return err
+	}
 	var queue vk.Queue
 	vk.GetDeviceQueue(v.device, family, 0, &queue)
 	v.queue = queue
@@ -228,12 +230,8 @@ func (v *vulkanBackend) open() error {
 	}
 	v.cmdPool = cmdPool
 	const maxSets = 256
-	var descPool vk.DescriptorPool
-	poolSizes := []vk.DescriptorPoolSize{{Type: vk.DescriptorTypeStorageBuffer, DescriptorCount: maxSets * 8}}
-	if err := vkErr("create descriptor pool", vk.CreateDescriptorPool(v.device, &vk.DescriptorPoolCreateInfo{
-		SType: vk.StructureTypeDescriptorPoolCreateInfo, Flags: vk.DescriptorPoolCreateFlags(vk.DescriptorPoolCreateFreeDescriptorSetBit),
-		MaxSets: maxSets, PoolSizeCount: 1, PPoolSizes: poolSizes,
-	}, nil, &descPool)); err != nil {
+	descPool, r := v.direct.createStoragePool(v.device, vk.DescriptorPoolCreateFlags(vk.DescriptorPoolCreateFreeDescriptorSetBit), maxSets, maxSets*8)
+	if err := vkErr("create descriptor pool", r); err != nil {
 		return err
 	}
 	v.descPool = descPool
@@ -247,32 +245,14 @@ func (v *vulkanBackend) open() error {
 			return err
 		}
 	}
-	v.submit = []vk.SubmitInfo{{SType: vk.StructureTypeSubmitInfo, CommandBufferCount: 1}}
-	v.cmds = make([]vk.CommandBuffer, 1)
 	v.fences = []vk.Fence{v.fence}
 	return nil
 }
 
-// computeTimestampBits is how many bits of a timestamp the queue family
-// writes (0: it cannot time programs).
-func computeTimestampBits(d vk.PhysicalDevice, family uint32) uint32 {
-	var n uint32
-	vk.GetPhysicalDeviceQueueFamilyProperties(d, &n, nil)
-	families := make([]vk.QueueFamilyProperties, n)
-	vk.GetPhysicalDeviceQueueFamilyProperties(d, &n, families)
-	families[family].Deref()
-	return families[family].TimestampValidBits
-}
-
 // computeFamily returns the first queue family with compute, or -1.
-func computeFamily(d vk.PhysicalDevice) int {
-	var n uint32
-	vk.GetPhysicalDeviceQueueFamilyProperties(d, &n, nil)
-	families := make([]vk.QueueFamilyProperties, n)
-	vk.GetPhysicalDeviceQueueFamilyProperties(d, &n, families)
-	for i := range families {
-		families[i].Deref()
-		if vk.QueueFlagBits(families[i].QueueFlags)&vk.QueueComputeBit != 0 {
+func computeFamily(families []queueFamily) int {
+	for i, f := range families {
+		if f.flags&vk.QueueComputeBit != 0 {
 			return i
 		}
 	}
@@ -369,18 +349,11 @@ func (v *vulkanBackend) buildKernel(k kernel) error {
 	}, nil, &kk.module)); err != nil {
 		return err
 	}
-	bindings := make([]vk.DescriptorSetLayoutBinding, k.bindings)
-	for i := range bindings {
-		bindings[i] = vk.DescriptorSetLayoutBinding{
-			Binding: uint32(i), DescriptorType: vk.DescriptorTypeStorageBuffer, DescriptorCount: 1,
-			StageFlags: vk.ShaderStageFlags(vk.ShaderStageComputeBit),
-		}
-	}
-	if err := vkErr("set layout "+k.name, vk.CreateDescriptorSetLayout(v.device, &vk.DescriptorSetLayoutCreateInfo{
-		SType: vk.StructureTypeDescriptorSetLayoutCreateInfo, BindingCount: uint32(len(bindings)), PBindings: bindings,
-	}, nil, &kk.setLayout)); err != nil {
+	setLayout, r := v.direct.createStorageSetLayout(v.device, k.bindings)
+	if err := vkErr("set layout "+k.name, r); err != nil {
 		return err
 	}
+	kk.setLayout = setLayout
 	setLayouts := []vk.DescriptorSetLayout{kk.setLayout}
 	pin.Pin(&setLayouts[0])
 	if err := vkErr("pipeline layout "+k.name, vk.CreatePipelineLayout(v.device, &vk.PipelineLayoutCreateInfo{
@@ -388,18 +361,11 @@ func (v *vulkanBackend) buildKernel(k kernel) error {
 	}, nil, &kk.layout)); err != nil {
 		return err
 	}
-	pipelines := make([]vk.Pipeline, 1)
-	if err := vkErr("pipeline "+k.name, vk.CreateComputePipelines(v.device, vk.NullPipelineCache, 1, []vk.ComputePipelineCreateInfo{{
-		SType: vk.StructureTypeComputePipelineCreateInfo,
-		Stage: vk.PipelineShaderStageCreateInfo{
-			SType: vk.StructureTypePipelineShaderStageCreateInfo, Stage: vk.ShaderStageComputeBit,
-			Module: kk.module, PName: "main\x00",
-		},
-		Layout: kk.layout,
-	}}, nil, pipelines)); err != nil {
+	pipeline, r := v.direct.createComputePipeline(v.device, kk.module, kk.layout)
+	if err := vkErr("pipeline "+k.name, r); err != nil {
 		return err
 	}
-	kk.pipeline = pipelines[0]
+	kk.pipeline = pipeline
 	return nil
 }
 
@@ -497,7 +463,7 @@ func (v *vulkanBackend) zero(buf vk.Buffer, size int) error {
 	if err := vkErr("reset fence", vk.ResetFences(v.device, 1, v.fences)); err != nil {
 		return err
 	}
-	if err := vkErr("submit fill", vk.QueueSubmit(v.queue, 1, []vk.SubmitInfo{{SType: vk.StructureTypeSubmitInfo, CommandBufferCount: 1, PCommandBuffers: cmds}}, v.fence)); err != nil {
+	if err := vkErr("submit fill", v.direct.submit(v.queue, cmds[0], v.fence)); err != nil {
 		return err
 	}
 	v.pending, v.pendingProgram = true, -1
@@ -572,9 +538,7 @@ func (v *vulkanBackend) Read(b Buffer, offset int, dst []byte) error {
 	if !buf.coherent {
 		// Cached but not coherent: the device's writes must be made
 		// visible to the host's caches first.
-		if err := vkErr("invalidate", vk.InvalidateMappedMemoryRanges(v.device, 1, []vk.MappedMemoryRange{{
-			SType: vk.StructureTypeMappedMemoryRange, Memory: buf.memory, Offset: 0, Size: vk.DeviceSize(vk.WholeSize),
-		}})); err != nil {
+		if err := vkErr("invalidate", v.direct.invalidateWhole(v.device, buf.memory)); err != nil {
 			return err
 		}
 	}
@@ -619,16 +583,13 @@ func (v *vulkanBackend) Record(steps []Dispatch) (Program, error) {
 			return fail(err)
 		}
 		p.sets = append(p.sets, set)
-		writes := make([]vk.WriteDescriptorSet, len(s.Buffers))
+		buffers := make([]vk.Buffer, len(s.Buffers))
 		for i, b := range s.Buffers {
-			info := []vk.DescriptorBufferInfo{{Buffer: v.buffers[b.id].buffer, Offset: 0, Range: vk.DeviceSize(vk.WholeSize)}}
-			pin.Pin(&info[0])
-			writes[i] = vk.WriteDescriptorSet{
-				SType: vk.StructureTypeWriteDescriptorSet, DstSet: set, DstBinding: uint32(i), DescriptorCount: 1,
-				DescriptorType: vk.DescriptorTypeStorageBuffer, PBufferInfo: info,
-			}
+			buffers[i] = v.buffers[b.id].buffer
 		}
-		vk.UpdateDescriptorSets(v.device, uint32(len(writes)), writes, 0, nil)
+		if err := v.direct.writeStorageSet(v.device, set, buffers); err != nil {
+			return fail(err)
+		}
 	}
 	if v.timing {
 		p.steps = len(steps)
@@ -654,7 +615,7 @@ func (v *vulkanBackend) Record(steps []Dispatch) (Program, error) {
 	// A run may read what the run before it wrote (the hit kernel keeps
 	// its results on the device): it starts after the previous one's
 	// writes, whatever the queue would otherwise overlap.
-	barrier(p.cmd, vk.PipelineStageComputeShaderBit|vk.PipelineStageTransferBit, vk.AccessShaderWriteBit|vk.AccessTransferWriteBit,
+	v.direct.barrier(p.cmd, vk.PipelineStageComputeShaderBit|vk.PipelineStageTransferBit, vk.AccessShaderWriteBit|vk.AccessTransferWriteBit,
 		vk.PipelineStageComputeShaderBit|vk.PipelineStageTransferBit, vk.AccessShaderReadBit|vk.AccessShaderWriteBit|vk.AccessTransferReadBit)
 	stamp(0, vk.PipelineStageTopOfPipeBit)
 	// Kernel steps are independent (Program's contract): no barrier
@@ -664,17 +625,16 @@ func (v *vulkanBackend) Record(steps []Dispatch) (Program, error) {
 	for i, s := range steps {
 		if s.Kernel == "" {
 			if !copying {
-				barrier(p.cmd, vk.PipelineStageComputeShaderBit, vk.AccessShaderWriteBit, vk.PipelineStageTransferBit, vk.AccessTransferReadBit)
+				v.direct.barrier(p.cmd, vk.PipelineStageComputeShaderBit, vk.AccessShaderWriteBit, vk.PipelineStageTransferBit, vk.AccessTransferReadBit)
 				copying = true
 			}
-			vk.CmdCopyBuffer(p.cmd, v.buffers[s.CopyFrom.id].buffer, v.buffers[s.CopyTo.id].buffer, 1,
-				[]vk.BufferCopy{{SrcOffset: 0, DstOffset: 0, Size: vk.DeviceSize(s.CopyBytes)}})
+			v.direct.copyBuffer(p.cmd, v.buffers[s.CopyFrom.id].buffer, v.buffers[s.CopyTo.id].buffer, s.CopyBytes)
 			stamp(i+1, vk.PipelineStageBottomOfPipeBit)
 			continue
 		}
 		if copying {
 			// A kernel after copies must not overwrite what they read.
-			barrier(p.cmd, vk.PipelineStageTransferBit, vk.AccessTransferReadBit, vk.PipelineStageComputeShaderBit, vk.AccessShaderWriteBit)
+			v.direct.barrier(p.cmd, vk.PipelineStageTransferBit, vk.AccessTransferReadBit, vk.PipelineStageComputeShaderBit, vk.AccessShaderWriteBit)
 			copying = false
 		}
 		k := v.kernels[s.Kernel]
@@ -689,7 +649,7 @@ func (v *vulkanBackend) Record(steps []Dispatch) (Program, error) {
 	}
 	// What the copies (and kernels) wrote must be visible to the host once
 	// the fence signals.
-	barrier(p.cmd, vk.PipelineStageComputeShaderBit|vk.PipelineStageTransferBit, vk.AccessShaderWriteBit|vk.AccessTransferWriteBit, vk.PipelineStageHostBit, vk.AccessHostReadBit)
+	v.direct.barrier(p.cmd, vk.PipelineStageComputeShaderBit|vk.PipelineStageTransferBit, vk.AccessShaderWriteBit|vk.AccessTransferWriteBit, vk.PipelineStageHostBit, vk.AccessHostReadBit)
 	if err := vkErr("end command buffer", vk.EndCommandBuffer(p.cmd)); err != nil {
 		return fail(err)
 	}
@@ -713,12 +673,6 @@ func (v *vulkanBackend) checkLimits(steps []Dispatch) error {
 		}
 	}
 	return nil
-}
-
-func barrier(cmd vk.CommandBuffer, srcStage vk.PipelineStageFlagBits, src vk.AccessFlagBits, dstStage vk.PipelineStageFlagBits, dst vk.AccessFlagBits) {
-	vk.CmdPipelineBarrier(cmd, vk.PipelineStageFlags(srcStage), vk.PipelineStageFlags(dstStage), 0,
-		1, []vk.MemoryBarrier{{SType: vk.StructureTypeMemoryBarrier, SrcAccessMask: vk.AccessFlags(src), DstAccessMask: vk.AccessFlags(dst)}},
-		0, nil, 0, nil)
 }
 
 func (v *vulkanBackend) releaseProgram(p *vkProgram) {
@@ -754,12 +708,7 @@ func (v *vulkanBackend) Submit(p Program) error {
 	if err := vkErr("reset fence", vk.ResetFences(v.device, 1, v.fences)); err != nil {
 		return err
 	}
-	v.cmds[0] = v.programs[p.id].cmd
-	var pin runtime.Pinner
-	defer pin.Unpin()
-	pin.Pin(&v.cmds[0])
-	v.submit[0].PCommandBuffers = v.cmds
-	if err := vkErr("submit", vk.QueueSubmit(v.queue, 1, v.submit, v.fence)); err != nil {
+	if err := vkErr("submit", v.direct.submit(v.queue, v.programs[p.id].cmd, v.fence)); err != nil {
 		return err
 	}
 	v.pending, v.pendingProgram = true, p.id
@@ -849,6 +798,7 @@ func (v *vulkanBackend) Close() error {
 		vk.DestroyInstance(v.instance, nil)
 		v.instance = nil
 	}
+	v.direct.free()
 	v.buffers, v.programs = nil, nil
 	return nil
 }
