@@ -180,19 +180,23 @@ func (v *vulkanBackend) open() error {
 	}
 	best, bestRank := -1, 99
 	var bestProps vk.PhysicalDeviceProperties
+	var families []queueFamily // the best device's
 	for i, d := range devices {
 		var props vk.PhysicalDeviceProperties
 		vk.GetPhysicalDeviceProperties(d, &props)
 		props.Deref()
-		if rank, ok := deviceTypeRank[props.DeviceType]; ok && rank < bestRank && computeFamily(v.direct.queueFamilies(d)) >= 0 {
-			best, bestRank, bestProps = i, rank, props
+		rank, ok := deviceTypeRank[props.DeviceType]
+		if !ok || rank >= bestRank {
+			continue
+		}
+		if f := v.direct.queueFamilies(d); computeFamily(f) >= 0 {
+			best, bestRank, bestProps, families = i, rank, props, f
 		}
 	}
 	if best < 0 {
 		return errors.New("vulkan: no device with a compute queue")
 	}
 	v.phys = devices[best]
-	families := v.direct.queueFamilies(v.phys)
 	family := uint32(computeFamily(families))
 	v.family = family
 	bestProps.Limits.Deref()
